@@ -1,0 +1,129 @@
+"""Shared fixtures: a real local vault over TLS on 127.0.0.1, one per test, in a thread."""
+
+from __future__ import annotations
+
+import shutil
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from kvnb.credentials import AsyncLocalVaultCredential, LocalVaultCredential
+from kvnb.local import control, tls
+from kvnb.local.identity import TokenIssuer
+from kvnb.local.paths import StatePaths
+from kvnb.local.server import LocalVaultServer
+
+_is_coroutine_function = inspect.iscoroutinefunction
+_KEY_MATERIAL = ("ca.pem", "ca-key.pem", "server.pem", "server-key.pem", "ca-bundle.pem",
+                 "token-signing-key.pem", "master.key")
+
+
+@pytest.fixture(scope="session")
+def key_material(tmp_path_factory) -> Path:
+    """Certificates and keys made once per session; each vault home starts from a copy."""
+    paths = StatePaths.resolve(tmp_path_factory.mktemp("key-material")).ensure()
+    tls.ensure_tls(paths)
+    TokenIssuer(paths, "00000000-0000-0000-0000-000000000000")
+    from kvnb.local.store import Store
+    Store(paths).close()
+    return paths.home
+
+
+@dataclass
+class LocalVault:
+    server: LocalVaultServer
+    paths: StatePaths
+    _clients: list = field(default_factory=list)
+
+    def _track(self, client):
+        self._clients.append(client)
+        return client
+
+    def close_clients(self) -> None:
+        """Close what tests opened, so the server's TLS shutdown does not wait on idle sockets."""
+        for client in self._clients:
+            close = getattr(client, "close", None)
+            if close is not None and not _is_coroutine_function(close):
+                close()
+
+    @property
+    def url(self) -> str:
+        return self.server.first_url
+
+    @property
+    def service(self):
+        return self.server.service
+
+    @property
+    def store(self):
+        return self.server.service.store
+
+    @property
+    def ca(self) -> str:
+        return str(self.paths.ca_cert)
+
+    @property
+    def token_endpoint(self) -> str:
+        return f"{self.url}/msi/token"
+
+    def credential(self, persona: str = "lead") -> LocalVaultCredential:
+        header = control.identity_header(self.paths, persona)
+        return self._track(LocalVaultCredential(self.token_endpoint, header, persona=persona,
+                                                connection_verify=self.ca))
+
+    def async_credential(self, persona: str = "lead") -> AsyncLocalVaultCredential:
+        header = control.identity_header(self.paths, persona)
+        return AsyncLocalVaultCredential(self.token_endpoint, header, persona=persona, connection_verify=self.ca)
+
+    def secret_client(self, persona: str = "lead", *, vault_url: str | None = None, **kwargs):
+        from azure.keyvault.secrets import SecretClient
+
+        return self._track(SecretClient(vault_url or self.url, self.credential(persona),
+                                        verify_challenge_resource=False, connection_verify=self.ca,
+                                        **kwargs))
+
+    def admin(self, path: str, body: dict | None = None) -> dict:
+        return control.admin(self.paths, path, body)
+
+    def env(self, persona: str = "lead") -> dict:
+        return control.environment(self.paths, persona)
+
+
+def _start(home: Path, key_material: Path, **kwargs) -> LocalVault:
+    home.mkdir(parents=True, exist_ok=True)
+    for name in _KEY_MATERIAL:
+        shutil.copy2(key_material / name, home / name)
+    paths = StatePaths.resolve(home)
+    server = LocalVaultServer(paths, port=0, **kwargs).start_in_thread()
+    return LocalVault(server=server, paths=paths)
+
+
+@pytest.fixture
+def start_local_vault(tmp_path, key_material):
+    """Factory: start a local vault (seeded unless reset later) with the given server options."""
+    started: list[LocalVault] = []
+
+    def start(name: str = "vault", **kwargs) -> LocalVault:
+        vault = _start(tmp_path / name, key_material, **kwargs)
+        started.append(vault)
+        return vault
+
+    yield start
+    for vault in started:
+        vault.close_clients()
+        vault.server.stop()
+
+
+@pytest.fixture
+def local_vault(start_local_vault) -> LocalVault:
+    """A freshly seeded local vault on a free port."""
+    return start_local_vault()
+
+
+@pytest.fixture
+def empty_vault(local_vault) -> LocalVault:
+    """A local vault reset to empty, where `lead` is administrator."""
+    local_vault.admin("reset", {"empty": True})
+    return local_vault
