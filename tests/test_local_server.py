@@ -36,7 +36,7 @@ def test_token_endpoint_issues_signed_jwt_for_persona(local_vault):
     token = local_vault.credential("lead").get_token("https://vault.azure.net/.default")
     claims = jwt.decode(token.token, options={"verify_signature": False})
     assert claims["aud"] == "https://vault.azure.net"
-    assert claims["upn"] == "lead@kvnb.local"
+    assert claims["upn"] == "lead@kvnblocal.onmicrosoft.com"
     assert claims["tid"] == local_vault.store.tenant_id
     assert claims["exp"] == token.expires_on
     assert jwt.get_unverified_header(token.token)["alg"] == "RS256"
@@ -54,7 +54,7 @@ def test_default_azure_credential_unmodified_uses_local_identity(local_vault, mo
         monkeypatch.delenv(name, raising=False)
     with DefaultAzureCredential() as credential:
         token = credential.get_token("https://vault.azure.net/.default")
-    assert jwt.decode(token.token, options={"verify_signature": False})["upn"] == "lead@kvnb.local"
+    assert jwt.decode(token.token, options={"verify_signature": False})["upn"] == "lead@kvnblocal.onmicrosoft.com"
 
 
 def test_unknown_identity_header_gets_no_token(local_vault):
@@ -117,7 +117,7 @@ def test_cli_start_status_env_stop(cli_home):
               "print(jwt.decode(t, options={'verify_signature': False})['upn'])")
     out = subprocess.run(["bash", "-c", f'eval "$(kvnb local env)"; unset AZURE_CLIENT_ID; {sys.executable} -c "{script}"'],
                          capture_output=True, text=True, timeout=60, env={**os.environ, "PATH": os.path.dirname(sys.executable) + ":" + os.environ["PATH"]})
-    assert out.stdout.strip() == "lead@kvnb.local", out.stderr[-2000:]
+    assert out.stdout.strip() == "lead@kvnblocal.onmicrosoft.com", out.stderr[-2000:]
 
     stopped = runner.invoke(cli, ["local", "stop"])
     assert "Stopped" in stopped.output

@@ -156,3 +156,61 @@ def add_vault(name, port) -> None:
     """Serve another vault side by side (its own port; use it as local:NAME)."""
     result = _admin("vaults", {"name": name, "port": port})
     click.echo(f"Vault {result['name']} at https://127.0.0.1:{result['port']}")
+
+
+def _directory():
+    from ..local.directory import Directory
+    from ..local.store import Store
+
+    paths = _paths()
+    if not paths.database.exists():
+        raise click.ClickException("The local vault has never started here. Run `kvnb local start`.")
+    return Directory(Store(paths))
+
+
+def persona_rows(directory) -> list[dict]:
+    """Every identity of the local tenant with its groups, for `kvnb local personas`."""
+    names = {p.id: p.display_name for p in directory.groups()}
+    rows = []
+    for principal in directory.list_principals():
+        rows.append({
+            "handle": principal.handle,
+            "display_name": principal.display_name,
+            "principal_type": principal.kind,
+            "object_id": principal.id,
+            "user_principal_name": principal.upn,
+            "user_type": principal.user_type,
+            "enabled": principal.enabled,
+            "can_sign_in": principal.can_sign_in,
+            "groups": sorted(names[g.id] for g in directory.groups_of(principal.id)),
+        })
+    return rows
+
+
+@local.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def personas(as_json) -> None:
+    """List the local tenant's identities: who you can act as with --persona."""
+    rows = persona_rows(_directory())
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max(len(r["handle"] or "") for r in rows)
+    for row in rows:
+        flags = "" if row["enabled"] else " (disabled)"
+        flags += " (guest)" if row["user_type"] == "Guest" else ""
+        groups = ", ".join(row["groups"]) or "-"
+        click.echo(f"{row['handle']:<{width}}  {row['principal_type']:<16} {row['display_name']}{flags}  [{groups}]")
+
+
+@local.command()
+@click.argument("name")
+def login(name) -> None:
+    """Act as local identity NAME by default (kvnb's `local` vault; `kvnb local env` too)."""
+    principal = _directory().principal_by_handle(name)
+    if principal is None:
+        raise click.ClickException(f"No local identity {name!r}. See `kvnb local personas`.")
+    if not principal.can_sign_in:
+        raise click.ClickException(f"{name!r} cannot sign in (a group, or a disabled account).")
+    _paths().login.write_text(principal.handle + "\n")
+    click.echo(f"kvnb now acts as {principal.display_name} ({principal.upn or principal.handle}) on the local vault.")

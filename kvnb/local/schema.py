@@ -97,3 +97,20 @@ CREATE TABLE IF NOT EXISTS role_assignments (
 );
 CREATE INDEX IF NOT EXISTS role_assignments_by_principal ON role_assignments (principal_id);
 """
+
+
+# Surfaces built later keep their tables in their own modules (ARM schedules, Graph governance).
+_EXTENSIONS = ("schema_arm", "schema_graph")
+
+
+def all_ddl() -> str:
+    import importlib
+
+    parts = [SCHEMA]
+    for name in _EXTENSIONS:
+        try:
+            parts.append(importlib.import_module(f"{__package__}.{name}").SCHEMA)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{name}":
+                raise
+    return "\n".join(parts)

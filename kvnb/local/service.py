@@ -14,6 +14,7 @@ from starlette.requests import Request
 
 from .identity import Caller, InvalidToken, TokenIssuer
 from .paths import StatePaths
+from .rbac import Authorizer
 from .store import Store
 
 # Audiences each surface accepts, besides its own base URL (the Azure CLI asks for a Graph token
@@ -50,6 +51,11 @@ class LocalVaultService:
     challenge_mode: str = "azure"
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     ports: dict[int, str] = field(default_factory=dict)  # bound port -> vault name
+    authorizer: Authorizer | None = None
+
+    def __post_init__(self) -> None:
+        if self.authorizer is None:
+            self.authorizer = Authorizer(self.store)
 
     @classmethod
     def open(cls, paths: StatePaths, **kwargs) -> "LocalVaultService":

@@ -23,7 +23,7 @@ from typing import Any, Iterator
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .paths import StatePaths, write_private
-from .schema import SCHEMA
+from .schema import all_ddl
 
 _NONCE = 12
 
@@ -36,7 +36,7 @@ class Store:
         self._local = threading.local()
         self._aead = AESGCM(self._load_or_create_key())
         self._local_writes = 0
-        self.db.executescript(SCHEMA)  # idempotent DDL; executescript manages its own commit
+        self.db.executescript(all_ddl())  # idempotent DDL; executescript manages its own commit
 
     # -- connections ---------------------------------------------------------------------------
     def _load_or_create_key(self) -> bytes:

@@ -1,0 +1,209 @@
+"""Which vault, which endpoints, which credential: the one place that knows local from Azure.
+
+A vault is named by
+
+* a URL: ``https://azdevopskv01.vault.azure.net/`` (a loopback URL means the local vault);
+* a bare vault name: ``azDevOpsKV01`` → ``https://azdevopskv01.vault.azure.net/``;
+* ``local`` (the first local vault, ``azDevOpsKV01``) or ``local:NAME`` (another local vault).
+
+Selection order, first found wins: the argument → ``%config KvMagics.vault`` (the magics pass it
+as the argument) → the ``KVNB_VAULT`` environment variable. For the local vault the identity is
+``persona=`` → ``KVNB_PERSONA`` → `kvnb local login` → ``lead``. On Azure the credential is
+``DefaultAzureCredential`` with the options the team's snippet used.
+
+Everything above this module talks to the returned clients only; nothing else branches on local
+versus Azure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+from urllib.parse import urlsplit
+
+AZURE_VAULT_SUFFIX = ".vault.azure.net"
+AZURE_ARM = "https://management.azure.com"
+AZURE_GRAPH = "https://graph.microsoft.com"
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_VAULT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{2,23}$")
+
+
+class VaultNameError(ValueError):
+    """The vault reference is neither a URL, a vault name, nor local[:NAME]."""
+
+
+@dataclass
+class VaultTarget:
+    """A resolved vault: where its endpoints are and who we are there."""
+
+    name: str
+    url: str
+    is_local: bool
+    credential: Any
+    arm_url: str = AZURE_ARM
+    graph_url: str = AZURE_GRAPH
+    connection_verify: str | bool = True
+    persona: str | None = None
+    subscription_id: str | None = None
+    resource_id: str | None = None
+    tenant_id: str | None = None
+    _async_credential: Any = field(default=None, repr=False)
+
+    @property
+    def arm_scope(self) -> str:
+        return "https://management.azure.com/.default"
+
+    @property
+    def graph_scope(self) -> str:
+        return "https://graph.microsoft.com/.default"
+
+    def _client_options(self) -> dict:
+        options: dict = {"connection_verify": self.connection_verify}
+        if self.is_local:
+            # The challenge names vault.azure.net, which a loopback host can never be a
+            # subdomain of; the Azure CLI disables the same check for any non-Azure vault.
+            options["verify_challenge_resource"] = False
+        return options
+
+    @cached_property
+    def secret_client(self):
+        from azure.keyvault.secrets import SecretClient
+
+        return SecretClient(self.url, self.credential, **self._client_options())
+
+    def async_secret_client(self):
+        """A new async SecretClient (aiohttp); the caller closes it."""
+        from azure.keyvault.secrets.aio import SecretClient
+
+        return SecretClient(self.url, self.async_credential, **self._client_options())
+
+    @property
+    def async_credential(self):
+        if self._async_credential is None:
+            self._async_credential = _async_credential_for(self)
+        return self._async_credential
+
+    @cached_property
+    def authorization_client(self):
+        from azure.mgmt.authorization import AuthorizationManagementClient
+
+        if not self.subscription_id:
+            raise RuntimeError("The vault's subscription is unknown; pass its resource id.")
+        return AuthorizationManagementClient(
+            self.credential, self.subscription_id, base_url=self.arm_url,
+            credential_scopes=[self.arm_scope], connection_verify=self.connection_verify,
+        )
+
+    def close(self) -> None:
+        for name in ("secret_client", "authorization_client"):
+            client = self.__dict__.pop(name, None)
+            if client is not None:
+                client.close()
+
+
+def _async_credential_for(target: VaultTarget):
+    if target.is_local:
+        from .credentials import AsyncLocalVaultCredential
+
+        sync = target.credential
+        return AsyncLocalVaultCredential(sync._endpoint, sync._header, persona=sync.persona,
+                                         connection_verify=target.connection_verify)
+    from azure.identity.aio import DefaultAzureCredential
+
+    return DefaultAzureCredential(additionally_allowed_tenants=["*"], exclude_shared_token_cache_credential=True)
+
+
+def azure_vault_url(name: str) -> str:
+    if not _VAULT_NAME.match(name) or "--" in name:
+        raise VaultNameError(
+            f"{name!r} is not a vault name (3-24 letters, digits and dashes, starting with a letter). "
+            "Give a name like azDevOpsKV01, a URL, or `local`."
+        )
+    return f"https://{name.lower()}{AZURE_VAULT_SUFFIX}/"
+
+
+def resolve_reference(vault: str | None) -> str:
+    reference = (vault or os.environ.get("KVNB_VAULT") or "").strip()
+    if not reference:
+        raise VaultNameError(
+            "No vault given. Pass one (a name like azDevOpsKV01, a URL, or `local`), "
+            "set `%config KvMagics.vault = ...`, or set KVNB_VAULT."
+        )
+    return reference
+
+
+def open_vault(vault: str | None = None, *, persona: str | None = None, start_local: bool = True) -> VaultTarget:
+    """Resolve *vault* (see the module docstring) to endpoints, a credential and clients."""
+    reference = resolve_reference(vault)
+    lowered = reference.lower()
+    if lowered == "local" or lowered.startswith("local:"):
+        return _open_local(reference.partition(":")[2] or None, persona, start_local)
+    if "://" in reference:
+        parts = urlsplit(reference)
+        if parts.scheme != "https" or not parts.hostname:
+            raise VaultNameError(f"{reference!r} is not an https vault URL.")
+        if parts.hostname in _LOOPBACK:
+            return _open_local_by_port(parts.port, persona, start_local)
+        url = f"https://{parts.netloc}/"
+        name = parts.hostname.split(".")[0]
+    else:
+        url = azure_vault_url(reference)
+        name = reference
+    if persona:
+        raise VaultNameError("--persona works only with the local vault; on Azure you are who `az login` says.")
+    from azure.identity import DefaultAzureCredential
+
+    credential = DefaultAzureCredential(additionally_allowed_tenants=["*"], exclude_shared_token_cache_credential=True)
+    return VaultTarget(name=name, url=url, is_local=False, credential=credential)
+
+
+def _local_runtime(start_local: bool):
+    from .local import control
+    from .local.paths import StatePaths
+
+    paths = StatePaths.resolve()
+    runtime = control.running(paths)
+    if runtime is None:
+        if not start_local:
+            raise control.NotRunning(paths)
+        runtime, _ = control.start(paths)
+    return paths, runtime
+
+
+def _open_local(name: str | None, persona: str | None, start_local: bool) -> VaultTarget:
+    paths, runtime = _local_runtime(start_local)
+    vaults = runtime.vaults
+    if name:
+        vaults = [v for v in runtime.vaults if v["name"].lower() == name.lower()]
+        if not vaults:
+            known = ", ".join(v["name"] for v in runtime.vaults)
+            raise VaultNameError(f"No local vault {name!r} (running: {known}). Add one with `kvnb local add-vault {name}`.")
+    return _local_target(paths, runtime, vaults[0], persona)
+
+
+def _open_local_by_port(port: int | None, persona: str | None, start_local: bool) -> VaultTarget:
+    paths, runtime = _local_runtime(start_local)
+    match = [v for v in runtime.vaults if v["port"] == (port or 443)]
+    if not match:
+        raise VaultNameError(f"No local vault listens on port {port}. See `kvnb local status`.")
+    return _local_target(paths, runtime, match[0], persona)
+
+
+def _local_target(paths, runtime, vault: dict, persona: str | None) -> VaultTarget:
+    from .credentials import LocalVaultCredential
+    from .local import control
+
+    persona = persona or os.environ.get("KVNB_PERSONA") or control.default_persona(paths)
+    header = control.identity_header(paths, persona)
+    ca = str(paths.ca_cert)
+    info = control.status(paths)
+    resource_id = next(v["resource_id"] for v in info["vaults"] if v["name"] == vault["name"])
+    return VaultTarget(
+        name=vault["name"], url=f"https://127.0.0.1:{vault['port']}", is_local=True,
+        credential=LocalVaultCredential(runtime.token_endpoint, header, persona=persona, connection_verify=ca),
+        arm_url=runtime.base_url, graph_url=runtime.base_url, connection_verify=ca, persona=persona,
+        subscription_id=info["subscription_id"], resource_id=resource_id, tenant_id=info["tenant_id"],
+    )
