@@ -13,7 +13,6 @@ import re
 import time
 from collections import defaultdict, deque
 
-WINDOW = 10.0
 _DATA_PLANE = re.compile(r"^/(secrets|deletedsecrets)(/|$)", re.IGNORECASE)
 _CREATE = re.compile(r"^/secrets/[^/]+/?$", re.IGNORECASE)
 _EXEMPT = ("/msi/token", "/_kvnb/")
@@ -33,9 +32,9 @@ class _Window:
     def __init__(self) -> None:
         self.times: deque[float] = deque()
 
-    def hit(self, now: float) -> int:
+    def hit(self, now: float, window: float) -> int:
         self.times.append(now)
-        while self.times and self.times[0] <= now - WINDOW:
+        while self.times and self.times[0] <= now - window:
             self.times.popleft()
         return len(self.times)
 
@@ -66,7 +65,8 @@ class FaultsMiddleware:
         port = scope.get("server", (None, 0))[1]
         now = time.monotonic()
         faults = self.service.faults
-        over = self._all[port].hit(now) > faults.limit_all
+        window = faults.window_seconds
+        over = self._all[port].hit(now, window) > faults.limit_all
         if scope["method"] == "PUT" and _CREATE.match(scope["path"]):
-            over = self._create[port].hit(now) > faults.limit_create or over
+            over = self._create[port].hit(now, window) > faults.limit_create or over
         return over

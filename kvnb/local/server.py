@@ -149,8 +149,12 @@ class LocalVaultServer:
 
     _thread: threading.Thread | None = None
 
-    def request_exit(self) -> None:
+    def request_exit(self, *, force: bool = False) -> None:
+        """Stop serving; *force* drops open keep-alive connections instead of waiting for them."""
         if self._loop is not None:
+            if force:
+                for server in self._servers.values():
+                    server.force_exit = True
             self._loop.call_soon_threadsafe(self._exit.set)
 
     def run(self) -> None:
@@ -188,7 +192,7 @@ class LocalVaultServer:
         return self
 
     def stop(self) -> None:
-        self.request_exit()
+        self.request_exit(force=True)
         if self._thread is not None:
             self._thread.join(30)
         self.service.store.close()

@@ -38,6 +38,7 @@ class Faults:
     throttle: bool = False
     limit_all: int = 4000      # requests per 10 s per vault (Key Vault's service limit)
     limit_create: int = 300    # secret creates per 10 s per vault
+    window_seconds: float = 10.0
 
 
 @dataclass
