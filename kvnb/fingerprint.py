@@ -19,7 +19,8 @@ import hmac
 SHORT_LENGTH = 12
 
 
-def _key(vault_url: str) -> bytes:
+def fingerprint_key(vault_url: str) -> bytes:
+    """The HMAC key for *vault_url* (documented above; public so scanners can precompute pads)."""
     canonical = vault_url.strip().rstrip("/").lower()
     return hashlib.sha256(b"kvnb-fingerprint-v1:" + canonical.encode("utf-8")).digest()
 
@@ -27,7 +28,7 @@ def _key(vault_url: str) -> bytes:
 def fingerprint(value: str | bytes, vault_url: str) -> str:
     """The full keyed fingerprint (64 hex characters)."""
     data = value.encode("utf-8") if isinstance(value, str) else value
-    return hmac.new(_key(vault_url), data, hashlib.sha256).hexdigest()
+    return hmac.new(fingerprint_key(vault_url), data, hashlib.sha256).hexdigest()
 
 
 def short_fingerprint(value: str | bytes, vault_url: str) -> str:
