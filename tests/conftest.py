@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import gc
 import inspect
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +20,15 @@ from kvnb.local.server import LocalVaultServer
 _is_coroutine_function = inspect.iscoroutinefunction
 _KEY_MATERIAL = ("ca.pem", "ca-key.pem", "server.pem", "server-key.pem", "ca-bundle.pem",
                  "token-signing-key.pem", "master.key")
+
+
+@pytest.fixture(autouse=True)
+def no_server_errors(caplog):
+    """Every test also proves the local vault logged no unexpected error (a 500 is always a bug)."""
+    caplog.set_level(logging.ERROR, logger="kvnb.local")
+    yield
+    errors = [r for r in caplog.records if r.name.startswith("kvnb.local")]
+    assert not errors, f"the local vault logged an error: {errors[0].getMessage()}"
 
 
 @pytest.fixture(scope="session")
@@ -113,6 +124,7 @@ def start_local_vault(tmp_path, key_material):
     yield start
     for vault in started:
         vault.close_clients()
+        gc.collect()  # an SDK error keeps its pooled connection until collected
         vault.server.stop()
 
 
