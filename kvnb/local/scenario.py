@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from . import roles
 from .assignments import create_assignment
-from .directory import Directory, object_id  # noqa: F401  (object_id is part of this module's API)
+from .directory import Directory
 from .store import Store
 
 FIRST_VAULT = "azDevOpsKV01"
