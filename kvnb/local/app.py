@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from email.utils import formatdate
 
 from starlette.applications import Starlette
 
@@ -26,7 +27,31 @@ def _routes() -> list:
     return routes
 
 
-def create_app(service: LocalVaultService) -> FaultsMiddleware:
+class VaultClockDate:
+    """Send the vault clock as the HTTP ``Date`` header (uvicorn's own is turned off).
+
+    Clients that judge time-dependent state (review due dates) by the service's time then agree
+    with the vault after `kvnb local clock --advance`, as they agree with Azure's clock on Azure.
+    """
+
+    def __init__(self, app, service: LocalVaultService):
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_date(message):
+            if message["type"] == "http.response.start":
+                date = formatdate(self.service.store.now(), usegmt=True).encode()
+                message["headers"] = [*message.get("headers", []), (b"date", date)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_date)
+
+
+def create_app(service: LocalVaultService) -> VaultClockDate:
     app = Starlette(routes=_routes())
     app.state.service = service
-    return FaultsMiddleware(app, service)
+    return VaultClockDate(FaultsMiddleware(app, service), service)

@@ -117,7 +117,10 @@ def reset(store: Store, *, empty: bool = False, first_port: int | None = None) -
         create_assignment(store, vault_scope(store), roles.KEY_VAULT_ADMINISTRATOR, lead.id, "User",
                           created_by=lead.id)
         if not empty:
+            from .seed_governance import seed_governance
+
             _seed_team(store, directory)
+            seed_governance(store, directory)
             _seed_secrets(store)
 
 

@@ -87,7 +87,7 @@ class LocalVaultServer:
     def _config(self) -> uvicorn.Config:
         return uvicorn.Config(
             self.app, ssl_certfile=str(self.paths.server_cert), ssl_keyfile=str(self.paths.server_key),
-            log_level="warning", access_log=False, lifespan="off", server_header=False,
+            log_level="warning", access_log=False, lifespan="off", server_header=False, date_header=False,
             timeout_keep_alive=30, timeout_graceful_shutdown=2, http="auto", loop="none",
         )
 

@@ -1,0 +1,112 @@
+"""kvnb.governance: access requests and 60-day access reviews through Microsoft Graph.
+
+The same code drives Entra ID on Azure and the local vault's Graph subset, through `kvnb.graph`
+(a small client on azure-core's pipeline)::
+
+    from kvnb import open_vault
+    from kvnb.governance import request_access, list_pending_approvals, approve_request, review_status
+
+    me = open_vault("local", persona="newmember")
+    request_access(me, role="Key Vault Secrets User", justification="partner API client")
+    lead = open_vault("local", persona="lead")
+    for request_id in list_pending_approvals(lead)["request_id"]:
+        approve_request(lead, request_id)
+    review_status(lead)                       # one row per group holding a role on the vault
+
+Module map: `principals` (getByIds, groups, membership), `requests` (access packages and
+requests), `reviews` (status, decisions, applying), `errors` (errors and `Limitation`).
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    AccessPackageNotFoundError,
+    GovernanceError,
+    GroupNotFoundError,
+    Limitation,
+    MissingGraphPermissionError,
+    ReviewNotFoundError,
+    degrade,
+)
+from .principals import (
+    PRINCIPAL_COLUMNS,
+    DirectoryPrincipal,
+    find_group,
+    get_principals,
+    graph_resolver,
+    group_members,
+    member_of,
+    principals_frame,
+    transitive_groups,
+)
+from .requests import (
+    PACKAGE_COLUMNS,
+    REQUEST_COLUMNS,
+    AccessPackage,
+    AccessRequest,
+    approve_request,
+    deny_request,
+    find_access_package,
+    get_access_packages,
+    get_access_request,
+    list_access_packages,
+    list_my_requests,
+    list_pending_approvals,
+    request_access,
+    wait_for_delivery,
+)
+from .reviews import (
+    DECISION_COLUMNS,
+    STATUS_COLUMNS,
+    STATUSES,
+    apply_review_decisions,
+    complete_review,
+    derive_status,
+    record_decisions,
+    review_decisions,
+    review_status,
+    role_holding_groups,
+)
+
+__all__ = [
+    "AccessPackage",
+    "AccessPackageNotFoundError",
+    "AccessRequest",
+    "DECISION_COLUMNS",
+    "DirectoryPrincipal",
+    "GovernanceError",
+    "GroupNotFoundError",
+    "Limitation",
+    "MissingGraphPermissionError",
+    "PACKAGE_COLUMNS",
+    "PRINCIPAL_COLUMNS",
+    "REQUEST_COLUMNS",
+    "ReviewNotFoundError",
+    "STATUSES",
+    "STATUS_COLUMNS",
+    "apply_review_decisions",
+    "approve_request",
+    "complete_review",
+    "degrade",
+    "deny_request",
+    "derive_status",
+    "find_access_package",
+    "find_group",
+    "get_access_packages",
+    "get_access_request",
+    "get_principals",
+    "graph_resolver",
+    "group_members",
+    "list_access_packages",
+    "list_my_requests",
+    "list_pending_approvals",
+    "member_of",
+    "principals_frame",
+    "record_decisions",
+    "request_access",
+    "review_decisions",
+    "review_status",
+    "role_holding_groups",
+    "transitive_groups",
+    "wait_for_delivery",
+]

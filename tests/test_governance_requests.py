@@ -1,0 +1,112 @@
+"""Access requests end to end: a new member asks for Secrets User, the lead approves, the data plane agrees."""
+
+from __future__ import annotations
+
+import pytest
+from azure.core.exceptions import HttpResponseError
+
+from kvnb.governance import (
+    AccessPackageNotFoundError,
+    GovernanceError,
+    MissingGraphPermissionError,
+    approve_request,
+    deny_request,
+    find_access_package,
+    list_access_packages,
+    list_my_requests,
+    list_pending_approvals,
+    request_access,
+    wait_for_delivery,
+)
+from kvnb.local.directory import Directory
+from kvnb.local.scenario import FIRST_VAULT
+from kvnb.local.seed_governance import seed_governance
+from kvnb.vault import open_vault
+
+
+@pytest.fixture
+def governed_vault(local_vault, monkeypatch):
+    """The seed with its governance; `open_vault("local")` resolves to it."""
+    store = local_vault.store
+    if store.db.execute("SELECT 1 FROM graph_access_packages").fetchone() is None:
+        seed_governance(store, Directory(store))
+    monkeypatch.setenv("KVNB_HOME", str(local_vault.paths.home))
+    return local_vault
+
+
+@pytest.fixture
+def as_persona(governed_vault):
+    opened = []
+
+    def open_as(persona: str):
+        target = open_vault("local", persona=persona)
+        opened.append(target)
+        return target
+
+    yield open_as
+    for target in opened:
+        target.close()
+        target.credential.close()
+
+
+def reads_api_caller(vault, persona: str) -> bool:
+    try:
+        return bool(vault.secret_client(persona).get_secret("APICaller").value)
+    except HttpResponseError as exc:
+        assert exc.status_code == 403, exc.status_code
+        return False
+
+
+def test_newmember_requests_secrets_user_and_reads_after_the_lead_approves(governed_vault, as_persona):
+    newmember, lead = as_persona("newmember"), as_persona("lead")
+    # The seed's pending request is for the same package; clear it so this scenario starts from scratch.
+    seeded = list_pending_approvals(lead)
+    deny_request(lead, seeded.loc[0, "request_id"], justification="superseded")
+
+    request = request_access(newmember, role="Key Vault Secrets User",
+                             justification="The partner API client needs APICaller.")
+    assert request.state == "submitted" and "secAccess" in request.package_name
+    assert not reads_api_caller(governed_vault, "newmember")
+
+    pending = list_pending_approvals(lead)
+    assert list(pending["request_id"]) == [request.id]
+    assert pending.loc[0, "requested_by"] == "newmember@kvnblocal.onmicrosoft.com"
+    assert str(pending["created"].dt.tz) == "UTC"
+    decided = approve_request(lead, request.id, justification="welcome aboard")
+    assert decided.state in ("delivering", "delivered")
+    final = wait_for_delivery(newmember, request.id, timeout=10, interval=0.2)
+    assert final.delivered and final.status == "Delivered"
+    assert reads_api_caller(governed_vault, "newmember")
+    mine = list_my_requests(newmember)
+    assert set(mine["state"]) == {"denied", "delivered"}
+
+
+def test_only_the_approver_may_decide(governed_vault, as_persona):
+    request_id = list_pending_approvals(as_persona("lead")).loc[0, "request_id"]
+    with pytest.raises(MissingGraphPermissionError) as info:
+        approve_request(as_persona("member"), request_id)
+    assert "approver" in str(info.value)
+    assert not reads_api_caller(governed_vault, "newmember")
+
+
+def test_denied_request_grants_nothing(governed_vault, as_persona):
+    lead = as_persona("lead")
+    request_id = list_pending_approvals(lead).loc[0, "request_id"]
+    assert deny_request(lead, request_id, justification="not yet").state == "denied"
+    assert list_pending_approvals(lead).empty
+    with pytest.raises(GovernanceError, match="no approval stage waiting"):
+        approve_request(lead, request_id)
+    assert not reads_api_caller(governed_vault, "newmember")
+
+
+def test_package_lookup_by_role_group_or_name(governed_vault, as_persona):
+    member = as_persona("member")
+    packages = list_access_packages(member)
+    assert len(packages) == 3 and packages["approver_ids"].str.len().gt(0).all()
+    by_role = find_access_package(member, role="key vault administrator")
+    assert by_role == find_access_package(member, group=f"{FIRST_VAULT}_admin")
+    assert find_access_package(member, package=by_role.display_name) == by_role
+    with pytest.raises(AccessPackageNotFoundError):
+        find_access_package(member, role="Key Vault Secrets Officer")  # no group holds it
+    with pytest.raises(GovernanceError, match="open request"):
+        request_access(as_persona("newmember"), role="Key Vault Secrets User", justification="again")
