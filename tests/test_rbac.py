@@ -441,3 +441,11 @@ def test_forbidden_by_rbac_message_is_the_real_one():
         "DecisionReason: 'DeniedWithNoValidRBAC' \r\n"
         "Vault: azDevOpsKV01;location=westeurope\r\n"
     )
+
+
+def test_a_star_segment_also_matches_no_segment():
+    # Key Vault roles "read metadata of key vaults" through `vaults/*/read`, i.e. the vault itself.
+    assert action_matches("Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/read")
+    assert action_matches("Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/secrets/read")
+    assert not action_matches("Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaultsread")
+    assert not action_matches("Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/read")

@@ -32,9 +32,16 @@ _MEMO_LIMIT = 4096
 def _matcher(patterns: tuple[str, ...]) -> re.Pattern:
     # Azure's `*` matches any run of characters, `/` included ("Microsoft.CostManagement/*/query/*"),
     # and the whole action must match: `vaults/*/read` cannot match `.../getSecret/action`.
+    # A `/*/` segment also matches no segment at all, so `vaults/*/read` covers `vaults/read`: the
+    # Key Vault roles are documented to "read metadata of key vaults", which is that action.
     if not patterns:
         return re.compile(r"(?!)")
-    alternatives = "|".join(".*".join(re.escape(part) for part in p.split("*")) for p in patterns)
+
+    def compile_one(pattern: str) -> str:
+        segments = [".*".join(re.escape(part) for part in seg.split("*")) for seg in pattern.split("/*/")]
+        return "(?:/|/.*/)".join(segments)
+
+    alternatives = "|".join(compile_one(p) for p in patterns)
     return re.compile(f"(?:{alternatives})", re.IGNORECASE | re.DOTALL)
 
 
