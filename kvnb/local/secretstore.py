@@ -119,8 +119,10 @@ _COLUMNS = (
     " s.recovery_level, v.version, v.seq, v.content_type, v.tags, v.enabled, v.nbf, v.exp, v.created,"
     " v.updated, v.managed, vt.enable_soft_delete, vt.soft_delete_days, vt.purge_protection"
 )
+# `+s.name` keeps SQLite from driving the join by a `name > ?` range on secret_versions, which
+# made a page of a 5,000-secret listing cost 50 ms instead of 0.1 ms.
 _FROM = (
-    " FROM secrets s JOIN secret_versions v ON v.vault = s.vault AND v.name = s.name"
+    " FROM secrets s JOIN secret_versions v ON v.vault = s.vault AND v.name = +s.name"
     " JOIN vaults vt ON vt.name = s.vault"
 )
 _LATEST = " AND v.seq = (SELECT MAX(m.seq) FROM secret_versions m WHERE m.vault = s.vault AND m.name = s.name)"
