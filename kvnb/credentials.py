@@ -47,8 +47,8 @@ class LocalVaultCredential:
 
     def __init__(self, token_endpoint: str, identity_header: str, *, persona: str = "",
                  connection_verify: str | bool = True):
-        self._endpoint = token_endpoint
-        self._header = identity_header
+        self.token_endpoint = token_endpoint
+        self.identity_header = identity_header
         self.persona = persona
         self._client = PipelineClient(
             base_url=token_endpoint, policies=[RetryPolicy(retry_total=3)],
@@ -63,8 +63,8 @@ class LocalVaultCredential:
         if cached and cached.expires_on - _REFRESH_MARGIN > time.time():
             return cached
         request = HttpRequest(
-            "GET", self._endpoint, params={"api-version": "2019-08-01", "resource": resource},
-            headers={"X-IDENTITY-HEADER": self._header, "Metadata": "true"},
+            "GET", self.token_endpoint, params={"api-version": "2019-08-01", "resource": resource},
+            headers={"X-IDENTITY-HEADER": self.identity_header, "Metadata": "true"},
         )
         try:
             response = self._client.send_request(request)
@@ -95,8 +95,8 @@ class AsyncLocalVaultCredential:
         from azure.core import AsyncPipelineClient
         from azure.core.pipeline.policies import AsyncRetryPolicy
 
-        self._endpoint = token_endpoint
-        self._header = identity_header
+        self.token_endpoint = token_endpoint
+        self.identity_header = identity_header
         self.persona = persona
         self._client = AsyncPipelineClient(
             base_url=token_endpoint, policies=[AsyncRetryPolicy(retry_total=3)],
@@ -111,8 +111,8 @@ class AsyncLocalVaultCredential:
         if cached and cached.expires_on - _REFRESH_MARGIN > time.time():
             return cached
         request = HttpRequest(
-            "GET", self._endpoint, params={"api-version": "2019-08-01", "resource": resource},
-            headers={"X-IDENTITY-HEADER": self._header, "Metadata": "true"},
+            "GET", self.token_endpoint, params={"api-version": "2019-08-01", "resource": resource},
+            headers={"X-IDENTITY-HEADER": self.identity_header, "Metadata": "true"},
         )
         try:
             response = await self._client.send_request(request)

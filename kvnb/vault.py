@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,7 +51,6 @@ class VaultTarget:
     subscription_id: str | None = None
     resource_id: str | None = None
     tenant_id: str | None = None
-    _async_credential: Any = field(default=None, repr=False)
 
     @property
     def arm_scope(self) -> str:
@@ -74,17 +74,26 @@ class VaultTarget:
 
         return SecretClient(self.url, self.credential, **self._client_options())
 
-    def async_secret_client(self):
-        """A new async SecretClient (aiohttp); the caller closes it."""
+    @asynccontextmanager
+    async def async_secret_client(self, **options):
+        """``async with target.async_secret_client() as client:`` an aio SecretClient.
+
+        Each call gets its own async credential, closed with the client: aiohttp sessions belong to
+        one event loop, and notebooks and the CLI run each job in a fresh one.
+        """
         from azure.keyvault.secrets.aio import SecretClient
 
-        return SecretClient(self.url, self.async_credential, **self._client_options())
+        credential = self.new_async_credential()
+        client = SecretClient(self.url, credential, **{**self._client_options(), **options})
+        try:
+            yield client
+        finally:
+            await client.close()
+            await credential.close()
 
-    @property
-    def async_credential(self):
-        if self._async_credential is None:
-            self._async_credential = _async_credential_for(self)
-        return self._async_credential
+    def new_async_credential(self):
+        """A new async credential for this target (the caller closes it)."""
+        return _async_credential_for(self)
 
     @cached_property
     def authorization_client(self):
@@ -98,10 +107,20 @@ class VaultTarget:
         )
 
     def close(self) -> None:
-        for name in ("secret_client", "authorization_client"):
+        """Close the clients and the credential (their idle connections otherwise linger)."""
+        for name in ("secret_client", "authorization_client", "graph_client"):
             client = self.__dict__.pop(name, None)
             if client is not None:
                 client.close()
+        close = getattr(self.credential, "close", None)
+        if close is not None:
+            close()
+
+    @cached_property
+    def graph_client(self):
+        from .graph import GraphClient
+
+        return GraphClient.from_target(self)
 
 
 def _async_credential_for(target: VaultTarget):
@@ -109,7 +128,7 @@ def _async_credential_for(target: VaultTarget):
         from .credentials import AsyncLocalVaultCredential
 
         sync = target.credential
-        return AsyncLocalVaultCredential(sync._endpoint, sync._header, persona=sync.persona,
+        return AsyncLocalVaultCredential(sync.token_endpoint, sync.identity_header, persona=sync.persona,
                                          connection_verify=target.connection_verify)
     from azure.identity.aio import DefaultAzureCredential
 

@@ -14,8 +14,10 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from .audit import audit
     from .local import local
 
+    cli.add_command(audit)
     cli.add_command(local)
     try:  # command groups built by later modules register themselves here
         from .scan import scan

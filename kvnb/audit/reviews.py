@@ -1,0 +1,23 @@
+"""The 60-day review status of each group holding a role on the vault, from kvnb.governance.
+
+The derivation (audit-checks.md §2: no_review, overdue, in_progress, due, not_applied, ok) is the
+governance layer's `review_status`; the audit only hands it the groups it found in the vault's
+role assignments and turns a refused Graph read into a limitation.
+"""
+
+from __future__ import annotations
+
+from . import sources
+
+
+def read_reviews(target, groups: dict[str, list[str]], settings, *, now=None):
+    """`kvnb.governance.reviews.review_status` for *groups* (group id -> role names)."""
+    from ..governance.errors import GovernanceError
+    from ..governance.reviews import review_status
+    from ..graph import GraphPermissionError
+
+    try:
+        return review_status(target, groups=groups, now=settings.now or now,
+                             cycle_days=settings.review_interval_days, warning_days=settings.review_warning_days)
+    except (GovernanceError, GraphPermissionError) as exc:
+        raise sources.Unavailable(f"Access reviews: {exc}") from None

@@ -1,0 +1,128 @@
+"""``kvnb audit``: audit one or more vaults. Thin: resolve, call kvnb.audit, render.
+
+Exit codes: 0 no finding at or above ``--fail-on`` (the default ``none`` never fails on findings),
+1 findings at or above it, 2 usage or access error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ..audit import FORMATS, AuditAccessError, Severity, at_or_above, render, write_csv_tables
+from ..audit.collect import collect_vault
+from ..audit.runner import run_blocking
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+PROGRESS_AFTER_SECONDS = 1.0   # short runs finish before a bar would be worth reading
+
+
+class AuditError(click.ClickException):
+    """A usage or access problem, reported in one line with exit code 2."""
+
+    exit_code = EXIT_ERROR
+
+
+def _open(vaults: tuple[str, ...], persona: str | None) -> list:
+    from ..local.control import NotRunning, StartFailed
+    from ..vault import VaultNameError, open_vault
+
+    targets = []
+    try:
+        for vault in vaults:
+            targets.append(open_vault(vault, persona=persona))
+    except (VaultNameError, NotRunning, StartFailed, LookupError) as exc:
+        for target in targets:
+            target.close()
+        raise AuditError(str(exc)) from None
+    return targets
+
+
+def identity_of(target) -> str | None:
+    """Who the audit ran as, from the ARM token's own claims (names only; the token is not kept)."""
+    import jwt
+
+    try:
+        token = target.credential.get_token(target.arm_scope).token
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except Exception:  # labelling only: an audit without a label is still an audit
+        return None
+    name = claims.get("upn") or claims.get("unique_name") or claims.get("appid")
+    return f"{name} ({claims.get('oid')})" if name else claims.get("oid")
+
+
+class _Progress:
+    """A tqdm bar on stderr for runs that last, only when stderr is a terminal."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.started = time.monotonic()
+        self.bar = None
+        self.done: dict[str, tuple[int, int]] = {}
+
+    def __call__(self, event) -> None:
+        self.done[event.vault] = (event.versions_done, event.secrets_listed)
+        if not self.enabled or time.monotonic() - self.started < PROGRESS_AFTER_SECONDS:
+            return
+        if self.bar is None:
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                self.enabled = False
+                return
+            self.bar = tqdm(desc="version counts", unit="secret", file=sys.stderr, leave=False)
+        done = sum(d for d, _ in self.done.values())
+        self.bar.total = max(sum(t for _, t in self.done.values()), done)
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+async def _collect_all(targets, on_progress):
+    return await asyncio.gather(*(collect_vault(t, on_progress=on_progress) for t in targets))
+
+
+@click.command("audit")
+@click.argument("vaults", nargs=-1, required=True, metavar="VAULT [VAULT ...]")
+@click.option("--output", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--out", "out_path", type=click.Path(path_type=Path), metavar="FILE",
+              help="Write the report to FILE (for csv, a directory gets one file per table).")
+@click.option("--fail-on", type=click.Choice(["high", "medium", "low", "info", "none"]), default="none",
+              show_default=True, help="Exit 1 when a finding has this severity or higher.")
+@click.option("--persona", metavar="NAME", help="Local vault persona to act as.")
+def audit(vaults: tuple[str, ...], output: str, out_path: Path | None, fail_on: str, persona: str | None) -> None:
+    """Audit VAULTs: secret hygiene, vault configuration, role assignments and access reviews.
+
+    Reads metadata only, never a secret value. A Key Vault Reader can run it; what they cannot see
+    is listed as a limitation. Exit code 0: nothing at or above --fail-on, 1: findings at or above
+    it, 2: usage or access error.
+    """
+    targets = _open(vaults, persona)
+    progress = _Progress(enabled=sys.stderr.isatty())
+    try:
+        identity = identity_of(targets[0])
+        audits = run_blocking(_collect_all(targets, progress))
+    except AuditAccessError as exc:
+        raise AuditError(str(exc)) from None
+    finally:
+        progress.close()
+        for target in targets:
+            target.close()
+    if output == "csv" and out_path is not None and out_path.is_dir():
+        for path in write_csv_tables(audits, out_path):
+            click.echo(str(path), err=True)
+    else:
+        text = render(audits, output, identity=identity)
+        if out_path is not None:
+            out_path.write_text(text, encoding="utf-8")
+        else:
+            click.echo(text, nl=not text.endswith("\n"))
+    if fail_on != "none" and any(at_or_above(a.findings, Severity(fail_on)) for a in audits):
+        sys.exit(EXIT_FINDINGS)
