@@ -180,4 +180,6 @@ def add_vault(store: Store, name: str, port: int) -> None:
             "SELECT 1 FROM role_assignments WHERE scope = ? AND principal_id = ?", (scope, lead.id)
         ).fetchone()
         if not exists:
-            create_assignment(store, scope, roles.KEY_VAULT_ADMINISTRATOR, lead.id, "User", created_by=lead.id)
+            # As on the first vault: the lead administers it and may grant access to it.
+            for role in (roles.KEY_VAULT_ADMINISTRATOR, roles.KEY_VAULT_DATA_ACCESS_ADMINISTRATOR):
+                create_assignment(store, scope, role, lead.id, "User", created_by=lead.id)

@@ -1,0 +1,195 @@
+"""A governance plan: which groups hold which roles on a vault, declared once, checked and applied.
+
+The seed's team works this way: access goes to groups (``azDevOpsKV01_admin`` → Key Vault
+Administrator, ``…_reader`` → Key Vault Reader, ``…_secAccess`` and ``…_pipeline`` → Key Vault
+Secrets User) and people join groups. `check_plan` reports drift at the vault and its secrets:
+
+* **missing**: a planned assignment that is not there;
+* **extra**: a group holding a role the plan does not give it;
+* **bypass**: a user or service principal holding a role directly, going around the groups
+  (unless the plan lists it under ``allowed``, as the seed allows the lead's own roles).
+
+`apply_plan` creates what is missing and removes extra and bypass assignments only when asked
+(``remove=True``). Inherited assignments (resource group, subscription) are out of a vault plan's reach.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .assignments import classify, fetch_assignments, vault_scope
+from .errors import DELETE, PlanError, PrincipalNotFoundError, raise_for_forbidden
+from .grants import GrantResult, grant
+from .principals import Resolver, resolve_principal, resolving
+from .roles import role_catalogue, role_guid
+
+SEED_GROUPS = (("admin", "Key Vault Administrator"), ("reader", "Key Vault Reader"),
+               ("secAccess", "Key Vault Secrets User"), ("pipeline", "Key Vault Secrets User"))
+
+
+@dataclass(frozen=True)
+class PlannedAssignment:
+    principal: str  # a group's display name (or any principal reference: object id, UPN, persona)
+    role: str  # role name or GUID
+    secret: str | None = None  # None: the whole vault
+
+    def describe(self) -> str:
+        return f"{self.principal} → {self.role} on " + (f"secret {self.secret}" if self.secret else "the vault")
+
+
+@dataclass(frozen=True)
+class GovernancePlan:
+    assignments: tuple[PlannedAssignment, ...]
+    allowed: tuple[PlannedAssignment, ...] = ()  # direct assignments tolerated, never created
+    vault: str | None = None  # which vault the plan was written for (informational)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> GovernancePlan:
+        """From ``{"vault": …, "assignments": [{"principal", "role", "secret"?}], "allowed": [...]}``."""
+        try:
+            return cls(assignments=tuple(PlannedAssignment(**item) for item in data.get("assignments", ())),
+                       allowed=tuple(PlannedAssignment(**item) for item in data.get("allowed", ())),
+                       vault=data.get("vault"))
+        except TypeError as exc:
+            raise PlanError(f"The plan is not readable: {exc}. Each entry needs 'principal' and 'role'.") from None
+
+    def to_dict(self) -> dict:
+        def entries(items):
+            return [{"principal": a.principal, "role": a.role, **({"secret": a.secret} if a.secret else {})}
+                    for a in items]
+
+        return {"vault": self.vault, "assignments": entries(self.assignments), "allowed": entries(self.allowed)}
+
+
+def seed_plan(vault: str = "azDevOpsKV01", *, lead: str | None = "lead") -> GovernancePlan:
+    """The seed's structure: four groups named ``{vault}_{suffix}``; the lead's own roles allowed."""
+    allowed = () if lead is None else (PlannedAssignment(lead, "Key Vault Administrator"),
+                                       PlannedAssignment(lead, "Key Vault Data Access Administrator"))
+    return GovernancePlan(tuple(PlannedAssignment(f"{vault}_{suffix}", role) for suffix, role in SEED_GROUPS),
+                          allowed=allowed, vault=vault)
+
+
+@dataclass(frozen=True)
+class DriftItem:
+    kind: str  # missing | extra | bypass
+    principal_id: str
+    principal_name: str
+    principal_type: str | None
+    role_name: str
+    secret: str | None = None
+    assignment_id: str | None = None  # None for missing items
+
+    def __str__(self) -> str:
+        where = f"secret {self.secret}" if self.secret else "the vault"
+        kind = self.principal_type or "principal"
+        return f"{self.kind}: {self.principal_name} ({kind}) → {self.role_name} on {where}"
+
+
+@dataclass(frozen=True)
+class Drift:
+    missing: tuple[DriftItem, ...] = ()
+    extra: tuple[DriftItem, ...] = ()
+    bypass: tuple[DriftItem, ...] = ()
+
+    @property
+    def clean(self) -> bool:
+        return not (self.missing or self.extra or self.bypass)
+
+    def items(self) -> tuple[DriftItem, ...]:
+        return self.missing + self.extra + self.bypass
+
+    def __str__(self) -> str:
+        return "no drift" if self.clean else "\n".join(str(item) for item in self.items())
+
+    def to_frame(self):
+        import pandas as pd
+
+        columns = ["kind", "principal_name", "principal_type", "role_name", "secret", "principal_id", "assignment_id"]
+        return pd.DataFrame([{c: getattr(i, c) for c in columns} for i in self.items()], columns=columns)
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    created: tuple[GrantResult, ...]
+    removed: tuple[str, ...]  # assignment ids
+    drift_before: Drift
+    drift: Drift = field(default_factory=Drift)  # after applying
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.removed)
+
+
+def _key(principal_id: str, role_id: str, secret: str | None) -> tuple:
+    return principal_id.lower(), role_id.lower(), (secret or "").lower()
+
+
+def check_plan(target, plan: GovernancePlan, *, resolver: Resolver | None = None) -> Drift:
+    """Compare the vault's own assignments (vault and secret scope) with *plan*."""
+    with resolving(target, resolver) as directory:
+        return _check_plan(target, plan, directory)
+
+
+def _check_plan(target, plan: GovernancePlan, resolver: Resolver) -> Drift:
+    vault = vault_scope(target)
+    catalogue = role_catalogue(target, vault)
+
+    def resolve(items):
+        keyed = {}
+        for item in items:
+            try:
+                who = resolve_principal(item.principal, resolver=resolver)
+            except PrincipalNotFoundError:
+                raise PlanError(f"The plan names {item.principal!r}, which the directory does not know. Create the "
+                                "group (or fix the name) and apply again.") from None
+            role = catalogue.resolve(item.role)
+            keyed[_key(who.id, role.id, item.secret)] = (who, role, item)
+        return keyed
+
+    planned, allowed = resolve(plan.assignments), resolve(plan.allowed)
+    actual = {}
+    for assignment in fetch_assignments(target, vault):
+        kind, _, secret = classify(assignment.scope, vault)
+        if kind != "inherited":
+            actual[_key(assignment.principal_id, role_guid(assignment.role_definition_id), secret)] = (assignment,
+                                                                                                     secret)
+    names = resolver.lookup({key[0] for key in actual}) if actual else {}
+    missing = tuple(DriftItem("missing", who.id, who.label, who.kind, role.name, item.secret)
+                    for key, (who, role, item) in planned.items() if key not in actual)
+    extra, bypass = [], []
+    for key, (assignment, secret) in actual.items():
+        if key in planned or key in allowed:
+            continue
+        info = names.get(key[0])
+        role = catalogue.by_id(assignment.role_definition_id)
+        item = DriftItem("extra" if assignment.principal_type == "Group" else "bypass", assignment.principal_id,
+                         info.label if info else assignment.principal_id, assignment.principal_type,
+                         role.name if role else key[1], secret, assignment.id)
+        (extra if item.kind == "extra" else bypass).append(item)
+    return Drift(missing, tuple(extra), tuple(bypass))
+
+
+def apply_plan(target, plan: GovernancePlan, *, remove: bool = False, resolver: Resolver | None = None) -> PlanResult:
+    """Create the plan's missing assignments; with ``remove=True`` also delete extra and bypass ones."""
+    with resolving(target, resolver) as directory:
+        return _apply_plan(target, plan, remove, directory)
+
+
+def _apply_plan(target, plan: GovernancePlan, remove: bool, resolver: Resolver) -> PlanResult:
+    before = check_plan(target, plan, resolver=resolver)
+    created = tuple(grant(target, item.principal_id, item.role_name, secret=item.secret, resolver=resolver)
+                    for item in before.missing)
+    removed = []
+    if remove:
+        from azure.core.exceptions import HttpResponseError
+
+        client = target.authorization_client
+        for item in before.extra + before.bypass:
+            try:
+                client.role_assignments.delete_by_id(item.assignment_id)
+            except HttpResponseError as exc:
+                raise_for_forbidden(exc, DELETE, item.assignment_id, target.name, role=item.role_name)
+            removed.append(item.assignment_id)
+    after = check_plan(target, plan, resolver=resolver) if (created or removed) else before
+    return PlanResult(created=tuple(g for g in created if g.created), removed=tuple(removed),
+                      drift_before=before, drift=after)

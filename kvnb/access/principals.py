@@ -1,0 +1,162 @@
+"""Who a principal is, and which groups it is in: the directory questions the access layer asks.
+
+ARM's role assignments carry only object ids and a principal type. Names, enabled state and
+(transitive) group membership come from a directory, asked through a `Resolver` built from three
+plain callables, so any directory can plug in:
+
+* ``lookup(ids) -> {id: PrincipalInfo}``   (Graph: ``directoryObjects/getByIds``)
+* ``search(text) -> [PrincipalInfo]``       (Graph: users by UPN, groups and SPs by display name)
+* ``member_of(id) -> {group_id: chain}``    (Graph: ``transitiveMemberOf``; the chain runs from the
+  principal's direct group to that group, to explain "through group X")
+
+`default_resolver` asks Microsoft Graph (`graph_principals`), on Azure and on the local vault alike;
+for the local vault it also accepts persona handles (``aad-team``). `local_resolver` reads the local
+tenant's directory straight from the state directory (no HTTP), and `ids_only_resolver` is the
+fallback without any directory: object ids only, no groups, and effective access says so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from .errors import PrincipalNotFoundError
+
+_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PrincipalInfo:
+    id: str
+    kind: str | None  # User | Group | ServicePrincipal; None when the directory could not tell
+    display_name: str | None = None
+    user_principal_name: str | None = None
+    app_id: str | None = None
+    enabled: bool | None = True  # None: unknown, or a group (groups have no enabled state)
+    handle: str | None = None  # local vault persona
+
+    @property
+    def label(self) -> str:
+        return self.user_principal_name or self.display_name or self.id
+
+
+@dataclass(frozen=True)
+class Resolver:
+    lookup: Callable[[Iterable[str]], Mapping[str, PrincipalInfo]]
+    search: Callable[[str], list[PrincipalInfo]]
+    member_of: Callable[[str], Mapping[str, tuple[str, ...]]] | None = None  # None: memberships unknown
+    close: Callable[[], None] | None = None  # releases what the resolver holds (an HTTP client)
+
+    @property
+    def knows_groups(self) -> bool:
+        return self.member_of is not None
+
+    def get(self, object_id: str) -> PrincipalInfo | None:
+        return self.lookup([object_id.lower()]).get(object_id.lower())
+
+
+def is_object_id(text: str) -> bool:
+    return bool(_GUID.match(text.strip()))
+
+
+def resolve_principal(reference: str, *, resolver: Resolver) -> PrincipalInfo:
+    """A principal given as object id, user principal name, display name (e.g. a group's) or persona."""
+    text = reference.strip()
+    if is_object_id(text):
+        known = resolver.get(text)
+        return known or PrincipalInfo(id=text.lower(), kind=None, enabled=None)
+    found = resolver.search(text)
+    if not found:
+        raise PrincipalNotFoundError(f"No user, group or service principal is called {reference!r}. Give an object "
+                                     "id, a user principal name (name@domain) or a group's display name.")
+    if len(found) > 1:
+        ids = ", ".join(sorted(p.id for p in found))
+        raise PrincipalNotFoundError(f"{len(found)} principals are called {reference!r} ({ids}); give the object id.")
+    return found[0]
+
+
+def ids_only_resolver() -> Resolver:
+    """Accepts object ids, knows no names or groups: the fallback where no directory is reachable."""
+    return Resolver(lookup=lambda ids: {}, search=lambda text: [], member_of=None)
+
+
+def local_resolver(paths=None) -> Resolver:
+    """The local vault's directory, read from its state directory (``KVNB_HOME`` unless *paths*)."""
+    from kvnb.local.directory import Directory, group_paths
+    from kvnb.local.paths import StatePaths
+    from kvnb.local.store import Store
+
+    paths = paths or StatePaths.resolve()
+
+    def with_directory(work):
+        store = Store(paths)
+        try:
+            return work(Directory(store))
+        finally:
+            store.close()
+
+    def info(p) -> PrincipalInfo:
+        return PrincipalInfo(id=p.id, kind=p.kind, display_name=p.display_name, user_principal_name=p.upn,
+                             app_id=p.app_id, enabled=None if p.kind == "Group" else p.enabled, handle=p.handle)
+
+    def lookup(ids: Iterable[str]) -> dict[str, PrincipalInfo]:
+        wanted = {i.lower() for i in ids}
+        return with_directory(lambda d: {p.id: info(p) for p in d.list_principals() if p.id in wanted})
+
+    def search(text: str) -> list[PrincipalInfo]:
+        def find(d):
+            for how in (d.principal_by_handle, d.principal_by_upn):
+                found = how(text)
+                if found:
+                    return [info(found)]
+            folded = text.casefold()
+            return [info(p) for p in d.list_principals() if (p.display_name or "").casefold() == folded]
+
+        return with_directory(find)
+
+    def member_of(object_id: str) -> dict[str, tuple[str, ...]]:
+        return with_directory(lambda d: group_paths(object_id.lower(), d.membership_edges()))
+
+    return Resolver(lookup=lookup, search=search, member_of=member_of)
+
+
+def local_handles(paths=None) -> dict[str, str]:
+    """The local tenant's persona handles (case-folded) → object ids."""
+    from kvnb.local.directory import Directory
+    from kvnb.local.paths import StatePaths
+    from kvnb.local.store import Store
+
+    store = Store(paths or StatePaths.resolve())
+    try:
+        return {p.handle.casefold(): p.id for p in Directory(store).list_principals() if p.handle}
+    finally:
+        store.close()
+
+
+def default_resolver(target) -> Resolver:
+    """Microsoft Graph for *target* (plus persona handles on the local vault); without Graph support,
+    the local directory or object ids only."""
+    local = getattr(target, "is_local", False)
+    try:
+        from kvnb.graph import GraphClient
+    except ImportError:
+        return local_resolver() if local else ids_only_resolver()
+    from .graph_principals import graph_resolver
+
+    return graph_resolver(GraphClient.from_target(target), handles=local_handles() if local else None)
+
+
+@contextmanager
+def resolving(target, resolver: Resolver | None):
+    """*resolver*, or a default one for *target* that is closed afterwards."""
+    if resolver is not None:
+        yield resolver
+        return
+    owned = default_resolver(target)
+    try:
+        yield owned
+    finally:
+        if owned.close is not None:
+            owned.close()
