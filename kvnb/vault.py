@@ -48,9 +48,20 @@ class VaultTarget:
     graph_url: str = AZURE_GRAPH
     connection_verify: str | bool = True
     persona: str | None = None
-    subscription_id: str | None = None
-    resource_id: str | None = None
+    known_resource_id: str | None = None  # the vault's ARM id when known up front (always, locally)
     tenant_id: str | None = None
+
+    @property
+    def resource_id(self) -> str | None:
+        """The vault's ARM resource id; on Azure found once through ARM (None when not visible)."""
+        if self.known_resource_id is None and not self.is_local:
+            self.known_resource_id = find_vault_resource_id(self)
+        return self.known_resource_id
+
+    @property
+    def subscription_id(self) -> str | None:
+        resource_id = self.resource_id
+        return resource_id.split("/")[2] if resource_id else None
 
     @property
     def arm_scope(self) -> str:
@@ -100,7 +111,10 @@ class VaultTarget:
         from azure.mgmt.authorization import AuthorizationManagementClient
 
         if not self.subscription_id:
-            raise RuntimeError("The vault's subscription is unknown; pass its resource id.")
+            raise VaultNameError(
+                f"Cannot find the resource of vault {self.name!r} in any subscription you can read. "
+                "Set KVNB_VAULT_RESOURCE_ID to its resource id (Portal: the vault's Properties, Resource ID)."
+            )
         return AuthorizationManagementClient(
             self.credential, self.subscription_id, base_url=self.arm_url,
             credential_scopes=[self.arm_scope], connection_verify=self.connection_verify,
@@ -176,7 +190,40 @@ def open_vault(vault: str | None = None, *, persona: str | None = None, start_lo
     from azure.identity import DefaultAzureCredential
 
     credential = DefaultAzureCredential(additionally_allowed_tenants=["*"], exclude_shared_token_cache_credential=True)
-    return VaultTarget(name=name, url=url, is_local=False, credential=credential)
+    return VaultTarget(name=name, url=url, is_local=False, credential=credential,
+                       known_resource_id=os.environ.get("KVNB_VAULT_RESOURCE_ID") or None)
+
+
+def find_vault_resource_id(target: VaultTarget) -> str | None:
+    """Look the vault up in every subscription the caller can read (ARM's resources list).
+
+    Data-plane URLs do not name the subscription, but role assignments and vault properties live
+    under the resource id. None when the caller can read no subscription holding it.
+    """
+    from azure.core import PipelineClient
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError
+    from azure.core.pipeline.policies import BearerTokenCredentialPolicy, RetryPolicy
+    from azure.core.rest import HttpRequest
+
+    client = PipelineClient(target.arm_url, connection_verify=target.connection_verify, policies=[
+        RetryPolicy(), BearerTokenCredentialPolicy(target.credential, target.arm_scope)])
+    query = f"resourceType eq 'Microsoft.KeyVault/vaults' and name eq '{target.name}'"
+    try:
+        with client:
+            subscriptions = client.send_request(HttpRequest(
+                "GET", f"{target.arm_url}/subscriptions", params={"api-version": "2022-12-01"}))
+            subscriptions.raise_for_status()
+            for subscription in subscriptions.json().get("value", []):
+                found = client.send_request(HttpRequest(
+                    "GET", f"{target.arm_url}/subscriptions/{subscription['subscriptionId']}/resources",
+                    params={"api-version": "2021-04-01", "$filter": query}))
+                if found.status_code == 200:
+                    for resource in found.json().get("value", []):
+                        if resource.get("name", "").lower() == target.name.lower():
+                            return resource["id"]
+    except (HttpResponseError, ServiceRequestError):
+        return None
+    return None
 
 
 def _local_runtime(start_local: bool):
@@ -224,5 +271,5 @@ def _local_target(paths, runtime, vault: dict, persona: str | None) -> VaultTarg
         name=vault["name"], url=f"https://127.0.0.1:{vault['port']}", is_local=True,
         credential=LocalVaultCredential(runtime.token_endpoint, header, persona=persona, connection_verify=ca),
         arm_url=runtime.base_url, graph_url=runtime.base_url, connection_verify=ca, persona=persona,
-        subscription_id=info["subscription_id"], resource_id=resource_id, tenant_id=info["tenant_id"],
+        known_resource_id=resource_id, tenant_id=info["tenant_id"],
     )

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -142,8 +144,36 @@ async def get_vault(request: Request) -> JSONResponse:
     return JSONResponse(vault_body(service, row))
 
 
+_FILTER_TERM = re.compile(r"(resourceType|name)\s+eq\s+'([^']*)'", re.IGNORECASE)
+
+
+@guarded
+async def list_resources(request: Request) -> JSONResponse:
+    """``GET /subscriptions/{id}/resources``: the vaults the caller may read, with ARM's
+    ``$filter`` on ``resourceType eq`` and ``name eq`` (how kvnb finds a vault's resource id)."""
+    require_api_version(request)
+    caller = authenticate(request)
+    service = request.app.state.service
+    if request.path_params["subscription"].lower() != service.store.subscription_id.lower():
+        raise ArmError(404, "SubscriptionNotFound",
+                       f"The subscription '{request.path_params['subscription']}' could not be found.")
+    terms = {key.lower(): value.lower() for key, value in _FILTER_TERM.findall(request.query_params.get("$filter", ""))}
+    if terms.get("resourcetype", "microsoft.keyvault/vaults") != "microsoft.keyvault/vaults":
+        return JSONResponse({"value": []})
+    value = []
+    for row in service.store.db.execute("SELECT * FROM vaults ORDER BY position"):
+        if "name" in terms and row["name"].lower() != terms["name"]:
+            continue
+        resource = service.resource_id(row["name"])
+        if service.authorizer.check(caller.oid, VAULT_READ, resource, data_action=False).allowed:
+            body = vault_body(service, row)
+            value.append({k: body[k] for k in ("id", "name", "type", "location", "tags")})
+    return JSONResponse({"value": value})
+
+
 routes = [
     Route("/subscriptions", list_subscriptions, methods=["GET"]),
+    Route("/subscriptions/{subscription}/resources", list_resources, methods=["GET"]),
     Route("/subscriptions/{subscription}", get_subscription, methods=["GET"]),
     # `az cloud register` appends the path to the ARM URL as given, trailing slash and all.
     Route("/metadata/endpoints", metadata_endpoints, methods=["GET"]),
