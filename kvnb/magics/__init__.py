@@ -1,0 +1,125 @@
+"""IPython magics: ``%kvget`` / ``%%kvget`` and ``%kvaccess``.
+
+The class only declares settings (``KvSettings`` traitlets) and arguments (stacked ``@argument``
+decorators, so ``%kvget?`` always matches the parser); each magic routes to a plain function in
+``kvget`` or ``kvaccess``. Errors meant for people are ``UsageError``: one or two lines, no
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from kvnb.magics.settings import KvSettings, SettingError
+
+__all__ = ["KvMagics", "load", "unload"]
+
+
+@magics_class
+class KvMagics(KvSettings, Magics):
+    """Azure Key Vault from notebooks; ``%config KvMagics`` lists the settings."""
+
+    @magic_arguments()
+    @argument("names", nargs="*", metavar="NAME", help="Secret names; one variable each.")
+    @argument("--as", dest="as_", metavar="VAR", help="Variable name (one NAME only).")
+    @argument("--version", metavar="V", help="A version instead of the latest (one NAME only).")
+    @argument("--vault", metavar="V", help="Vault name, URL, `local` or `local:NAME`.")
+    @argument("--persona", metavar="NAME", help="Act as this local identity (local vault only).")
+    @argument("--env", metavar="ENVVAR", help="Put the value in os.environ[ENVVAR], not in a variable "
+                                             "(add --as VAR for both; one NAME only).")
+    @argument("--peek", type=int, metavar="N", help="Also show the first N characters, when "
+                                                   "KvMagics.peek_policy allows it (one NAME only).")
+    @argument("--ledger", action="store_true", help="Show the fetch ledger (a DataFrame).")
+    @line_cell_magic
+    def kvget(self, line: str, cell: str | None = None):
+        """Fetch secrets into masked variables.
+
+        %kvget APICaller                  -> api_caller
+        %kvget APICaller --as key --vault local --persona member
+        %%kvget --vault azDevOpsKV01
+        key = APICaller
+        WebhookSigningKey
+        """
+        from kvnb.magics import kvget
+
+        args = _parse(self.kvget, line)
+        return _settings_errors(kvget.run, self, args, cell)
+
+    @magic_arguments()
+    @argument("words", nargs="*", metavar="SECRET | SUBCOMMAND ARGS",
+              help="A secret name, or: request ROLE|PACKAGE, requests, approve ID, deny ID, "
+                   "grant PRINCIPAL ROLE, revoke PRINCIPAL ROLE, review [GROUP], plan [FILE].")
+    @argument("--vault", metavar="V", help="Vault name, URL, `local` or `local:NAME`.")
+    @argument("--persona", metavar="NAME", help="Act as this local identity (local vault only).")
+    @argument("--scope", metavar="secret/NAME", help="grant/revoke: one secret instead of the vault.")
+    @argument("--for", dest="for_", metavar="DURATION", help="grant/request: time-bound, e.g. 61m, 8h, 60d.")
+    @argument("--reason", metavar="TEXT", help="request/approve/deny/grant: the justification.")
+    @line_magic
+    def kvaccess(self, line: str):
+        """Who am I, what may I do with a vault or secret and why — and how to get more.
+
+        %kvaccess                         your roles on the vault and what they allow
+        %kvaccess APICaller               ... on one secret
+        %kvaccess request "Key Vault Secrets User"
+        """
+        from kvnb.magics import kvaccess
+
+        args = _parse(self.kvaccess, line)
+        return _settings_errors(kvaccess.run, self, args)
+
+
+_parsed: dict[tuple[str, str], argparse.Namespace] = {}
+
+
+def _parse(magic, line: str) -> argparse.Namespace:
+    """``parse_argstring``, remembered per line: a cell re-run in a loop parses once."""
+    from IPython.core.error import UsageError
+
+    key = (magic.__name__, line)
+    parsed = _parsed.get(key)
+    if parsed is None:
+        try:
+            parsed = parse_argstring(magic, line)
+        except UsageError:
+            raise
+        except ValueError as exc:  # shlex: "No closing quotation"
+            raise UsageError(str(exc)) from None
+        if len(_parsed) >= 256:
+            _parsed.clear()
+        _parsed[key] = parsed
+    return argparse.Namespace(**vars(parsed))  # a copy: the magics may adjust theirs
+
+
+def _settings_errors(function, *args):
+    from IPython.core.error import UsageError
+
+    try:
+        return function(*args)
+    except SettingError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def load(shell) -> KvMagics:
+    """Register the magics with *shell* and make ``%config KvMagics`` see them."""
+    from kvnb.magics.settings import apply_redaction_setting
+
+    magics = KvMagics(shell=shell)
+    shell.register_magics(magics)
+    if magics not in shell.configurables:
+        shell.configurables.append(magics)
+    apply_redaction_setting(magics)
+    return magics
+
+
+def unload(shell) -> None:
+    """Remove what ``load`` added."""
+    for kind in ("line", "cell"):
+        table = shell.magics_manager.magics[kind]
+        for name in [n for n, f in table.items() if isinstance(getattr(f, "__self__", None), KvMagics)]:
+            del table[name]
+    manager = shell.magics_manager
+    manager.registry.pop(KvMagics.__name__, None)
+    shell.configurables[:] = [c for c in shell.configurables if not isinstance(c, KvMagics)]
