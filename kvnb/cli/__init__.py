@@ -5,6 +5,10 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .audit import audit
+from .local import local
+from .scan import scan
+from .secret import secret
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -13,21 +17,8 @@ def cli() -> None:
     """Use Azure Key Vault securely: a local vault, audits, rotation and leak scans."""
 
 
-def _register() -> None:
-    from .audit import audit
-    from .local import local
-
-    cli.add_command(audit)
-    cli.add_command(local)
-    try:  # command groups built by later modules register themselves here
-        from .scan import scan
-    except ImportError:
-        pass
-    else:
-        cli.add_command(scan)
-
-
-_register()
+for command in (audit, local, scan, secret):
+    cli.add_command(command)
 
 
 def main() -> None:
