@@ -1,4 +1,4 @@
-"""IPython magics: ``%kvget`` / ``%%kvget`` and ``%kvaccess``.
+"""IPython magics: ``%kvget`` / ``%%kvget``, ``%kvaccess`` and ``%kvrotate``.
 
 The class only declares settings (``KvSettings`` traitlets) and arguments (stacked ``@argument``
 decorators, so ``%kvget?`` always matches the parser); each magic routes to a plain function in
@@ -13,6 +13,7 @@ import argparse
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
+from kvnb.magics.kvrotate import kvrotate as _kvrotate
 from kvnb.magics.settings import KvSettings, SettingError
 
 __all__ = ["KvMagics", "load", "unload"]
@@ -69,6 +70,8 @@ class KvMagics(KvSettings, Magics):
 
         args = _parse(self.kvaccess, line)
         return _settings_errors(kvaccess.run, self, args)
+
+    kvrotate = line_magic(_kvrotate)
 
 
 _parsed: dict[tuple[str, str], argparse.Namespace] = {}
