@@ -1,4 +1,4 @@
-"""IPython magics: ``%kvget`` / ``%%kvget``, ``%kvaccess`` and ``%kvrotate``.
+"""IPython magics: ``%kvget`` / ``%%kvget``, ``%kvaccess``, ``%kvrotate`` and ``%kvpanel``.
 
 The class only declares settings (``KvSettings`` traitlets) and arguments (stacked ``@argument``
 decorators, so ``%kvget?`` always matches the parser); each magic routes to a plain function in
@@ -109,8 +109,11 @@ def load(shell) -> KvMagics:
     """Register the magics with *shell* and make ``%config KvMagics`` see them."""
     from kvnb.magics.settings import apply_redaction_setting
 
+    from kvnb.magics.kvpanel import register as register_kvpanel
+
     magics = KvMagics(shell=shell)
     shell.register_magics(magics)
+    register_kvpanel(shell, magics)  # its own Magics class: the panel's widgets load on first use
     if magics not in shell.configurables:
         shell.configurables.append(magics)
     apply_redaction_setting(magics)
@@ -119,6 +122,9 @@ def load(shell) -> KvMagics:
 
 def unload(shell) -> None:
     """Remove what ``load`` added."""
+    from kvnb.magics.kvpanel import unregister as unregister_kvpanel
+
+    unregister_kvpanel(shell)
     for kind in ("line", "cell"):
         table = shell.magics_manager.magics[kind]
         for name in [n for n, f in table.items() if isinstance(getattr(f, "__self__", None), KvMagics)]:
