@@ -34,16 +34,16 @@ OPERATIONS = {
     "recover": ("Microsoft.KeyVault/vaults/secrets/recover/action", False),
     "purge": ("Microsoft.KeyVault/vaults/secrets/purge/action", False),
     "backup": ("Microsoft.KeyVault/vaults/secrets/backup/action", False),
-    "restore": ("Microsoft.KeyVault/vaults/secrets/restore/action", False),
+    "restore": ("Microsoft.KeyVault/vaults/secrets/restore/action", True),  # the name is inside the blob
 }
 COLUMNS = list(OPERATIONS)
 
 # fmt: off
 #                                                                            get list vers set upd del gdel ldel rec purge bak rest
 ROLES = {
-    "Key Vault Administrator":                  ("00482a5a-887f-4fb3-b363-3b7fe8e74483", "Y Y Y Y Y Y Y Y Y Y Y Y", "Y N Y Y Y Y Y N Y Y Y Y"),
+    "Key Vault Administrator":                  ("00482a5a-887f-4fb3-b363-3b7fe8e74483", "Y Y Y Y Y Y Y Y Y Y Y Y", "Y N Y Y Y Y Y N Y Y Y N"),
     "Key Vault Reader":                         ("21090545-7ca7-4776-b22c-e363652d74d2", "N Y Y N N N Y Y N N N N", "N N Y N N N Y N N N N N"),
-    "Key Vault Secrets Officer":                ("b86a8fe4-44ce-4948-aee5-eccb2c155cd7", "Y Y Y Y Y Y Y Y Y Y Y Y", "Y N Y Y Y Y Y N Y Y Y Y"),
+    "Key Vault Secrets Officer":                ("b86a8fe4-44ce-4948-aee5-eccb2c155cd7", "Y Y Y Y Y Y Y Y Y Y Y Y", "Y N Y Y Y Y Y N Y Y Y N"),
     "Key Vault Secrets User":                   ("4633458b-17de-408a-b874-0445c86b69e6", "Y Y Y N N N Y Y N N N N", "Y N Y N N N Y N N N N N"),
     "Key Vault Certificates Officer":           ("a4417e6f-fecd-4de8-b567-7b0420556985", "N N N N N N N N N N N N", "N N N N N N N N N N N N"),
     "Key Vault Certificate User":               ("db79e9a7-68ee-4b58-9aeb-b90e7c24fcba", "Y Y Y N N N Y Y N N N N", "Y N Y N N N Y N N N N N"),

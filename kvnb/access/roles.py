@@ -11,39 +11,16 @@ from __future__ import annotations
 import re
 import weakref
 from dataclasses import dataclass
-from functools import lru_cache
 
+from ..permissions import SECRET_DATA_ACTIONS, VAULT_LEVEL_OPERATIONS, action_matches  # noqa: F401
 from .errors import RoleNotFoundError
 
-_SECRETS = "Microsoft.KeyVault/vaults/secrets/"
-SECRET_OPERATIONS: dict[str, str] = {
-    "get": _SECRETS + "getSecret/action",
-    "list": _SECRETS + "readMetadata/action",
-    "list_versions": _SECRETS + "readMetadata/action",
-    "set": _SECRETS + "setSecret/action",
-    "update": _SECRETS + "update/action",
-    "delete": _SECRETS + "delete",
-    "get_deleted": _SECRETS + "readMetadata/action",
-    "list_deleted": _SECRETS + "readMetadata/action",
-    "recover": _SECRETS + "recover/action",
-    "purge": _SECRETS + "purge/action",
-    "backup": _SECRETS + "backup/action",
-    "restore": _SECRETS + "restore/action",
-}
-VAULT_LEVEL_OPERATIONS = frozenset({"list", "list_deleted", "restore"})
+SECRET_OPERATIONS = SECRET_DATA_ACTIONS  # operation → the dataAction Key Vault checks
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
 
-@lru_cache(maxsize=1024)
-def _pattern(permission: str) -> re.Pattern:
-    # Azure's `*` matches any run of characters, `/` included; the whole action must match; and a
-    # `/*/` segment may match no segment (`vaults/*/read` covers `vaults/read`), as the local vault does.
-    segments = [".*".join(re.escape(part) for part in segment.split("*")) for segment in permission.split("/*/")]
-    return re.compile("(?:/|/.*/)".join(segments), re.IGNORECASE | re.DOTALL)
-
-
 def permission_matches(permission: str, action: str) -> bool:
-    return _pattern(permission).fullmatch(action) is not None
+    return action_matches(permission, action)
 
 
 def role_guid(role_id: str) -> str:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
+
+from ..permissions import permits
 
 SECRET_COLUMNS = [
     "name", "enabled", "content_type", "created", "updated", "last_rotated", "not_before", "expires",
@@ -115,15 +116,8 @@ def secrets_table(properties: Iterable[Any], *, versions: Mapping[str, tuple[int
 
 
 # -- roles -----------------------------------------------------------------------------------------
-@lru_cache(maxsize=512)
-def _pattern(pattern: str) -> re.Pattern:
-    # Azure's wildcard: '*' matches any run of characters, '/' included; matching ignores case.
-    return re.compile("^" + ".*".join(map(re.escape, pattern.split("*"))) + "$", re.IGNORECASE)
-
-
 def _allows(allowed: Iterable[str], denied: Iterable[str], action: str) -> bool:
-    return (any(_pattern(p).match(action) for p in allowed)
-            and not any(_pattern(p).match(action) for p in denied))
+    return permits(allowed, denied, action)
 
 
 def classify_role(definition: Any) -> dict:

@@ -25,6 +25,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..permissions import SECRET_DATA_ACTIONS, VAULT_LEVEL_OPERATIONS
 from . import kverrors, secretstore
 from .identity import InvalidToken
 from .kverrors import KeyVaultError
@@ -40,7 +41,6 @@ API_VERSIONS = frozenset({
     "7.6-preview.1", "7.6-preview.2", "2025-06-01-preview", "2026-01-01-preview", "2026-03-01-preview",
 })
 SERVICE_VERSION = "1.9.2781.1"
-_SECRETS = "Microsoft.KeyVault/vaults/secrets/"
 _JSON = "application/json; charset=utf-8"
 _OUT_CONTENT_TYPES = frozenset({"application/x-pkcs12", "application/x-pem-file"})
 
@@ -237,20 +237,16 @@ async def _restore(ctx):
     return 200, shape(secretstore.restore(ctx.store, ctx.vault.name, blob), ctx.base)
 
 
-# name → (handler, data action, whether the RBAC resource is the secret rather than the vault)
+_HANDLERS = {
+    "set": _set, "get": _get, "update": _update, "list": _list, "list_versions": _versions,
+    "delete": _delete, "get_deleted": _get_deleted, "list_deleted": _list_deleted, "recover": _recover,
+    "purge": _purge, "backup": _backup, "restore": _restore,
+}
+# route name → (handler, data action, whether the RBAC resource is the secret rather than the vault)
 _OPERATIONS = {
-    "set": (_set, _SECRETS + "setSecret/action", True),
-    "get": (_get, _SECRETS + "getSecret/action", True),
-    "update": (_update, _SECRETS + "update/action", True),
-    "list": (_list, _SECRETS + "readMetadata/action", False),
-    "versions": (_versions, _SECRETS + "readMetadata/action", True),
-    "delete": (_delete, _SECRETS + "delete", True),
-    "get_deleted": (_get_deleted, _SECRETS + "readMetadata/action", True),
-    "list_deleted": (_list_deleted, _SECRETS + "readMetadata/action", False),
-    "recover": (_recover, _SECRETS + "recover/action", True),
-    "purge": (_purge, _SECRETS + "purge/action", True),
-    "backup": (_backup, _SECRETS + "backup/action", True),
-    "restore": (_restore, _SECRETS + "restore/action", False),
+    ("versions" if op == "list_versions" else op): (
+        handler, SECRET_DATA_ACTIONS[op], op not in VAULT_LEVEL_OPERATIONS)
+    for op, handler in _HANDLERS.items()
 }
 
 

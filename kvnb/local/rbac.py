@@ -22,32 +22,17 @@ from typing import Mapping
 
 from .directory import group_paths
 from .roles import RoleDefinition, role_by_id, role_guid
+from ..permissions import action_matches, compile_patterns  # noqa: F401  (action_matches is re-exported)
 from .store import Store
 
 _MEMO_LIMIT = 4096
 
 
 # -- matching ---------------------------------------------------------------------------------------
-@lru_cache(maxsize=4096)
 def _matcher(patterns: tuple[str, ...]) -> re.Pattern:
-    # Azure's `*` matches any run of characters, `/` included ("Microsoft.CostManagement/*/query/*"),
-    # and the whole action must match: `vaults/*/read` cannot match `.../getSecret/action`.
-    # A `/*/` segment also matches no segment at all, so `vaults/*/read` covers `vaults/read`: the
-    # Key Vault roles are documented to "read metadata of key vaults", which is that action.
-    if not patterns:
-        return re.compile(r"(?!)")
-
-    def compile_one(pattern: str) -> str:
-        segments = [".*".join(re.escape(part) for part in seg.split("*")) for seg in pattern.split("/*/")]
-        return "(?:/|/.*/)".join(segments)
-
-    alternatives = "|".join(compile_one(p) for p in patterns)
-    return re.compile(f"(?:{alternatives})", re.IGNORECASE | re.DOTALL)
+    return compile_patterns(patterns)
 
 
-def action_matches(pattern: str, action: str) -> bool:
-    """Whether one permission string (wildcards allowed) covers *action*, as Azure matches them."""
-    return _matcher((pattern,)).fullmatch(action) is not None
 
 
 def role_permits(role: RoleDefinition, action: str, *, data_action: bool) -> bool:

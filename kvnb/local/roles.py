@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Re-exported: the operation → dataAction table and the vault-level operations (kvnb.permissions).
+from ..permissions import SECRET_DATA_ACTIONS, VAULT_LEVEL_OPERATIONS  # noqa: F401
+
 ROLE_DEFINITION_PREFIX = "/providers/Microsoft.Authorization/roleDefinitions/"
 
 
@@ -276,24 +279,7 @@ BUILT_IN_ROLES: tuple[RoleDefinition, ...] = (
     ),
 )
 
-_SECRETS = "Microsoft.KeyVault/vaults/secrets/"
-# REST operation → the dataAction Key Vault checks (reference B.1). The two list operations are
-# checked on the vault; every other operation on the secret named in the request.
-SECRET_DATA_ACTIONS: dict[str, str] = {
-    "get": _SECRETS + "getSecret/action",
-    "list": _SECRETS + "readMetadata/action",
-    "list_versions": _SECRETS + "readMetadata/action",
-    "set": _SECRETS + "setSecret/action",
-    "update": _SECRETS + "update/action",
-    "delete": _SECRETS + "delete",
-    "get_deleted": _SECRETS + "readMetadata/action",
-    "list_deleted": _SECRETS + "readMetadata/action",
-    "recover": _SECRETS + "recover/action",
-    "purge": _SECRETS + "purge/action",
-    "backup": _SECRETS + "backup/action",
-    "restore": _SECRETS + "restore/action",
-}
-VAULT_LEVEL_OPERATIONS = frozenset({"list", "list_deleted"})
+
 
 _BY_ID = {role.id: role for role in BUILT_IN_ROLES}
 _BY_NAME = {role.role_name.casefold(): role for role in BUILT_IN_ROLES}
