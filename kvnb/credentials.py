@@ -42,40 +42,59 @@ def _parse(response, persona: str) -> AccessToken:
     return AccessToken(body["access_token"], int(body["expires_on"]))
 
 
-class LocalVaultCredential:
+class _TokenCache:
+    """What both credentials share: who they are, the request they send, and the token cache."""
+
+    def __init__(self, token_endpoint: str, identity_header: str, persona: str):
+        self.token_endpoint = token_endpoint
+        self.identity_header = identity_header
+        self.persona = persona
+        self._cache: dict[str, AccessToken] = {}
+
+    def _cached(self, resource: str) -> AccessToken | None:
+        cached = self._cache.get(resource)
+        return cached if cached and cached.expires_on - _REFRESH_MARGIN > time.time() else None
+
+    def _request(self, resource: str) -> HttpRequest:
+        return HttpRequest(
+            "GET", self.token_endpoint, params={"api-version": "2019-08-01", "resource": resource},
+            headers={"X-IDENTITY-HEADER": self.identity_header, "Metadata": "true"},
+        )
+
+    def _store(self, resource: str, response) -> AccessToken:
+        token = _parse(response, self.persona)
+        self._cache[resource] = token
+        return token
+
+
+def _unreachable(exc: Exception) -> ClientAuthenticationError:
+    return ClientAuthenticationError(
+        f"Cannot reach the local vault's token endpoint ({exc.__class__.__name__}). Run `kvnb local start`."
+    )
+
+
+class LocalVaultCredential(_TokenCache):
     """A ``TokenCredential`` for one local persona."""
 
     def __init__(self, token_endpoint: str, identity_header: str, *, persona: str = "",
                  connection_verify: str | bool = True):
-        self.token_endpoint = token_endpoint
-        self.identity_header = identity_header
-        self.persona = persona
+        super().__init__(token_endpoint, identity_header, persona)
         self._client = PipelineClient(
             base_url=token_endpoint, policies=[RetryPolicy(retry_total=3)],
             connection_verify=connection_verify,
         )
-        self._cache: dict[str, AccessToken] = {}
 
     def get_token(self, *scopes: str, claims: str | None = None, tenant_id: str | None = None,
                   enable_cae: bool = False, **kwargs: Any) -> AccessToken:
         resource = _resource(scopes)
-        cached = self._cache.get(resource)
-        if cached and cached.expires_on - _REFRESH_MARGIN > time.time():
+        cached = self._cached(resource)
+        if cached:
             return cached
-        request = HttpRequest(
-            "GET", self.token_endpoint, params={"api-version": "2019-08-01", "resource": resource},
-            headers={"X-IDENTITY-HEADER": self.identity_header, "Metadata": "true"},
-        )
         try:
-            response = self._client.send_request(request)
+            response = self._client.send_request(self._request(resource))
         except Exception as exc:  # the transport's errors: the vault is not reachable
-            raise ClientAuthenticationError(
-                f"Cannot reach the local vault's token endpoint ({exc.__class__.__name__}). "
-                "Run `kvnb local start`."
-            ) from None
-        token = _parse(response, self.persona)
-        self._cache[resource] = token
-        return token
+            raise _unreachable(exc) from None
+        return self._store(resource, response)
 
     def close(self) -> None:
         self._client.close()
@@ -87,7 +106,7 @@ class LocalVaultCredential:
         self.close()
 
 
-class AsyncLocalVaultCredential:
+class AsyncLocalVaultCredential(_TokenCache):
     """The async twin of `LocalVaultCredential` (an ``AsyncTokenCredential``)."""
 
     def __init__(self, token_endpoint: str, identity_header: str, *, persona: str = "",
@@ -95,36 +114,24 @@ class AsyncLocalVaultCredential:
         from azure.core import AsyncPipelineClient
         from azure.core.pipeline.policies import AsyncRetryPolicy
 
-        self.token_endpoint = token_endpoint
-        self.identity_header = identity_header
-        self.persona = persona
+        super().__init__(token_endpoint, identity_header, persona)
         self._client = AsyncPipelineClient(
             base_url=token_endpoint, policies=[AsyncRetryPolicy(retry_total=3)],
             connection_verify=connection_verify,
         )
-        self._cache: dict[str, AccessToken] = {}
 
     async def get_token(self, *scopes: str, claims: str | None = None, tenant_id: str | None = None,
                         enable_cae: bool = False, **kwargs: Any) -> AccessToken:
         resource = _resource(scopes)
-        cached = self._cache.get(resource)
-        if cached and cached.expires_on - _REFRESH_MARGIN > time.time():
+        cached = self._cached(resource)
+        if cached:
             return cached
-        request = HttpRequest(
-            "GET", self.token_endpoint, params={"api-version": "2019-08-01", "resource": resource},
-            headers={"X-IDENTITY-HEADER": self.identity_header, "Metadata": "true"},
-        )
         try:
-            response = await self._client.send_request(request)
+            response = await self._client.send_request(self._request(resource))
             await response.read()
         except Exception as exc:
-            raise ClientAuthenticationError(
-                f"Cannot reach the local vault's token endpoint ({exc.__class__.__name__}). "
-                "Run `kvnb local start`."
-            ) from None
-        token = _parse(response, self.persona)
-        self._cache[resource] = token
-        return token
+            raise _unreachable(exc) from None
+        return self._store(resource, response)
 
     async def close(self) -> None:
         await self._client.close()
