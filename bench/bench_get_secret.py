@@ -5,7 +5,8 @@
 Starts a fresh local vault in a temporary KVNB_HOME (a real background process, as
 `kvnb local start` runs it), measures
 
-* cold start (first run: CA, server certificate and signing key generated) and warm start;
+* cold start (first run: CA, server certificate and signing key generated) and warm start (the
+  median of ``--warm-starts`` stop/start cycles: one start on a busy machine says little);
 * GET /secrets/{name}/ with N concurrent keep-alive clients (one aiohttp connection each, a token
   fetched once, as the SDK caches it) for a fixed time, throttling off: requests/s and latency
   percentiles;
@@ -86,6 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warm-starts", type=int, default=3)
     args = parser.parse_args()
 
     from azure.keyvault.secrets import SecretClient
@@ -96,8 +98,11 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as home:
         cold = timed_start(home)
-        kvnb(home, "local", "stop")
-        warm = timed_start(home)
+        warm_runs = []
+        for _ in range(max(1, args.warm_starts)):
+            kvnb(home, "local", "stop")
+            warm_runs.append(timed_start(home))
+        warm = sorted(warm_runs)[len(warm_runs) // 2]
         try:
             paths = StatePaths.resolve(home)
             runtime = control.running(paths)
@@ -110,7 +115,8 @@ def main() -> None:
             token = credential.get_token("https://vault.azure.net/.default").token
             ctx = ssl.create_default_context(cafile=ca)
 
-            print(f"cold start {cold:.2f} s (goal < 2 s)   warm start {warm:.2f} s (goal < 1 s)")
+            print(f"cold start {cold:.2f} s (goal < 2 s)   warm start {warm:.2f} s (goal < 1 s; median of "
+                  f"{len(warm_runs)}, max {max(warm_runs):.2f} s)")
             print(f"{args.clients} concurrent clients, {args.seconds:.0f} s each, TLS, throttling off")
             base = summarise("baseline: health route", asyncio.run(load(
                 f"{runtime.base_url}/_kvnb/admin/health", {}, ctx, args.clients, args.seconds)), args.seconds)
@@ -120,7 +126,8 @@ def main() -> None:
             print(f"get-secret / baseline throughput ratio: {kv['rps'] / base['rps']:.2f}")
             verdict = kv["rps"] >= 800 and kv["p99_ms"] < 50
             print(f"goal >= 800 req/s with p99 < 50 ms: {'met' if verdict else 'NOT met'}")
-            print(json.dumps({"cold_start_s": cold, "warm_start_s": warm, "baseline": base, "get_secret": kv}))
+            print(json.dumps({"cold_start_s": cold, "warm_start_s": warm, "warm_starts_s": warm_runs,
+                              "baseline": base, "get_secret": kv}))
             client.close()
         finally:
             kvnb(home, "local", "stop")
