@@ -26,7 +26,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..permissions import SECRET_DATA_ACTIONS, VAULT_LEVEL_OPERATIONS
-from . import kverrors, secretstore
+from . import kverrors, secretbackup, secretstore
 from .identity import InvalidToken
 from .kverrors import KeyVaultError
 from .rbac import forbidden_by_rbac_message
@@ -222,7 +222,7 @@ async def _purge(ctx):
 
 
 async def _backup(ctx):
-    blob = secretstore.backup(ctx.store, ctx.vault.name, ctx.name)
+    blob = secretbackup.backup(ctx.store, ctx.vault.name, ctx.name)
     return 200, {"value": base64.urlsafe_b64encode(blob).rstrip(b"=").decode()}
 
 
@@ -234,7 +234,7 @@ async def _restore(ctx):
         blob = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     except (ValueError, binascii.Error):
         raise kverrors.undecryptable_backup() from None
-    return 200, shape(secretstore.restore(ctx.store, ctx.vault.name, blob), ctx.base)
+    return 200, shape(secretbackup.restore(ctx.store, ctx.vault.name, blob), ctx.base)
 
 
 _HANDLERS = {
