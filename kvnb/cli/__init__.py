@@ -7,6 +7,7 @@ import click
 from .. import __version__
 from .audit import audit
 from .local import local
+from .notebook import notebook
 from .scan import scan
 from .secret import secret
 
@@ -17,7 +18,7 @@ def cli() -> None:
     """Use Azure Key Vault securely: a local vault, audits, rotation and leak scans."""
 
 
-for command in (audit, local, scan, secret):
+for command in (audit, local, notebook, scan, secret):
     cli.add_command(command)
 
 

@@ -69,6 +69,10 @@ def install(shell=None, *, registry: Registry | None = None) -> None:
             from kvnb.redaction._ipython import ShellHooks
 
             hooks = ShellHooks(shell, chosen, _process_hooks.release_streams)
+            # A shell means a kernel, whose notebooks a Jupyter server saves: tell the save guard.
+            from kvnb.redaction import guard
+
+            guard.start(chosen)
         _users[key] = hooks
 
 
@@ -79,6 +83,10 @@ def uninstall(shell=None) -> None:
         hooks = _users.pop(_key(shell), None)
         if hooks is not None:
             hooks.undo()
+        if not any(_users.values()):  # no shell left
+            from kvnb.redaction import guard
+
+            guard.stop()
         if not _users and _process_hooks is not None:
             _process_hooks.undo()
             _process_hooks, _process_registry = None, None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kvnb.redaction._needles import MIN_LENGTH, needles
@@ -100,6 +101,9 @@ class Registry:
         self._values: dict[str, str] = {}  # value -> label
         self._matcher: _Matcher | None = None
         self._dirty = False
+        # Called outside the lock: on_add(value) for each new value, on_clear() after clear().
+        # The save guard (kvnb.redaction.guard) keeps its digests in step this way.
+        self._subscribers: list[tuple[Callable[[str], None], Callable[[], None] | None]] = []
 
     def __repr__(self) -> str:
         state = "enabled" if self.enabled else "disabled"
@@ -123,9 +127,13 @@ class Registry:
         if len(value) < MIN_LENGTH:
             return False
         with self._lock:
-            if value not in self._values:
+            new = value not in self._values
+            if new:
                 self._values[value] = label
                 self._dirty = True
+            subscribers = list(self._subscribers) if new else []
+        for on_add, _ in subscribers:
+            on_add(value)
         return True
 
     def clear(self) -> None:
@@ -133,6 +141,23 @@ class Registry:
         with self._lock:
             self._values.clear()
             self._matcher, self._dirty = None, False
+            subscribers = list(self._subscribers)
+        for _, on_clear in subscribers:
+            if on_clear is not None:
+                on_clear()
+
+    def subscribe(self, on_add: Callable[[str], None], on_clear: Callable[[], None] | None = None) -> None:
+        """Call ``on_add(value)`` for every value held now and every one added later."""
+        with self._lock:
+            self._subscribers.append((on_add, on_clear))
+            current = list(self._values)
+        for value in current:
+            on_add(value)
+
+    def unsubscribe(self, on_add: Callable[[str], None], on_clear: Callable[[], None] | None = None) -> None:
+        with self._lock:
+            if (on_add, on_clear) in self._subscribers:
+                self._subscribers.remove((on_add, on_clear))
 
     def scrub(self, text: str) -> str:
         """``text`` with every form of every value replaced by its mask."""

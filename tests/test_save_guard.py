@@ -1,0 +1,339 @@
+"""The save guard: the kernel's guard file, the server's pre-save hook, the CLI, and a real Jupyter server."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets as random_source
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import nbformat
+import pytest
+from click.testing import CliRunner
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from kvnb.cli.notebook import CONFIG_LINE, CONFIG_NAME, add_hook_line, notebook
+from kvnb.redaction import Registry, guard, needles
+from kvnb.saveguard import MASK, SaveRefused, load_guards, pre_save_hook
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def forms_of(value: str) -> dict[str, str]:
+    """The forms the issue names, computed here independently of kvnb's needles."""
+    data = value.encode()
+    return {"raw": value, "json": json.dumps(value)[1:-1], "url": quote(value, safe=""),
+            "base64": base64.b64encode(data).decode(), "base64url": base64.urlsafe_b64encode(data).decode(),
+            "hex": data.hex()}
+
+
+def leaked_forms(text: str, value: str) -> list[str]:
+    """The names of the forms of ``value`` in ``text`` (also JSON-escaped) — names only, so a failing
+    assertion never prints the value."""
+    return [name for name, form in forms_of(value).items() if form in text or json.dumps(form)[1:-1] in text]
+
+
+def a_value() -> str:
+    # Quotes, a backslash and a slash make the JSON, URL and base64url forms differ from raw.
+    return random_source.token_urlsafe(12) + '"q\\/+' + random_source.token_hex(4)
+
+
+@pytest.fixture
+def kvnb_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("KVNB_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("KVNB_SAVE_GUARD", raising=False)
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def planted(kvnb_home):
+    """A value registered as a kernel would: the guard file is written, the value kept only here."""
+    registry = Registry()
+    value = a_value()
+    running = guard.start(registry)
+    registry.add(value, label="APICaller")
+    yield value, running
+    guard.stop()
+
+
+# -- the guard file --------------------------------------------------------------------------------
+def test_guard_file_is_private_and_holds_no_form_of_the_value(planted, kvnb_home):
+    value, running = planted
+    path = kvnb_home / "guard" / f"{os.getpid()}.json"
+    assert running.path == path
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    text = path.read_text()
+    inside = [form for needle, form in needles(value).items() if needle in text]
+    assert inside == []
+    document = json.loads(text)
+    assert len(document["needles"]) == len(needles(value))
+    assert {n["value"] for n in document["needles"]} == {0}
+
+
+def test_guard_file_follows_the_registry_and_goes_on_stop(kvnb_home):
+    registry = Registry()
+    early = a_value()
+    registry.add(early, label="Early")  # before the guard starts: picked up by subscribe
+    running = guard.start(registry)
+    try:
+        registry.add(a_value(), label="Late")
+        registry.add(early, label="Early")  # again: no duplicate entries
+        values = {n["value"] for n in json.loads(running.path.read_text())["needles"]}
+        assert values == {0, 1}
+    finally:
+        guard.stop()
+    assert not running.path.exists()
+    registry.add(a_value(), label="AfterStop")
+    assert not running.path.exists()
+
+
+def test_redaction_install_on_a_shell_writes_the_guard_and_uninstall_removes_it(kvnb_home):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from kvnb import redaction
+
+    shell = InteractiveShell.instance()
+    redaction.install(shell)
+    try:
+        path = kvnb_home / "guard" / f"{os.getpid()}.json"
+        assert path.exists()
+        value = a_value()
+        redaction.registry.add(value, label="ViaShell")
+        model = notebook_with(value)
+        masks = pre_save_scrubbed(model)
+        assert masks == 6
+    finally:
+        redaction.uninstall(shell)
+    assert not path.exists()
+
+
+def test_plain_library_use_writes_no_guard_file(kvnb_home):
+    from kvnb import redaction
+
+    redaction.install()
+    try:
+        redaction.registry.add(a_value(), label="Library")
+        assert not (kvnb_home / "guard").exists()
+    finally:
+        redaction.uninstall()
+
+
+def test_files_of_dead_kernels_are_ignored(planted, kvnb_home):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait(10)
+    live = kvnb_home / "guard" / f"{os.getpid()}.json"
+    (live.parent / f"{dead.pid}.json").write_text(live.read_text())
+    assert len(load_guards(live.parent).guards) == 1
+
+
+# -- the hook --------------------------------------------------------------------------------------
+def notebook_with(text: str) -> dict:
+    """A notebook model holding ``text`` in a cell source, a stream output, display data and an attachment."""
+    code = new_code_cell(f"token = '{text}'\nprint(token)", outputs=[
+        new_output("stream", name="stdout", text=f"{text}\n"),
+        new_output("display_data", data={"text/plain": f"'{text}'", "application/json": {"k": text}}),
+    ])
+    markdown = new_markdown_cell("![a](attachment:a.txt)")
+    markdown["attachments"] = {"a.txt": {"text/plain": base64.b64encode(f"key={text}".encode()).decode()}}
+    nb = new_notebook(cells=[code, markdown], metadata={"kvnb": {"note": text}})
+    return {"type": "notebook", "format": "json", "content": json.loads(json.dumps(nb))}
+
+
+def pre_save_scrubbed(model: dict) -> int:
+    """Run the hook; the number of masks in the scrubbed model."""
+    pre_save_hook(model=model, path="x.ipynb", contents_manager=None)
+    return json.dumps(model["content"]).count(MASK)
+
+
+@pytest.mark.parametrize("form", ["raw", "json", "url", "base64", "base64url", "hex"])
+def test_hook_scrubs_every_form_everywhere(planted, form):
+    value, _ = planted
+    model = notebook_with(forms_of(value)[form])
+    masks = pre_save_scrubbed(model)
+    assert leaked_forms(json.dumps(model["content"]), value) == []
+    # source, stream, text/plain, application/json, metadata — and the attachment when it is raw
+    # text inside base64 (then the value's own base64 needle is what is found)
+    assert masks >= 5
+    nbformat.validate(nbformat.from_dict(model["content"]))
+
+
+def test_hook_finds_a_multi_line_value_split_over_nbformat_lines(kvnb_home):
+    registry = Registry()
+    pem_like = f"-----BEGIN KEY-----\n{random_source.token_urlsafe(24)}\n-----END KEY-----"
+    guard.start(registry)
+    try:
+        registry.add(pem_like, label="Key")
+        model = notebook_with("plain")
+        # On disk nbformat keeps multi-line strings as lists of lines: no single item holds the value.
+        model["content"]["cells"][0]["source"] = ["x = 1\n", *(line + "\n" for line in pem_like.split("\n"))]
+        pre_save_scrubbed(model)
+    finally:
+        guard.stop()
+    source = model["content"]["cells"][0]["source"]
+    assert leaked_forms("".join(source), pem_like) == []
+    assert source == f"x = 1\n{MASK}\n"
+    nbformat.validate(nbformat.from_dict(model["content"]))
+
+
+def test_hook_leaves_a_notebook_without_values_untouched(planted):
+    model = notebook_with("nothing secret here " + random_source.token_urlsafe(16))
+    before = json.dumps(model["content"], sort_keys=True)
+    assert pre_save_scrubbed(model) == 0
+    assert json.dumps(model["content"], sort_keys=True) == before
+
+
+def test_hook_does_nothing_without_guard_files(kvnb_home):
+    value = a_value()
+    model = notebook_with(value)
+    assert pre_save_scrubbed(model) == 0
+    assert leaked_forms(json.dumps(model["content"]), value) == ["raw", "json"]  # the same text here
+
+
+def test_refuse_mode_raises_an_http_400_without_the_value(planted, monkeypatch):
+    from tornado.web import HTTPError
+
+    value, _ = planted
+    monkeypatch.setenv("KVNB_SAVE_GUARD", "refuse")
+    model = notebook_with(value)
+    before = json.dumps(model["content"])
+    with pytest.raises(SaveRefused) as raised:
+        pre_save_hook(model=model, path="x.ipynb", contents_manager=None)
+    assert isinstance(raised.value, HTTPError) and raised.value.status_code == 400
+    assert leaked_forms(str(raised.value), value) == [] and "1 value" in str(raised.value)
+    unchanged = json.dumps(model["content"]) == before
+    assert unchanged
+
+
+def test_text_files_are_scrubbed_too(planted):
+    value, _ = planted
+    model = {"type": "file", "format": "text", "content": f"API_KEY={value}\n"}
+    pre_save_hook(model=model, path="x.env", contents_manager=None)
+    scrubbed = model["content"] == f"API_KEY={MASK}\n"
+    assert scrubbed
+
+
+def test_a_hundred_kilobytes_of_output_is_checked_quickly(planted):
+    model = notebook_with("x")
+    model["content"]["cells"][0]["outputs"][0]["text"] = random_source.token_urlsafe(75_000)
+    started = time.perf_counter()
+    pre_save_scrubbed(model)
+    assert time.perf_counter() - started < 2.0
+
+
+# -- the CLI ---------------------------------------------------------------------------------------
+def test_install_save_guard_adds_one_line_idempotently(tmp_path, monkeypatch):
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path))
+    config = tmp_path / "jupyter_server_config.py"
+    config.write_text("c.ServerApp.open_browser = False")
+    runner = CliRunner()
+    for _ in range(2):
+        result = runner.invoke(notebook, ["install-save-guard", "--user"])
+        assert result.exit_code == 0, result.output
+    text = config.read_text()
+    assert text.startswith("c.ServerApp.open_browser = False\n")
+    assert text.count(CONFIG_LINE) == 1
+
+
+def test_install_save_guard_will_not_replace_another_hook(tmp_path, monkeypatch):
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path))
+    config = tmp_path / "jupyter_server_config.py"
+    config.write_text('c.FileContentsManager.pre_save_hook = "mine.hook"\n')
+    result = CliRunner().invoke(notebook, ["install-save-guard"])
+    assert result.exit_code == 1 and "already sets a pre-save hook" in result.output
+    assert config.read_text() == 'c.FileContentsManager.pre_save_hook = "mine.hook"\n'
+
+
+def test_install_save_guard_sys_prefix(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "prefix", str(tmp_path))
+    result = CliRunner().invoke(notebook, ["install-save-guard", "--sys-prefix"])
+    assert result.exit_code == 0, result.output
+    assert CONFIG_LINE in (tmp_path / "etc" / "jupyter" / "jupyter_server_config.py").read_text()
+
+
+# -- acceptance: a real Jupyter server -------------------------------------------------------------
+def start_jupyter_server(base: Path, home: Path, mode: str):
+    root, config, runtime = (base / n for n in ("root", "config", "runtime"))
+    for directory in (root, config, runtime):
+        directory.mkdir(parents=True)
+    add_hook_line(config / CONFIG_NAME)  # what `kvnb notebook install-save-guard` writes
+    token = random_source.token_hex(16)
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config), "JUPYTER_RUNTIME_DIR": str(runtime),
+           "JUPYTER_DATA_DIR": str(base / "data"), "KVNB_HOME": str(home), "KVNB_SAVE_GUARD": mode,
+           "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "jupyter", "server", "--no-browser", "--ServerApp.ip=127.0.0.1",
+               "--ServerApp.port=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}"]
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    log = (base / "server.log").open("w")
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                              cwd=root)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"jupyter server exited: {(base / 'server.log').read_text()[-3000:]}")
+        info = runtime / f"jpserver-{server.pid}.json"
+        if info.exists():
+            try:
+                port = json.loads(info.read_text())["port"]
+                return server, log, f"http://127.0.0.1:{port}", token, root
+            except (json.JSONDecodeError, KeyError):
+                pass
+        time.sleep(0.2)
+    stop_server(server, log)
+    raise AssertionError("jupyter server did not start within 60 s")
+
+
+def stop_server(server, log) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(10)
+    log.close()
+
+
+def put_notebook(url: str, token: str, value: str) -> httpx.Response:
+    forms = forms_of(value)
+    cell = new_code_cell(f"api_key = '{value}'", outputs=[
+        new_output("stream", name="stdout", text=f'{{"key": "{forms["json"]}"}}\n'),
+        new_output("execute_result", data={"text/plain": f"b'{forms['base64']}'"}, execution_count=1),
+    ])
+    cell["execution_count"] = 1
+    body = {"type": "notebook", "format": "json", "content": json.loads(json.dumps(new_notebook(cells=[cell])))}
+    return httpx.put(f"{url}/api/contents/x.ipynb", json=body, headers={"Authorization": f"token {token}"},
+                     timeout=30)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("mode", ["scrub", "refuse"])
+def test_a_real_jupyter_server_never_writes_the_value(planted, kvnb_home, tmp_path, mode):
+    value, _ = planted
+    server, log, url, token, root = start_jupyter_server(tmp_path / "jupyter", kvnb_home, mode)
+    try:
+        response = put_notebook(url, token, value)
+    finally:
+        stop_server(server, log)
+    server_log = (tmp_path / "jupyter" / "server.log").read_text()
+    assert leaked_forms(server_log, value) == [] and leaked_forms(response.text, value) == []
+    saved = root / "x.ipynb"
+    if mode == "refuse":
+        assert response.status_code == 400, response.text
+        assert "kvnb save guard" in response.json()["message"]
+        assert not saved.exists()
+        return
+    assert response.status_code in (200, 201), response.text
+    on_disk = saved.read_text()
+    assert leaked_forms(on_disk, value) == []
+    assert on_disk.count(MASK) == 3
+    assert "scrubbed 1 fetched value(s) from x.ipynb" in server_log
