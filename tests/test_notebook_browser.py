@@ -1,0 +1,89 @@
+"""Notebook 02 opened in JupyterLab in Debian's Chromium and run to the end, as a new member would.
+
+Shares the JupyterLab, vault and browser fixtures of `test_panel_browser` (skipped loudly, with the
+reason, when /usr/bin/chromium is missing).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import nbformat
+import pytest
+from test_panel_browser import (  # noqa: F401  (fixtures)
+    ARTIFACTS,
+    REPO,
+    browser,
+    chromium,
+    kvnb_home,
+    lab,
+    open_and_run,
+    page,
+    seed_vault,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+NOTEBOOK = "02_new_team_member.ipynb"
+ALL_CELLS_RAN = """() => {
+  const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const kernel = widget && widget.sessionContext && widget.sessionContext.session
+                 && widget.sessionContext.session.kernel;
+  if (!kernel || kernel.status !== 'idle') return false;
+  return widget.content.widgets.every(c => c.model.type !== 'code' || c.model.executionCount !== null);
+}"""
+OUTPUTS = """() => window.jupyterapp.shell.currentWidget.content.widgets
+  .filter(c => c.model.type === 'code')
+  .map(c => ({id: c.model.id, outputs: c.model.outputs.toJSON()}))"""
+
+
+def _output_text(output: dict) -> str:
+    text = output.get("text", "")
+    data = output.get("data", {})
+    parts = [text if isinstance(text, str) else "".join(text)]
+    for mime in ("text/plain", "text/html", "text/markdown"):
+        value = data.get(mime, "")
+        parts.append(value if isinstance(value, str) else "".join(value))
+    return "\n".join(parts)
+
+
+def _all_values(home) -> list[str]:
+    from kvnb.vault import open_vault
+
+    with kvnb_home(home):
+        lead = open_vault("local", persona="lead", start_local=False)
+        try:
+            client = lead.secret_client
+            return [client.get_secret(p.name, v.version).value
+                    for p in client.list_properties_of_secrets()
+                    for v in client.list_properties_of_secret_versions(p.name) if v.enabled]
+        finally:
+            lead.close()
+
+
+def test_new_member_notebook_runs_to_the_end_in_jupyterlab(page, lab, seed_vault):  # noqa: F811
+    notebook = nbformat.read(REPO / "notebooks" / NOTEBOOK, as_version=4)
+    kernel = lab.add_kernel("kvnb-notebook-02", seed_vault)
+    notebook.metadata["kernelspec"] = {"name": kernel, "display_name": "kvnb", "language": "python"}
+    nbformat.write(notebook, lab.root / NOTEBOOK)
+
+    open_and_run(page, lab, NOTEBOOK)
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        page.wait_for_function(ALL_CELLS_RAN, timeout=180_000)
+    finally:
+        page.screenshot(path=str(ARTIFACTS / "notebook-02-jupyterlab.png"), full_page=True)
+    cells = page.evaluate(OUTPUTS)
+
+    errors = [c["id"] for c in cells for o in c["outputs"] if o.get("output_type") == "error"]
+    assert errors == [], f"cells with errors: {errors}"
+    # JupyterLab renders only the cells in view, so read what the kernel sent from the notebook model.
+    text = "\n".join(_output_text(o) for c in cells for o in c["outputs"])
+    assert "Refused: Access denied" in text and "azDevOpsKV01_secAccess" in text
+    assert "APICaller → api_caller" in text
+    assert "API answered 200 OK" in text
+
+    html = page.content()
+    for value in _all_values(seed_vault):
+        assert value not in text and value not in html, "a secret value is in the notebook or on the page"
+    shutil.rmtree(lab.root / ".ipynb_checkpoints", ignore_errors=True)
