@@ -135,6 +135,13 @@ def local_vault(start_local_vault) -> LocalVault:
 
 
 @pytest.fixture
+def governed_vault(local_vault, monkeypatch) -> LocalVault:
+    """The seed (its governance included); `open_vault("local")` in this process resolves to it."""
+    monkeypatch.setenv("KVNB_HOME", str(local_vault.paths.home))
+    return local_vault
+
+
+@pytest.fixture
 def empty_vault(local_vault) -> LocalVault:
     """A local vault reset to empty, where `lead` is administrator."""
     local_vault.admin("reset", {"empty": True})

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 
-from test_access_layer import handle_id, open_as  # noqa: F401  (open_as is a fixture)
+from test_access_layer import open_as  # noqa: F401  (a fixture)
 
 import kvnb.access as access
-from kvnb.local import assignments, roles, scenario
 from kvnb.vault import open_vault
 
 

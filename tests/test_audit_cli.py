@@ -10,14 +10,11 @@ from click.testing import CliRunner
 from kvnb.cli.audit import audit
 from kvnb.local.scenario import FIRST_VAULT
 
-from test_audit_seed import ensure_governance_seed
-
 
 @pytest.fixture
 def seed(local_vault, monkeypatch):
     monkeypatch.setenv("KVNB_HOME", str(local_vault.paths.home))
     monkeypatch.delenv("KVNB_PERSONA", raising=False)
-    ensure_governance_seed(local_vault.store)
     return local_vault
 
 

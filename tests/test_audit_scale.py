@@ -17,7 +17,6 @@ from kvnb.audit.pacing import RequestPacer
 from kvnb.local.scenario import FIRST_VAULT
 from kvnb.local.secretstore import set_secret
 
-from test_audit_seed import ensure_governance_seed
 
 LIMIT, WINDOW = 120, 2.0   # requests per window: 60 per second
 
@@ -27,7 +26,6 @@ def crowded(local_vault, monkeypatch):
     """The seed plus 150 more secrets of 1-3 versions each, written through the store."""
     monkeypatch.setenv("KVNB_HOME", str(local_vault.paths.home))
     monkeypatch.delenv("KVNB_PERSONA", raising=False)
-    ensure_governance_seed(local_vault.store)
     for index in range(150):
         for _ in range(1 + index % 3):
             set_secret(local_vault.store, FIRST_VAULT, f"bulk-{index:03d}", random_source.token_urlsafe(12),

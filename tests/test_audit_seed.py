@@ -22,19 +22,10 @@ from kvnb.local.scenario import FIRST_VAULT
 DAY = timedelta(days=1)
 
 
-def ensure_governance_seed(store) -> None:
-    """The seed's reviews and packages (issue 5), in case this build's reset does not lay them yet."""
-    from kvnb.local.seed_governance import seed_governance
-
-    if store.db.execute("SELECT 1 FROM graph_review_definitions LIMIT 1").fetchone() is None:
-        seed_governance(store, Directory(store))
-
-
 @pytest.fixture
 def seed(local_vault, monkeypatch):
     monkeypatch.setenv("KVNB_HOME", str(local_vault.paths.home))
     monkeypatch.delenv("KVNB_PERSONA", raising=False)
-    ensure_governance_seed(local_vault.store)
     return local_vault
 
 

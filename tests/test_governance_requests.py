@@ -18,20 +18,8 @@ from kvnb.governance import (
     request_access,
     wait_for_delivery,
 )
-from kvnb.local.directory import Directory
 from kvnb.local.scenario import FIRST_VAULT
-from kvnb.local.seed_governance import seed_governance
 from kvnb.vault import open_vault
-
-
-@pytest.fixture
-def governed_vault(local_vault, monkeypatch):
-    """The seed with its governance; `open_vault("local")` resolves to it."""
-    store = local_vault.store
-    if store.db.execute("SELECT 1 FROM graph_access_packages").fetchone() is None:
-        seed_governance(store, Directory(store))
-    monkeypatch.setenv("KVNB_HOME", str(local_vault.paths.home))
-    return local_vault
 
 
 @pytest.fixture

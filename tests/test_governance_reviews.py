@@ -19,23 +19,11 @@ from kvnb.governance import (
     review_decisions,
     review_status,
 )
-from kvnb.local.directory import Directory
 from kvnb.local.scenario import FIRST_VAULT
-from kvnb.local.seed_governance import seed_governance
 from kvnb.vault import open_vault
 
 ADMIN, READER, SEC, PIPELINE = (f"{FIRST_VAULT}_{s}" for s in ("admin", "reader", "secAccess", "pipeline"))
 DAY = 86400
-
-
-@pytest.fixture
-def governed_vault(local_vault, monkeypatch):
-    """The seed with its governance; `open_vault("local")` resolves to it."""
-    store = local_vault.store
-    if store.db.execute("SELECT 1 FROM graph_access_packages").fetchone() is None:
-        seed_governance(store, Directory(store))
-    monkeypatch.setenv("KVNB_HOME", str(local_vault.paths.home))
-    return local_vault
 
 
 @pytest.fixture

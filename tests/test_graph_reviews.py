@@ -8,19 +8,9 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from kvnb.graph import GraphClient, GraphPermissionError
 from kvnb.local.directory import Directory
 from kvnb.local.scenario import FIRST_VAULT
-from kvnb.local.seed_governance import seed_governance
 
 DEFINITIONS = "/identityGovernance/accessReviews/definitions"
 DAY = 86400
-
-
-@pytest.fixture
-def governed_vault(local_vault):
-    """The seed including its governance (packages, reviews), whether or not reset already seeds it."""
-    store = local_vault.store
-    if store.db.execute("SELECT 1 FROM graph_access_packages").fetchone() is None:
-        seed_governance(store, Directory(store))
-    return local_vault
 
 
 def graph_as(vault, persona: str) -> GraphClient:

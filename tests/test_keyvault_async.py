@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.keyvault.secrets.aio import SecretClient
+from valuecheck import assert_not_leaked, assert_same_value
 
 DAY = 86400
 
@@ -22,20 +23,6 @@ async def async_client(vault, persona: str = "lead"):
         async with SecretClient(vault.url, credential, verify_challenge_resource=False,
                                 connection_verify=vault.ca) as client:
             yield client
-
-
-def assert_same_value(actual, expected) -> None:
-    """Compare secret values without pytest ever printing them (the frame is hidden from tracebacks)."""
-    __tracebackhide__ = True
-    if actual != expected:
-        raise AssertionError("the value read back differs from the value set")
-
-
-def assert_not_leaked(value: str, blob) -> None:
-    __tracebackhide__ = True
-    needle = value.encode() if isinstance(blob, bytes) else value
-    if needle in blob:
-        raise AssertionError("a secret value appears in the clear")
 
 
 def comparable(properties) -> tuple:

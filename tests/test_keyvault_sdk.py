@@ -7,7 +7,6 @@ Values are random per run and never printed.
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import datetime, timezone
 
 import pytest
@@ -15,27 +14,10 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from azure.keyvault.secrets import KeyVaultSecretIdentifier
 
 from kvnb.local.directory import Directory
+from valuecheck import assert_not_leaked, assert_same_value, new_value
 
 DAY = 86400
 VERSION = re.compile(r"[0-9a-f]{32}")
-
-
-def new_value() -> str:
-    return secrets.token_urlsafe(24)
-
-
-def assert_same_value(actual, expected) -> None:
-    """Compare secret values without pytest ever printing them (the frame is hidden from tracebacks)."""
-    __tracebackhide__ = True
-    if actual != expected:
-        raise AssertionError("the value read back differs from the value set")
-
-
-def assert_not_leaked(value: str, blob) -> None:
-    __tracebackhide__ = True
-    needle = value.encode() if isinstance(blob, bytes) else value
-    if needle in blob:
-        raise AssertionError("a secret value appears in the clear")
 
 
 def comparable(properties) -> tuple:

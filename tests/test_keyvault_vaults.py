@@ -9,6 +9,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from kvnb.local.directory import Directory
+from valuecheck import assert_same_value
 
 SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 
@@ -19,13 +20,6 @@ def two_vaults(empty_vault):
     other_url = f"https://127.0.0.1:{port}"
     assert other_url != empty_vault.url
     return empty_vault, other_url
-
-
-def assert_same_value(actual, expected) -> None:
-    """Compare secret values without pytest ever printing them (the frame is hidden from tracebacks)."""
-    __tracebackhide__ = True
-    if actual != expected:
-        raise AssertionError("the value read back differs from the value set")
 
 
 def test_same_name_in_two_vaults_holds_two_secrets(two_vaults):

@@ -21,6 +21,7 @@ from conftest import _start
 from kvnb.local import secretstore
 from kvnb.local.directory import Directory
 from kvnb.local.rbac import forbidden_by_rbac_message
+from valuecheck import assert_not_leaked, assert_same_value
 
 API = "2026-04-01"
 VERSION = re.compile(r"[0-9a-f]{32}")
@@ -28,20 +29,6 @@ GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 NOT_FOUND = ("A secret with (name/id) {} was not found in this key vault. If you recently deleted this secret "
              "you may be able to recover it using the correct recovery command. For help resolving this issue, "
              "please see https://go.microsoft.com/fwlink/?linkid=2125182")
-
-
-def assert_same_value(actual, expected) -> None:
-    """Compare secret values without pytest ever printing them (the frame is hidden from tracebacks)."""
-    __tracebackhide__ = True
-    if actual != expected:
-        raise AssertionError("the value read back differs from the value set")
-
-
-def assert_not_leaked(value: str, blob) -> None:
-    __tracebackhide__ = True
-    needle = value.encode() if isinstance(blob, bytes) else value
-    if needle in blob:
-        raise AssertionError("a secret value appears in the clear")
 
 
 class Wire:

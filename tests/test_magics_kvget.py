@@ -36,21 +36,9 @@ def run(ip, text: str):
     return result
 
 
-def with_governance(vault):
-    """The seed's access packages and reviews (added here until the seed itself does it)."""
-    from kvnb.local.directory import Directory
-    from kvnb.local.seed_governance import seed_governance
-
-    store = vault.store
-    if store.db.execute("SELECT 1 FROM graph_access_packages").fetchone() is None:
-        seed_governance(store, Directory(store))
-    return vault
-
-
 @pytest.fixture
 def vault_env(local_vault, monkeypatch):
     """The environment a kernel of the test vault's user has: KVNB_HOME and KVNB_VAULT=local."""
-    with_governance(local_vault)
     monkeypatch.setenv("KVNB_HOME", str(local_vault.paths.home))
     monkeypatch.setenv("KVNB_VAULT", "local")
     for name in ("KVNB_PERSONA", "KVNB_CACHE_TTL", "KVNB_PEEK_POLICY", "KVNB_REDACTION",

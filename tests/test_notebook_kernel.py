@@ -71,9 +71,7 @@ def _text(outputs) -> str:
 
 @pytest.fixture
 def kernel_env(local_vault, monkeypatch):
-    from test_magics_kvget import with_governance
 
-    with_governance(local_vault)
     monkeypatch.setenv("KVNB_HOME", str(local_vault.paths.home))
     monkeypatch.setenv("KVNB_VAULT", "local")
     monkeypatch.delenv("KVNB_PERSONA", raising=False)

@@ -23,7 +23,6 @@ from kvnb.panel import VaultPanel
 from kvnb.panel.table import TableView
 from kvnb.panel.views import matching, row_text
 
-from test_audit_seed import ensure_governance_seed
 from test_magics_kvget import ip, run, vault_env  # noqa: F401  (fixtures)
 
 TITLES = ("Secrets", "Role assignments", "Reviews", "Findings")
@@ -34,7 +33,6 @@ def seed(local_vault, monkeypatch):
     monkeypatch.setenv("KVNB_HOME", str(local_vault.paths.home))
     for name in ("KVNB_PERSONA", "KVNB_VAULT"):
         monkeypatch.delenv(name, raising=False)
-    ensure_governance_seed(local_vault.store)
     return local_vault
 
 
