@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,11 +50,13 @@ class VaultTarget:
     persona: str | None = None
     known_resource_id: str | None = None  # the vault's ARM id when known up front (always, locally)
     tenant_id: str | None = None
+    _looked_up: bool = field(default=False, init=False, repr=False)
 
     @property
     def resource_id(self) -> str | None:
-        """The vault's ARM resource id; on Azure found once through ARM (None when not visible)."""
-        if self.known_resource_id is None and not self.is_local:
+        """The vault's ARM resource id; on Azure looked up once through ARM (None when not visible)."""
+        if self.known_resource_id is None and not self.is_local and not self._looked_up:
+            self._looked_up = True
             self.known_resource_id = find_vault_resource_id(self)
         return self.known_resource_id
 

@@ -68,3 +68,14 @@ def test_resource_id_lookup_gives_none_to_someone_without_access(local_vault):
                          credential=local_vault.credential("aad-team"), arm_url=local_vault.url,
                          connection_verify=local_vault.ca)
     assert find_vault_resource_id(target) is None
+
+
+def test_a_vault_not_found_through_arm_is_looked_up_once(local_vault, monkeypatch):
+    import kvnb.vault as vault_module
+
+    calls = []
+    monkeypatch.setattr(vault_module, "find_vault_resource_id", lambda target: calls.append(target) or None)
+    target = VaultTarget(name="elsewhere", url=local_vault.url, is_local=False,
+                         credential=local_vault.credential("lead"), arm_url=local_vault.url)
+    assert target.resource_id is None and target.subscription_id is None
+    assert len(calls) == 1
