@@ -6,7 +6,7 @@ In a notebook::
     %kvget APICaller --vault azDevOpsKV01      # api_caller: a masked Secret
     %kvaccess APICaller                        # what may I do with it, and why
 
-From Python: ``fetch_secret``, ``fetch_secrets``, ``fetch_ledger`` and ``Secret``. The Azure SDKs
+From Python: ``fetch_secret``, ``fetch_secrets``, ``fetch_ledger``, ``Secret`` and ``panel(vault)``. The Azure SDKs
 and pandas are imported on first use, so ``%load_ext kvnb`` stays cheap.
 """
 
@@ -24,6 +24,7 @@ __all__ = [
     "fetch_secrets",
     "load_ipython_extension",
     "open_vault",
+    "panel",
     "unload_ipython_extension",
 ]
 
@@ -36,6 +37,7 @@ _LAZY = {
     "fetch_secret": "kvnb.fetch",
     "fetch_secrets": "kvnb.fetch",
     "open_vault": "kvnb.vault",
+    "panel": "kvnb.panel",  # kvnb.panel(vault): the vault panel widget
 }
 
 

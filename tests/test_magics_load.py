@@ -22,7 +22,7 @@ def test_public_api_is_pinned_and_sorted():
     assert kvnb.__all__ == sorted(kvnb.__all__)
     assert kvnb.__all__ == [
         "FetchEvent", "KvnbError", "Secret", "__version__", "fetch_ledger", "fetch_secret",
-        "fetch_secrets", "load_ipython_extension", "open_vault", "unload_ipython_extension",
+        "fetch_secrets", "load_ipython_extension", "open_vault", "panel", "unload_ipython_extension",
     ]
     for name in kvnb.__all__:
         assert getattr(kvnb, name) is not None
