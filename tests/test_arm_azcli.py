@@ -7,35 +7,21 @@ dependency. The cloud is registered *with* endpoint discovery, so ``/metadata/en
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from urllib.parse import urlsplit
 
 import pytest
+from azcli import MARKS, profile_env, run_az
 
 from kvnb.local import control, roles
 
-pytestmark = [
-    pytest.mark.azcli,
-    pytest.mark.skipif(os.environ.get("KVNB_TEST_AZCLI") != "1",
-                       reason="Azure CLI tests are opt-in: set KVNB_TEST_AZCLI=1 (and have `az` on PATH)."),
-    pytest.mark.skipif(shutil.which("az") is None, reason="The Azure CLI (`az`) is not installed."),
-]
-
-
-def run_az(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["az", *args], env=env, capture_output=True, text=True, timeout=180)
+pytestmark = MARKS
 
 
 @pytest.fixture
 def az_lead(local_vault, tmp_path) -> dict:
     """A private Azure CLI profile, its cloud discovered from the local ARM, signed in as the lead."""
     url = local_vault.url
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "IDENTITY_", "MSI_"))}
-    env.update({k: v for k, v in local_vault.env("lead").items() if v is not None})
-    env.update(AZURE_CONFIG_DIR=str(tmp_path / "azure"), AZURE_CORE_COLLECT_TELEMETRY="no",
-               AZURE_CORE_ONLY_SHOW_ERRORS="true")
+    env = profile_env(local_vault, tmp_path)
     steps = [
         ("cloud", "register", "-n", "KvnbLocal", "--endpoint-resource-manager", f"{url}/",
          "--suffix-keyvault-dns", f":{urlsplit(url).port}"),

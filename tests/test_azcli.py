@@ -12,20 +12,14 @@ compared in memory; a failing command shows its stderr only, never its output.
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import shutil
 import subprocess
 from urllib.parse import urlsplit
 
 import pytest
+from azcli import MARKS, profile_env
 
-pytestmark = [
-    pytest.mark.azcli,
-    pytest.mark.skipif(os.environ.get("KVNB_TEST_AZCLI") != "1",
-                       reason="Azure CLI tests are opt-in: set KVNB_TEST_AZCLI=1 (and have `az` on PATH)."),
-    pytest.mark.skipif(shutil.which("az") is None, reason="The Azure CLI (`az`) is not installed."),
-]
+pytestmark = MARKS
 
 VAULT = ("--vault-name", "127.0.0.1")  # + the cloud's Key Vault suffix ":PORT" = https://127.0.0.1:PORT
 
@@ -65,10 +59,7 @@ def same_value(actual: str, expected: str) -> bool:
 def az(empty_vault, tmp_path) -> Az:
     """A private Azure CLI profile pointed at the local vault, signed in as the lead."""
     url = empty_vault.url
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "IDENTITY_", "MSI_"))}
-    env.update({k: v for k, v in empty_vault.env("lead").items() if v is not None})
-    env.update(AZURE_CONFIG_DIR=str(tmp_path / "azure"), AZURE_CORE_COLLECT_TELEMETRY="no",
-               AZURE_CORE_ONLY_SHOW_ERRORS="true")
+    env = profile_env(empty_vault, tmp_path)
     cli = Az(env)
     cli.ok("cloud", "register", "-n", "KvnbLocal", "--skip-endpoint-discovery",
            "--endpoint-resource-manager", f"{url}/", "--endpoint-active-directory", url,

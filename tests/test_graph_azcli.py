@@ -7,26 +7,15 @@ dependency.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from urllib.parse import urlsplit
 
 import pytest
+from azcli import MARKS, profile_env, run_az
 
 from kvnb.local import control
 from kvnb.local.directory import Directory
 
-pytestmark = [
-    pytest.mark.azcli,
-    pytest.mark.skipif(os.environ.get("KVNB_TEST_AZCLI") != "1",
-                       reason="Azure CLI tests are opt-in: set KVNB_TEST_AZCLI=1 (and have `az` on PATH)."),
-    pytest.mark.skipif(shutil.which("az") is None, reason="The Azure CLI (`az`) is not installed."),
-]
-
-
-def run_az(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["az", *args], env=env, capture_output=True, text=True, timeout=180)
+pytestmark = MARKS
 
 
 @pytest.fixture
@@ -34,10 +23,7 @@ def az_env(local_vault, tmp_path):
     """A private Azure CLI profile signed in to the local vault as the lead (managed identity)."""
     url = local_vault.url
     port = urlsplit(url).port
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "IDENTITY_", "MSI_"))}
-    env.update({k: v for k, v in local_vault.env("lead").items() if v is not None})
-    env.update(AZURE_CONFIG_DIR=str(tmp_path / "azure"), AZURE_CORE_COLLECT_TELEMETRY="no",
-               AZURE_CORE_ONLY_SHOW_ERRORS="true")
+    env = profile_env(local_vault, tmp_path)
     steps = [
         ("cloud", "register", "-n", "KvnbLocal", "--skip-endpoint-discovery",
          "--endpoint-resource-manager", f"{url}/", "--endpoint-active-directory", url,
