@@ -24,7 +24,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable
+from typing import Callable, Iterable
 
 from kvnb import errors, ledger as _ledger
 
@@ -60,8 +60,9 @@ _targets_lock = threading.Lock()
 def open_target(vault: str | None = None, *, persona: str | None = None,
                 credential_options: dict | None = None):
     """``kvnb.vault.open_vault`` with kvnb's errors, kept for reuse (same vault, same connection)."""
+    options = json.dumps(credential_options, sort_keys=True, default=str) if credential_options else ""
     key = (vault or os.environ.get("KVNB_VAULT"), persona or os.environ.get("KVNB_PERSONA"),
-           os.environ.get("KVNB_HOME"), json.dumps(credential_options or {}, sort_keys=True, default=str))
+           os.environ.get("KVNB_HOME"), options)
     with _targets_lock:
         target = _targets.get(key)
         if target is None:
@@ -126,12 +127,15 @@ def fetch_secret(name: str, *, version: str | None = None, vault: str | None = N
 def fetch_secrets(requests: Iterable[str | SecretRequest], *, vault: str | None = None,
                   persona: str | None = None, target=None, client=None,
                   peek_policy="deny", value_ttl: float | None = None, cache_ttl: float = 0,
-                  credential_options: dict | None = None) -> list:
+                  credential_options: dict | None = None,
+                  on_expired: Callable[[str], None] | None = None) -> list:
     """Fetch several secrets concurrently; returns ``Secret`` objects in the order asked.
 
     ``target`` (an opened vault) and ``client`` (a ``SecretClient``) override the kept ones.
     ``cache_ttl`` > 0 reuses a ``Secret`` fetched that many seconds ago or less (0: always ask
-    the vault). Every failure is raised together as ``FetchErrors`` (a single one as itself).
+    the vault). A secret whose ``exp`` has passed is still returned, with a notice: passed to
+    ``on_expired(message)`` when given (``%kvget`` prints it), else an ``ExpiredSecretWarning``.
+    Every failure is raised together as ``FetchErrors`` (a single one as itself).
     """
     wanted = [r if isinstance(r, SecretRequest) else SecretRequest(r) for r in requests]
     for request in wanted:
@@ -139,7 +143,7 @@ def fetch_secrets(requests: Iterable[str | SecretRequest], *, vault: str | None 
     kept = target is None
     if kept:
         target = open_target(vault, persona=persona, credential_options=credential_options)
-    fetcher = _Fetcher(target, client, peek_policy, value_ttl, cache_ttl)
+    fetcher = _Fetcher(target, client, peek_policy, value_ttl, cache_ttl, on_expired)
     try:
         return fetcher.all(wanted)
     except (errors.VaultUnreachableError, errors.FetchErrors) as exc:
@@ -149,7 +153,7 @@ def fetch_secrets(requests: Iterable[str | SecretRequest], *, vault: str | None 
             raise
         forget_target(target)
         target = open_target(vault, persona=persona, credential_options=credential_options)
-        return _Fetcher(target, None, peek_policy, value_ttl, cache_ttl).all(wanted)
+        return _Fetcher(target, None, peek_policy, value_ttl, cache_ttl, on_expired).all(wanted)
 
 
 def check_name(name: str, version: str | None = None) -> None:
@@ -195,12 +199,13 @@ def clear_cache() -> None:
 class _Fetcher:
     """Fetches for one vault and identity; records every call in the ledger."""
 
-    def __init__(self, target, client, peek_policy, value_ttl, cache_ttl=0):
+    def __init__(self, target, client, peek_policy, value_ttl, cache_ttl=0, on_expired=None):
         self.target = target
         self._client = client
         self.peek_policy = peek_policy
         self.value_ttl = value_ttl
         self.cache_ttl = cache_ttl or 0
+        self.on_expired = on_expired
         self.caller: Caller | None = None
 
     @property
@@ -249,12 +254,18 @@ class _Fetcher:
         from kvnb.secret import Secret
 
         bundle = self.get(request.name, request.version, record=False)
+        properties = bundle.properties  # the SDK builds a new object at each access
         secret = Secret(bundle.value or "", name=request.name, vault_url=self.target.url,
-                        properties=bundle.properties, identity=self.identity(),
+                        properties=properties, identity=self.identity(),
                         peek_policy=self.peek_policy, ttl=self.value_ttl,
                         refetch=lambda version, name=request.name: self.refetch(name, version))
         self._record(request.name, secret.version, None, "OK", fingerprint=secret.fingerprint)
-        warn_if_expired(bundle.properties)
+        notice = expiry_notice(properties)
+        if notice is not None:
+            if self.on_expired is not None:
+                self.on_expired(notice)
+            else:
+                warnings.warn(errors.ExpiredSecretWarning(notice), stacklevel=5)
         return secret
 
     def refetch(self, name: str, version: str | None):
@@ -321,9 +332,10 @@ def caller_from_authorization(header: str) -> Caller | None:
     return caller
 
 
-def warn_if_expired(properties) -> None:
+def expiry_notice(properties) -> str | None:
+    """What to tell the user about a secret whose ``exp`` has passed; None if it has not."""
     expires = getattr(properties, "expires_on", None)
-    if expires is not None and expires <= datetime.now(timezone.utc):
-        warnings.warn(errors.ExpiredSecretWarning(
-            f"{properties.name} expired on {expires:%Y-%m-%d %H:%M} UTC (exp passed); Key Vault still "
-            "returns it, but it is due for rotation: tell its owner."), stacklevel=3)
+    if expires is None or expires > datetime.now(timezone.utc):
+        return None
+    return (f"{properties.name} expired on {expires:%Y-%m-%d %H:%M} UTC (exp passed); Key Vault still "
+            "returns it, but it is due for rotation: tell its owner.")

@@ -7,7 +7,7 @@ import keyword
 import os
 import re
 import sys
-import warnings
+from functools import lru_cache
 
 from IPython.core.error import UsageError
 
@@ -19,6 +19,7 @@ _CELL_LINE = re.compile(r"^\s*(?:(?P<var>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*)?(?P<nam
 SINGLE_NAME_OPTIONS = ("as_", "version", "env", "peek")
 
 
+@lru_cache(maxsize=1024)  # the same few names, fetched again and again
 def variable_name(secret_name: str) -> str:
     """The default variable for a secret: snake_case; ``secret_`` before a leading digit."""
     snake = _CAMEL.sub(r"\1_\2", _CAMEL_RUN.sub(r"\1_\2", secret_name)).replace("-", "_")
@@ -75,25 +76,18 @@ def run(magics, args, cell: str | None):
         raise UsageError("Name a secret: `%kvget APICaller`, or see `%kvget?`.")
     if pairs:
         requests = [fetch.SecretRequest(name, args.version) for _, name in pairs]
-        # Expiry warnings are shown every time, as lines of this magic's output.
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", errors.ExpiredSecretWarning)
-            try:
-                secrets = fetch.fetch_secrets(
-                    requests, vault=effective(magics, "vault", args.vault),
-                    persona=effective(magics, "persona", args.persona),
-                    peek_policy=effective(magics, "peek_policy"),
-                    value_ttl=effective(magics, "value_ttl"),
-                    cache_ttl=effective(magics, "cache_ttl"),
-                    credential_options=effective(magics, "credential_options") or None,
-                )
-            except errors.KvnbError as exc:
-                raise UsageError(str(exc)) from None
-        for warning in caught:
-            if issubclass(warning.category, errors.ExpiredSecretWarning):
-                print(f"Warning: {warning.message}", file=sys.stderr)
-            else:
-                warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+        try:
+            secrets = fetch.fetch_secrets(
+                requests, vault=effective(magics, "vault", args.vault),
+                persona=effective(magics, "persona", args.persona),
+                peek_policy=effective(magics, "peek_policy"),
+                value_ttl=effective(magics, "value_ttl"),
+                cache_ttl=effective(magics, "cache_ttl"),
+                credential_options=effective(magics, "credential_options") or None,
+                on_expired=_print_expired,  # every time, as a line of this magic's output
+            )
+        except errors.KvnbError as exc:
+            raise UsageError(str(exc)) from None
         for (var, name), secret in zip(pairs, secrets):
             _place(magics.shell, args, var or variable_name(name), secret)
     if args.ledger:
@@ -101,6 +95,10 @@ def run(magics, args, cell: str | None):
 
         return ledger.to_dataframe()
     return None
+
+
+def _print_expired(message: str) -> None:
+    print(f"Warning: {message}", file=sys.stderr)
 
 
 def _place(shell, args, var: str, secret) -> None:
@@ -128,7 +126,7 @@ def confirmation(secret, target: str, *, peeked: str | None = None) -> str:
     """``APICaller → api_caller  version 3f2a9c81  updated 2025-11-08 12:00 UTC  fp 3f2a9c81d0e4``."""
     version = (secret.version or "?")[:8]
     updated = secret.updated
-    when = f"{updated:%Y-%m-%d %H:%M} UTC" if updated is not None else "?"
+    when = f"{updated.isoformat(' ', 'minutes')[:16]} UTC" if updated is not None else "?"
     line = f"{secret.name} → {target}  version {version}  updated {when}  fingerprint {secret.fingerprint}"
     if peeked is not None:
         line += f"  first {len(peeked)}: {peeked}"
