@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
 
 SHORT_LENGTH = 12
 
 
+@lru_cache(maxsize=64)  # one per vault: saves a hash on every fetch
 def fingerprint_key(vault_url: str) -> bytes:
     """The HMAC key for *vault_url* (documented above; public so scanners can precompute pads)."""
     canonical = vault_url.strip().rstrip("/").lower()

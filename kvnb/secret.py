@@ -72,8 +72,8 @@ class Secret:
         self._clock = clock
         self._newer_version: str | None = None
         self._derivation: tuple | None = None  # (transform, parents) for derived secrets
-        self._fingerprint_full = _fingerprint.fingerprint(value, vault_url)
         self._hash = hash(value)
+        self._fingerprint_full = _known_fingerprint(value, self._hash, vault_url, name, self._version)
         self._nonempty = bool(value)
         self._hold(value)
 
@@ -359,6 +359,27 @@ class Secret:
 
     def _property(self, attribute: str):
         return getattr(self._properties, attribute, None)
+
+
+# A warm %kvget fetches the same version again and again; its fingerprint is remembered rather
+# than recomputed (the HMAC is a measurable share of a warm fetch). Keyed by the value's hash, which
+# a Secret keeps anyway, and the version (immutable in Key Vault), so no value is held here.
+_FINGERPRINTS: dict[tuple, str] = {}
+_MAX_FINGERPRINTS = 1024
+
+
+def _known_fingerprint(value: str, value_hash: int, vault_url: str, name: str,
+                       version: str | None) -> str:
+    if version is None:
+        return _fingerprint.fingerprint(value, vault_url)
+    key = (vault_url, name, version, value_hash)
+    known = _FINGERPRINTS.get(key)
+    if known is None:
+        known = _fingerprint.fingerprint(value, vault_url)
+        if len(_FINGERPRINTS) >= _MAX_FINGERPRINTS:
+            _FINGERPRINTS.clear()
+        _FINGERPRINTS[key] = known
+    return known
 
 
 def _register(value: str, label: str) -> None:
