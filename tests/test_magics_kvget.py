@@ -137,6 +137,22 @@ def test_as_names_the_variable(ip):
     assert "api_caller" not in ip.user_ns
 
 
+def test_variables_are_expanded_as_ipython_does(ip):
+    run(ip, "wanted = 'APICaller'\n%kvget $wanted --as from_dollar --persona member")
+    run(ip, "%kvget {wanted.upper().lower().replace('apicaller', 'APICaller')} --as from_braces "
+            "--persona member")
+    run(ip, "def fetch_in_function():\n    local_name = 'WebhookSigningKey'\n"
+            "    %kvget $local_name --as from_local --persona member\nfetch_in_function()")
+    assert ip.user_ns["from_dollar"].name == "APICaller"
+    assert ip.user_ns["from_braces"].name == "APICaller"
+    assert ip.user_ns["from_local"].name == "WebhookSigningKey"
+
+
+def test_a_line_that_does_not_expand_is_used_as_written(ip):
+    with pytest.raises(UsageError, match="not a secret name"):
+        run(ip, "%kvget {no_such_variable} --persona member")
+
+
 @pytest.mark.parametrize("option", ["--as x", "--version 0123abcd", "--env X_KEY", "--peek 4"])
 def test_single_name_options_refuse_several_names(ip, option):
     with pytest.raises(UsageError, match="exactly one secret name"):

@@ -6,6 +6,8 @@ returns; the logic lives there.
 
 from __future__ import annotations
 
+import argparse
+
 from IPython.core.error import UsageError
 
 from kvnb.magics.settings import effective
@@ -25,6 +27,7 @@ def run(magics, args):
     from kvnb import errors, fetch
 
     words = [_unquoted(w) for w in args.words]
+    args = argparse.Namespace(**vars(args))  # parsed arguments are shared: unquote a copy
     for option in ("reason", "scope", "for_"):
         if getattr(args, option) is not None:
             setattr(args, option, _unquoted(getattr(args, option)))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Callable
 
 from traitlets import Bool, Dict, Enum, Float, Int, Unicode, Union, observe
@@ -55,7 +56,7 @@ class Setting:
     parse: Callable[[str], Any]  # reads the KVNB_* variable
     default: Any
 
-    @property
+    @cached_property  # read at every magic call
     def env(self) -> str:
         return f"KVNB_{self.name.upper()}"
 
