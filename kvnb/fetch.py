@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from typing import Callable, Iterable
 
 from kvnb import errors, ledger as _ledger
+from kvnb.fingerprint import short_fingerprint
 
 SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
 SECRET_VERSION = re.compile(r"^[0-9A-Za-z]{1,64}$")
@@ -254,12 +255,14 @@ class _Fetcher:
         from kvnb.secret import Secret
 
         bundle = self.get(request.name, request.version, record=False)
-        properties = bundle.properties  # the SDK builds a new object at each access
+        properties = bundle.properties
+        identity = self.identity()
         secret = Secret(bundle.value or "", name=request.name, vault_url=self.target.url,
-                        properties=properties, identity=self.identity(),
+                        properties=properties, identity=identity,
                         peek_policy=self.peek_policy, ttl=self.value_ttl,
                         refetch=lambda version, name=request.name: self.refetch(name, version))
-        self._record(request.name, secret.version, None, "OK", fingerprint=secret.fingerprint)
+        self._record(request.name, secret.version, None, "OK", fingerprint=secret.fingerprint,
+                     identity=identity)
         notice = expiry_notice(properties)
         if notice is not None:
             if self.on_expired is not None:
@@ -296,8 +299,6 @@ class _Fetcher:
 
     def _record(self, name, version, value, result, *, fingerprint=None, cached=False,
                 identity=None) -> None:
-        from kvnb.fingerprint import short_fingerprint
-
         caller = self.caller
         if value is not None:
             fingerprint = short_fingerprint(value, self.target.url)

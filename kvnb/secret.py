@@ -20,7 +20,7 @@ import html
 import time
 from typing import Any, Callable, Union
 
-from kvnb import fingerprint as _fingerprint
+from kvnb import fingerprint as _fingerprint, redaction
 
 PeekPolicy = Union[str, int]  # "deny", "allow", or the most characters peek() may show
 Refetch = Callable[[Union[str, None]], tuple]  # version or None -> (value, SecretProperties|None)
@@ -60,7 +60,8 @@ class Secret:
                  clock: Callable[[], float] = time.monotonic) -> None:
         if not isinstance(value, str):
             raise TypeError(f"Secret takes the value as str, not {type(value).__name__}")
-        _check_peek_policy(peek_policy)
+        if peek_policy != "deny":  # the default needs no check
+            _check_peek_policy(peek_policy)
         self._name = name
         self._vault_url = vault_url
         self._properties = properties
@@ -383,9 +384,7 @@ def _known_fingerprint(value: str, value_hash: int, vault_url: str, name: str,
 
 
 def _register(value: str, label: str) -> None:
-    from kvnb import redaction  # looked up at call time, so tests can swap the registry
-
-    redaction.registry.add(value, label=label)
+    redaction.registry.add(value, label=label)  # looked up at each call: tests swap the registry
 
 
 def _concat(left: str, right: str) -> str:

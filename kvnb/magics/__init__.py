@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 
+from IPython.core.error import UsageError
 from IPython.core.magic import (Magics, line_cell_magic, line_magic, magics_class, needs_local_scope,
                                 no_var_expand)
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
+from kvnb.magics import kvget as _kvget
 from kvnb.magics.kvrotate import kvrotate as _kvrotate
 from kvnb.magics.settings import KvSettings, SettingError
 
@@ -47,10 +49,8 @@ class KvMagics(KvSettings, Magics):
         key = APICaller
         WebhookSigningKey
         """
-        from kvnb.magics import kvget
-
         args = _parse(self.kvget, _expand_variables(self.shell, line, local_ns))
-        return _settings_errors(kvget.run, self, args, cell)
+        return _settings_errors(_kvget.run, self, args, cell)
 
     @magic_arguments()
     @argument("words", nargs="*", metavar="SECRET | SUBCOMMAND ARGS",
@@ -103,8 +103,6 @@ def _parse(magic, line: str) -> argparse.Namespace:
 
     The namespace is shared by every call with that line: treat it as read-only.
     """
-    from IPython.core.error import UsageError
-
     key = (magic.__name__, line)
     parsed = _parsed.get(key)
     if parsed is None:
@@ -121,8 +119,6 @@ def _parse(magic, line: str) -> argparse.Namespace:
 
 
 def _settings_errors(function, *args):
-    from IPython.core.error import UsageError
-
     try:
         return function(*args)
     except SettingError as exc:

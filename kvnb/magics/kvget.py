@@ -69,7 +69,8 @@ def wanted(args, cell: str | None) -> list[tuple[str | None, str]]:
 
 def run(magics, args, cell: str | None):
     """The whole of %kvget: returns the ledger DataFrame for --ledger, otherwise None."""
-    from kvnb import errors, fetch
+    import kvnb.errors as errors  # (not `from kvnb import`: this runs at every call, and that form
+    import kvnb.fetch as fetch    # goes through importlib's Python code; kvnb.fetch loads on first use)
 
     pairs = wanted(args, cell)
     if not pairs and not args.ledger:
