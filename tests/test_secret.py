@@ -261,6 +261,16 @@ def test_fingerprint_is_keyed_per_vault(api, value):
     assert elsewhere.fingerprint != api.fingerprint
 
 
+def test_a_remembered_fingerprint_still_belongs_to_the_value(api, value):
+    # Fingerprints are remembered per version; another value under the same version (a local
+    # vault reset, a vault re-created) must not inherit the first one's.
+    again = Secret(value, name="APICaller", vault_url=VAULT, version="v1")
+    other_value = secrets.token_urlsafe(24)
+    other = Secret(other_value, name="APICaller", vault_url=VAULT, version="v1")
+    assert again.fingerprint_full == api.fingerprint_full == fingerprint(value, VAULT)
+    assert other.fingerprint_full == fingerprint(other_value, VAULT) != api.fingerprint_full
+
+
 def test_peek_is_denied_by_default_and_points_to_the_fingerprint(api, value):
     with pytest.raises(PeekNotAllowed) as caught:
         api.peek(8)
