@@ -14,6 +14,7 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from azure.keyvault.secrets import KeyVaultSecretIdentifier
 
 from kvnb.local.directory import Directory
+from kvnb.local.scenario import FIRST_VAULT
 from valuecheck import assert_not_leaked, assert_same_value, new_value
 
 DAY = 86400
@@ -167,6 +168,24 @@ def test_purge_then_deleted_secret_is_gone(empty_vault):
     assert (info.value.error.code, info.value.error.message) == ("SecretNotFound", "Deleted Secret not found: purge-me")
     assert "purge-me" not in [d.name for d in client.list_deleted_secrets()]
     client.set_secret("purge-me", new_value())  # the name is free again
+
+
+def test_purge_protection_refuses_purge_with_the_services_message(empty_vault):
+    client = empty_vault.secret_client()
+    client.set_secret("protected", new_value())
+    with empty_vault.store.transaction() as db:  # as `az keyvault update --enable-purge-protection`
+        db.execute("UPDATE vaults SET purge_protection = 1 WHERE name = ?", (FIRST_VAULT,))
+        location = db.execute("SELECT location FROM vaults WHERE name = ?", (FIRST_VAULT,)).fetchone()[0]
+    deleted = client.begin_delete_secret("protected").result()
+    assert deleted.properties.recovery_level == "Recoverable"  # no longer +Purgeable
+    with pytest.raises(HttpResponseError) as info:
+        client.purge_deleted_secret("protected")
+    assert info.value.status_code == 403 and info.value.error.code == "Forbidden"
+    assert info.value.error.message == (
+        'Operation "purge" is not allowed because purge protection is enabled for this vault. Key Vault '
+        "service will automatically purge it after the retention period has passed.\r\n"
+        f"Vault: {FIRST_VAULT};location={location}")
+    assert client.get_deleted_secret("protected").name == "protected"  # still there, recoverable
 
 
 def test_backup_purge_restore_preserves_versions_and_times(empty_vault):

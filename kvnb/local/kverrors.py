@@ -141,11 +141,13 @@ def invalid_skiptoken() -> BadParameter:
     return BadParameter("The $skiptoken is invalid. Use the nextLink of the previous page as it is.")
 
 
-def purge_protected() -> Forbidden:
-    # unverified wording (the status and code are the service's)
+def purge_protected(vault_name: str, location: str) -> Forbidden:
+    # The service's words, as Terraform users quote them (Azure/sap-automation#200,
+    # microsoft/AzureTRE#1951): two lines joined by \r\n, no trailing one.
     return Forbidden(
         'Operation "purge" is not allowed because purge protection is enabled for this vault. '
         "Key Vault service will automatically purge it after the retention period has passed."
+        f"\r\nVault: {vault_name};location={location}"
     )
 
 

@@ -341,5 +341,6 @@ def purge(store: Store, vault: str, name: str) -> None:
         if row is None:
             raise kverrors.deleted_secret_not_found(name)
         if row["purge_protection"] or "Purgeable" not in (row["recovery_level"] or ""):
-            raise kverrors.purge_protected()
+            location = db.execute("SELECT location FROM vaults WHERE name = ?", (vault,)).fetchone()[0]
+            raise kverrors.purge_protected(row["vault"], location)
         _remove(db, row["vault"], row["name"])
