@@ -1,4 +1,9 @@
-"""Shared fixtures: a real local vault over TLS on 127.0.0.1, one per test, in a thread."""
+"""Shared fixtures: a real local vault over TLS on 127.0.0.1, one per test, in a thread; acting as one
+of its personas; an IPython shell with kvnb loaded; JupyterLab in Chromium for the browser tests.
+
+Plain helpers live in small modules next to this one (valuecheck, ipshell, armcalls, secretreads,
+labbrowser, azcli), imported by the tests that need them.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,16 @@ from pathlib import Path
 
 import pytest
 
+from kvnb import fetch, ledger
 from kvnb.credentials import AsyncLocalVaultCredential, LocalVaultCredential
 from kvnb.local import control, tls
 from kvnb.local.identity import TokenIssuer
 from kvnb.local.paths import StatePaths
 from kvnb.local.server import LocalVaultServer
+from kvnb.vault import open_vault
+
+from ipshell import ipython_shell
+from labbrowser import CHROMIUM_ARGS, background_vault, chromium_or_skip, running_lab
 
 _is_coroutine_function = inspect.iscoroutinefunction
 _KEY_MATERIAL = ("ca.pem", "ca-key.pem", "server.pem", "server-key.pem", "ca-bundle.pem",
@@ -146,3 +156,95 @@ def empty_vault(local_vault) -> LocalVault:
     """A local vault reset to empty, where `lead` is administrator."""
     local_vault.admin("reset", {"empty": True})
     return local_vault
+
+
+# -- acting as one persona ---------------------------------------------------------------------------
+@pytest.fixture
+def open_as(local_vault, monkeypatch):
+    """Factory: a VaultTarget for the local vault, acting as one persona (resolved the way users do)."""
+    monkeypatch.setenv("KVNB_HOME", str(local_vault.paths.home))
+    monkeypatch.delenv("KVNB_PERSONA", raising=False)
+    opened = []
+
+    def open_target(persona: str = "lead"):
+        target = open_vault("local", persona=persona, start_local=False)
+        opened.append(target)
+        return target
+
+    yield open_target
+    for target in opened:
+        target.close()
+        target.credential.close()
+
+
+# -- a kernel of the vault's user: its environment and IPython shell ---------------------------------
+@pytest.fixture
+def vault_env(local_vault, monkeypatch):
+    """The environment a kernel of the test vault's user has: KVNB_HOME and KVNB_VAULT=local."""
+    monkeypatch.setenv("KVNB_HOME", str(local_vault.paths.home))
+    monkeypatch.setenv("KVNB_VAULT", "local")
+    for name in ("KVNB_PERSONA", "KVNB_CACHE_TTL", "KVNB_PEEK_POLICY", "KVNB_REDACTION",
+                 "KVNB_VALUE_TTL", "KVNB_CREDENTIAL_OPTIONS"):
+        monkeypatch.delenv(name, raising=False)
+    return local_vault
+
+
+@pytest.fixture
+def ip(vault_env):
+    """A real IPython shell with kvnb loaded, unloaded again afterwards."""
+    interactive = ipython_shell()
+    interactive.run_line_magic("load_ext", "kvnb")
+    ledger.ledger.clear()
+    yield interactive
+    interactive.run_line_magic("unload_ext", "kvnb")
+    interactive.config.pop("KvMagics", None)  # %config persists in the shell's config
+    for name in [n for n in interactive.user_ns if not n.startswith("_")]:
+        if type(interactive.user_ns[name]).__name__ == "Secret":
+            del interactive.user_ns[name]
+    fetch.close_targets()
+    from kvnb import redaction
+
+    redaction.registry.clear()
+    redaction.registry.enabled = True
+
+
+# -- JupyterLab in Debian's Chromium (the browser tests; helpers in labbrowser.py) -------------------
+# Module scope: each browser test module starts its own vault, JupyterLab and browser once (each takes
+# seconds) and shares them between its tests; every test gets a fresh page.
+@pytest.fixture(scope="module")
+def chromium(request) -> str:
+    """Debian's Chromium; a loud skip (repeated at the end of the run) when it is missing."""
+    return chromium_or_skip(request.config)
+
+
+@pytest.fixture(scope="module")
+def seed_vault(chromium, tmp_path_factory):
+    """The seeded vault, started as `kvnb local start` runs it; its KVNB_HOME."""
+    with background_vault(tmp_path_factory.mktemp("seed-vault")) as home:
+        yield home
+
+
+@pytest.fixture(scope="module")
+def lab(chromium, seed_vault, tmp_path_factory):
+    """JupyterLab on 127.0.0.1 with a known token; its kernel `kvnb-seed` uses the seed vault."""
+    with running_lab(tmp_path_factory.mktemp("jupyterlab"), seed_vault) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1500})
+    opened = context.new_page()
+    opened.set_default_timeout(60_000)
+    yield opened
+    context.close()

@@ -13,25 +13,6 @@ import kvnb.access as access
 from kvnb.access.assignments import secret_scope
 from kvnb.local import roles as local_roles
 from kvnb.local.rbac import role_permits
-from kvnb.vault import open_vault
-
-
-@pytest.fixture
-def open_as(local_vault, monkeypatch):
-    """Factory: a VaultTarget for the local vault, acting as one persona (resolved the way users do)."""
-    monkeypatch.setenv("KVNB_HOME", str(local_vault.paths.home))
-    monkeypatch.delenv("KVNB_PERSONA", raising=False)
-    opened = []
-
-    def open_target(persona: str = "lead"):
-        target = open_vault("local", persona=persona, start_local=False)
-        opened.append(target)
-        return target
-
-    yield open_target
-    for target in opened:
-        target.close()
-        target.credential.close()
 
 
 def handle_id(local_vault, handle: str) -> str:

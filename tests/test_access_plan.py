@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 
-from test_access_layer import open_as  # noqa: F401  (a fixture)
-
 import kvnb.access as access
 from kvnb.vault import open_vault
 
@@ -17,7 +15,7 @@ def group_structure(target) -> set[tuple[str, str]]:
     return set(zip(groups.principal_name, groups.role_name, strict=True))
 
 
-def test_plan_builds_the_seed_structure_on_a_fresh_vault_once(open_as, local_vault):  # noqa: F811
+def test_plan_builds_the_seed_structure_on_a_fresh_vault_once(open_as, local_vault):
     seed_vault = open_as("lead")
     local_vault.admin("vaults", {"name": "azDevOpsKV02"})
     fresh = open_vault("local:azDevOpsKV02", persona="lead", start_local=False)
@@ -43,7 +41,7 @@ def test_plan_builds_the_seed_structure_on_a_fresh_vault_once(open_as, local_vau
         fresh.credential.close()
 
 
-def test_drift_reports_extra_and_bypass_and_removes_only_when_asked(open_as, local_vault):  # noqa: F811
+def test_drift_reports_extra_and_bypass_and_removes_only_when_asked(open_as, local_vault):
     target = open_as("lead")
     plan = access.seed_plan()
     access.grant(target, "AzureAD team", "Key Vault Reader")
@@ -62,7 +60,7 @@ def test_drift_reports_extra_and_bypass_and_removes_only_when_asked(open_as, loc
     assert not shortcut.allows("get") and shortcut.allows("list")  # still a reader through the group
 
 
-def test_plan_round_trips_through_json_and_rejects_unknown_groups(open_as):  # noqa: F811
+def test_plan_round_trips_through_json_and_rejects_unknown_groups(open_as):
     plan = access.seed_plan()
     assert access.GovernancePlan.from_dict(json.loads(json.dumps(plan.to_dict()))) == plan
     typo = access.GovernancePlan((access.PlannedAssignment("azDevOpsKV01_raeder", "Key Vault Reader"),))

@@ -14,7 +14,6 @@ import secrets
 
 import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
-from test_access_layer import open_as  # noqa: F401  (fixture)
 
 import kvnb.access as access
 
@@ -61,7 +60,7 @@ def predicted(target, principal: str | None) -> dict[str, bool]:
     return {op: (on_probe if op in destructive else on_key).allows(op) for op in access.SECRET_OPERATIONS}
 
 
-def test_azuread_team_rotates_apicaller_for_one_hour(open_as, local_vault):  # noqa: F811
+def test_azuread_team_rotates_apicaller_for_one_hour(open_as, local_vault):
     lead = open_as("lead")
     team = local_vault.secret_client("aad-team")
     assert forbidden(team.set_secret, "APICaller", secrets.token_urlsafe(24))
@@ -89,7 +88,7 @@ def test_azuread_team_rotates_apicaller_for_one_hour(open_as, local_vault):  # n
 
 
 @pytest.mark.slow
-def test_verdicts_equal_the_data_planes_answers_for_every_identity(open_as, local_vault):  # noqa: F811
+def test_verdicts_equal_the_data_planes_answers_for_every_identity(open_as, local_vault):
     lead = open_as("lead")
     clients = {name: local_vault.secret_client(name) for name in IDENTITIES if name != "leaver"}
     with pytest.raises(ClientAuthenticationError):  # a disabled account cannot even get a token

@@ -6,21 +6,12 @@ from __future__ import annotations
 
 import uuid
 
-from test_arm_surface import arm_client, arm_error, call, vault_id
-
 from kvnb.local import assignments, roles, scenario
+
+from armcalls import arm_client, arm_error, call, object_id, role_id, vault_id
 
 SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
-
-
-def object_id(local_vault, handle: str) -> str:
-    return local_vault.store.db.execute("SELECT id FROM principals WHERE handle = ?", (handle,)).fetchone()[0]
-
-
-def role_id(local_vault, guid: str) -> str:
-    subscription = local_vault.store.subscription_id
-    return f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
 
 
 def test_listing_at_vault_secret_and_inherited_scopes(local_vault):

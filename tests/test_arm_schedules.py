@@ -10,10 +10,10 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from azure.core.exceptions import HttpResponseError
-from test_arm_role_assignments import object_id, role_id
-from test_arm_surface import arm_client, arm_error, call, vault_id
 
 from kvnb.local import roles
+
+from armcalls import arm_client, arm_error, call, object_id, role_id, vault_id
 
 OFFICER = roles.KEY_VAULT_SECRETS_OFFICER
 

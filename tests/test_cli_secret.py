@@ -11,11 +11,12 @@ import secrets
 
 import pytest
 from click.testing import CliRunner
-from test_magics_kvget import vault_env  # noqa: F401  (fixture)
-from test_rotation import assert_no_trace, current, versions
 
 from kvnb.cli.secret import secret
 from kvnb.fingerprint import short_fingerprint
+
+from secretreads import current, versions
+from valuecheck import assert_no_trace
 
 VERIFIED = re.compile(r"Verified: fingerprint set ([0-9a-f]{12}) = read back ([0-9a-f]{12})\.")
 
@@ -39,7 +40,7 @@ def no_prompt(monkeypatch):
     monkeypatch.setattr("getpass.getpass", asked)
 
 
-def test_hidden_prompt_sets_the_typed_value(vault_env, monkeypatch):  # noqa: F811
+def test_hidden_prompt_sets_the_typed_value(vault_env, monkeypatch):
     value, prompts = secrets.token_urlsafe(32), []
     monkeypatch.setattr("getpass.getpass", lambda prompt="": prompts.append(prompt) or value)
     result = rotate("APICaller", "--reason", "suspected leak")
@@ -52,7 +53,7 @@ def test_hidden_prompt_sets_the_typed_value(vault_env, monkeypatch):  # noqa: F8
     assert_no_trace(result.output, value)
 
 
-def test_prompted_values_that_differ_change_nothing(vault_env, monkeypatch):  # noqa: F811
+def test_prompted_values_that_differ_change_nothing(vault_env, monkeypatch):
     answers = iter([secrets.token_urlsafe(32), secrets.token_urlsafe(32)])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
     count = len(versions(vault_env))
@@ -61,7 +62,7 @@ def test_prompted_values_that_differ_change_nothing(vault_env, monkeypatch):  # 
     assert "Traceback" not in result.output and len(versions(vault_env)) == count
 
 
-def test_from_env(vault_env, no_prompt):  # noqa: F811
+def test_from_env(vault_env, no_prompt):
     value = secrets.token_urlsafe(32)
     result = rotate("APICaller", "--from-env", "NEW_API_KEY", env={"NEW_API_KEY": value})
     assert result.exit_code == 0, result.output
@@ -70,13 +71,13 @@ def test_from_env(vault_env, no_prompt):  # noqa: F811
     assert_no_trace(result.output, value)
 
 
-def test_from_env_unset_is_a_usage_error(vault_env, no_prompt):  # noqa: F811
+def test_from_env_unset_is_a_usage_error(vault_env, no_prompt):
     result = rotate("APICaller", "--from-env", "NOT_SET_ANYWHERE", env={"NOT_SET_ANYWHERE": None})
     assert result.exit_code == 2
     assert "The environment variable NOT_SET_ANYWHERE is not set or empty" in result.output
 
 
-def test_stdin_without_the_trailing_newline(vault_env, no_prompt):  # noqa: F811
+def test_stdin_without_the_trailing_newline(vault_env, no_prompt):
     value = secrets.token_urlsafe(32)
     result = rotate("APICaller", "--stdin", input=value + "\n")
     assert result.exit_code == 0, result.output
@@ -84,7 +85,7 @@ def test_stdin_without_the_trailing_newline(vault_env, no_prompt):  # noqa: F811
     assert_no_trace(result.output, value)
 
 
-def test_generate_and_the_history_table(vault_env, no_prompt):  # noqa: F811
+def test_generate_and_the_history_table(vault_env, no_prompt):
     result = rotate("APICaller", "--generate", "32")
     assert result.exit_code == 0, result.output
     stored = current(vault_env)
@@ -103,7 +104,7 @@ def test_generate_and_the_history_table(vault_env, no_prompt):  # noqa: F811
 
 
 @pytest.mark.parametrize("persona", ["member", "newmember", "aad-team"])
-def test_refused_before_the_value_with_the_access_analysis(vault_env, no_prompt, persona):  # noqa: F811
+def test_refused_before_the_value_with_the_access_analysis(vault_env, no_prompt, persona):
     count = len(versions(vault_env))
     result = rotate("APICaller", "--persona", persona)
     assert result.exit_code == 2
@@ -113,7 +114,7 @@ def test_refused_before_the_value_with_the_access_analysis(vault_env, no_prompt,
     assert len(versions(vault_env)) == count
 
 
-def test_disable_previous_asks_and_a_no_changes_nothing(vault_env, no_prompt):  # noqa: F811
+def test_disable_previous_asks_and_a_no_changes_nothing(vault_env, no_prompt):
     value, count = secrets.token_urlsafe(32), len(versions(vault_env))
     result = rotate("APICaller", "--from-env", "NEW_API_KEY", "--disable-previous", input="n\n",
                     env={"NEW_API_KEY": value})
@@ -122,7 +123,7 @@ def test_disable_previous_asks_and_a_no_changes_nothing(vault_env, no_prompt):  
     assert len(versions(vault_env)) == count and current(vault_env).value != value
 
 
-def test_disable_previous_with_yes(vault_env, no_prompt):  # noqa: F811
+def test_disable_previous_with_yes(vault_env, no_prompt):
     earlier = {p.version for p in versions(vault_env)}
     result = rotate("APICaller", "--generate", "32", "--disable-previous", "--yes")
     assert result.exit_code == 0, result.output
@@ -139,14 +140,14 @@ def test_disable_previous_with_yes(vault_env, no_prompt):  # noqa: F811
     (["APICallr", "--generate", "32"], "No secret APICallr in azDevOpsKV01"),
     (["APICaller", "--generate", "32", "--vault", "not a vault!"], "is not a vault name"),
 ])
-def test_usage_errors_exit_2_without_traceback(vault_env, no_prompt, args, message):  # noqa: F811
+def test_usage_errors_exit_2_without_traceback(vault_env, no_prompt, args, message):
     result = rotate(*args)
     assert result.exit_code == 2 and message in result.output
     assert "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("prefix", ["v", "-", "--"])
-def test_a_value_typed_as_an_argument_is_not_echoed(vault_env, no_prompt, prefix):  # noqa: F811
+def test_a_value_typed_as_an_argument_is_not_echoed(vault_env, no_prompt, prefix):
     value, count = prefix + secrets.token_urlsafe(32), len(versions(vault_env))
     result = rotate("APICaller", value)
     assert result.exit_code == 2 and "give one secret NAME and known options only" in result.output

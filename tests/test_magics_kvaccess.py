@@ -7,7 +7,7 @@ import re
 import pytest
 from IPython.core.error import UsageError
 
-from test_magics_kvget import ip, run, vault_env  # noqa: F401  (fixtures)
+from ipshell import run
 
 
 def output(capsys) -> str:

@@ -17,53 +17,7 @@ from IPython.core.error import UsageError
 from kvnb import fetch, ledger
 from kvnb.magics.kvget import parse_cell, variable_name
 
-
-# -- fixtures shared by the test_magics_* modules ---------------------------------------------------
-def shell():
-    """The process's IPython shell (shared with other test modules, so configured as they do)."""
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    return InteractiveShell.instance(config=config)
-
-
-def run(ip, text: str):
-    """Run a cell; raise its error like jupysql's TestingShell."""
-    result = ip.run_cell(text)
-    result.raise_error()
-    return result
-
-
-@pytest.fixture
-def vault_env(local_vault, monkeypatch):
-    """The environment a kernel of the test vault's user has: KVNB_HOME and KVNB_VAULT=local."""
-    monkeypatch.setenv("KVNB_HOME", str(local_vault.paths.home))
-    monkeypatch.setenv("KVNB_VAULT", "local")
-    for name in ("KVNB_PERSONA", "KVNB_CACHE_TTL", "KVNB_PEEK_POLICY", "KVNB_REDACTION",
-                 "KVNB_VALUE_TTL", "KVNB_CREDENTIAL_OPTIONS"):
-        monkeypatch.delenv(name, raising=False)
-    return local_vault
-
-
-@pytest.fixture
-def ip(vault_env):
-    """A real IPython shell with kvnb loaded, unloaded again afterwards."""
-    interactive = shell()
-    interactive.run_line_magic("load_ext", "kvnb")
-    ledger.ledger.clear()
-    yield interactive
-    interactive.run_line_magic("unload_ext", "kvnb")
-    interactive.config.pop("KvMagics", None)  # %config persists in the shell's config
-    for name in [n for n in interactive.user_ns if not n.startswith("_")]:
-        if type(interactive.user_ns[name]).__name__ == "Secret":
-            del interactive.user_ns[name]
-    fetch.close_targets()
-    from kvnb import redaction
-
-    redaction.registry.clear()
-    redaction.registry.enabled = True
+from ipshell import run
 
 
 def current_value(vault, name: str = "APICaller") -> str:

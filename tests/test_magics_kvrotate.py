@@ -13,11 +13,13 @@ import secrets
 import pytest
 from IPython.core.error import StdinNotImplementedError, UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
-from test_magics_kvget import ip, run, vault_env  # noqa: F401  (fixtures)
-from test_rotation import assert_no_trace, current, versions
 
 from kvnb.fingerprint import short_fingerprint
 from kvnb.magics import kvrotate as kvrotate_module
+
+from ipshell import run
+from secretreads import current, versions
+from valuecheck import assert_no_trace
 
 VERIFIED = re.compile(r"Verified: fingerprint set ([0-9a-f]{12}) = read back ([0-9a-f]{12})\.")
 
@@ -30,7 +32,7 @@ class _Standalone(Magics):
 
 
 @pytest.fixture
-def shell(ip):  # noqa: F811
+def kvrotate_ip(ip):
     """The `ip` shell, with %kvrotate however it is available, and redaction off."""
     standalone = "kvrotate" not in ip.magics_manager.magics["line"]
     if standalone:
@@ -71,14 +73,14 @@ def fingerprint_in(out: str) -> str:
     return match[1]
 
 
-def test_load_ext_registers_kvrotate(ip):  # noqa: F811
+def test_load_ext_registers_kvrotate(ip):
     assert _registered_by_kvnb(ip), "add `kvrotate = line_magic(kvrotate)` to KvMagics"
 
 
-def test_hidden_prompt_rotates_and_shows_fingerprints_and_history(shell, vault_env, prompt, capsys):  # noqa: F811
+def test_hidden_prompt_rotates_and_shows_fingerprints_and_history(kvrotate_ip, vault_env, prompt, capsys):
     value = secrets.token_urlsafe(32)
     prompt.answers = [value, value]
-    run(shell, '%kvrotate APICaller --reason "suspected leak" --persona lead')
+    run(kvrotate_ip, '%kvrotate APICaller --reason "suspected leak" --persona lead')
     out = capsys.readouterr().out
     stored = current(vault_env)
     assert stored.value == value
@@ -88,17 +90,17 @@ def test_hidden_prompt_rotates_and_shows_fingerprints_and_history(shell, vault_e
     assert re.search(r"version\s+created\s+enabled\s+expires\s+rotated_by\s+fingerprint", out)  # the DataFrame
     assert stored.properties.version[:8] in out
     assert_no_trace(out, value)
-    assert all(value not in str(cell) for cell in shell.history_manager.input_hist_raw)
+    assert all(value not in str(cell) for cell in kvrotate_ip.history_manager.input_hist_raw)
 
 
-def test_from_env_and_generate(shell, vault_env, prompt, capsys, monkeypatch):  # noqa: F811
+def test_from_env_and_generate(kvrotate_ip, vault_env, prompt, capsys, monkeypatch):
     value = secrets.token_urlsafe(32)
     monkeypatch.setenv("NEW_API_KEY", value)
-    run(shell, "%kvrotate APICaller --from-env NEW_API_KEY")
+    run(kvrotate_ip, "%kvrotate APICaller --from-env NEW_API_KEY")
     first = capsys.readouterr().out
     assert current(vault_env).value == value
     assert fingerprint_in(first) == short_fingerprint(value, vault_env.url)
-    run(shell, "%kvrotate APICaller --generate 24")
+    run(kvrotate_ip, "%kvrotate APICaller --generate 24")
     second = capsys.readouterr().out
     generated = current(vault_env).value
     assert len(generated) == 32 and fingerprint_in(second) == short_fingerprint(generated, vault_env.url)
@@ -106,55 +108,55 @@ def test_from_env_and_generate(shell, vault_env, prompt, capsys, monkeypatch):  
 
 
 @pytest.mark.parametrize("persona", ["member", "aad-team"])
-def test_refused_before_the_prompt(shell, vault_env, prompt, persona):  # noqa: F811
+def test_refused_before_the_prompt(kvrotate_ip, vault_env, prompt, persona):
     count = len(versions(vault_env))
     with pytest.raises(UsageError) as refused:
-        run(shell, f"%kvrotate APICaller --persona {persona}")
+        run(kvrotate_ip, f"%kvrotate APICaller --persona {persona}")
     assert "You may not set APICaller in azDevOpsKV01: that needs Key Vault Secrets Officer" in str(refused.value)
     assert f"%kvaccess grant {persona}@" in str(refused.value)
     assert prompt.asked == [] and len(versions(vault_env)) == count
 
 
-def test_disable_previous_asks_first(shell, vault_env, prompt, capsys, monkeypatch):  # noqa: F811
+def test_disable_previous_asks_first(kvrotate_ip, vault_env, prompt, capsys, monkeypatch):
     earlier = {p.version for p in versions(vault_env)}
     monkeypatch.setattr("builtins.input", lambda text="": "n")
     with pytest.raises(UsageError, match="Cancelled: nothing changed"):
-        run(shell, "%kvrotate APICaller --generate 32 --disable-previous")
+        run(kvrotate_ip, "%kvrotate APICaller --generate 32 --disable-previous")
     assert "Clients pinned to one of them" in capsys.readouterr().out
     assert {p.version for p in versions(vault_env)} == earlier
     monkeypatch.setattr("builtins.input", lambda text="": "y")
-    run(shell, "%kvrotate APICaller --generate 32 --disable-previous")
+    run(kvrotate_ip, "%kvrotate APICaller --generate 32 --disable-previous")
     assert f"Disabled {len(earlier)} previous version(s)" in capsys.readouterr().out
     assert {p.version for p in versions(vault_env) if not p.enabled} == earlier
 
 
-def test_a_frontend_without_input_gets_told_what_to_use(shell, vault_env, monkeypatch):  # noqa: F811
+def test_a_frontend_without_input_gets_told_what_to_use(kvrotate_ip, vault_env, monkeypatch):
     def no_stdin(prompt=""):
         raise StdinNotImplementedError("getpass was called, but this frontend does not support input requests.")
 
     monkeypatch.setattr("getpass.getpass", no_stdin)
     with pytest.raises(UsageError, match="cannot ask for input .*; use --from-env VAR or --generate N"):
-        run(shell, "%kvrotate APICaller")
+        run(kvrotate_ip, "%kvrotate APICaller")
     monkeypatch.setattr("builtins.input", no_stdin)
     with pytest.raises(UsageError, match="add --yes to --disable-previous"):
-        run(shell, "%kvrotate APICaller --generate 32 --disable-previous")
+        run(kvrotate_ip, "%kvrotate APICaller --generate 32 --disable-previous")
 
 
-def test_usage_errors(shell, vault_env, prompt):  # noqa: F811
+def test_usage_errors(kvrotate_ip, vault_env, prompt):
     value = secrets.token_urlsafe(32)
     with pytest.raises(UsageError) as typed:
-        run(shell, f"%kvrotate APICaller {value}")
+        run(kvrotate_ip, f"%kvrotate APICaller {value}")
     assert "takes one secret name (got 2)" in str(typed.value)
     assert_no_trace(str(typed.value), value)
     dashed = "--" + secrets.token_urlsafe(32)
     with pytest.raises(UsageError) as unknown:
-        run(shell, f"%kvrotate APICaller {dashed}")
+        run(kvrotate_ip, f"%kvrotate APICaller {dashed}")
     assert "unknown option or a word too many" in str(unknown.value)
     assert_no_trace(str(unknown.value), dashed)
     with pytest.raises(UsageError, match="Choose --from-env or --generate"):
-        run(shell, "%kvrotate APICaller --from-env X --generate 32")
+        run(kvrotate_ip, "%kvrotate APICaller --from-env X --generate 32")
     with pytest.raises(UsageError, match="Generate 16 to 1024 random bytes"):
-        run(shell, "%kvrotate APICaller --generate 4")
+        run(kvrotate_ip, "%kvrotate APICaller --generate 4")
     with pytest.raises(UsageError, match="is not a secret name"):
-        run(shell, "%kvrotate 'not a name'")
+        run(kvrotate_ip, "%kvrotate 'not a name'")
     assert prompt.asked == []

@@ -10,7 +10,7 @@ import pytest
 import kvnb
 from kvnb.magics import KvMagics
 
-from test_magics_kvget import ip, run, shell, vault_env  # noqa: F401  (fixtures)
+from ipshell import ipython_shell, run
 
 
 def _registered(interactive) -> set[str]:
@@ -44,7 +44,7 @@ def test_importing_and_loading_does_not_import_azure_or_pandas():
 def test_load_registers_magics_redaction_and_settings(vault_env):
     from kvnb import redaction
 
-    interactive = shell()
+    interactive = ipython_shell()
     interactive.run_line_magic("load_ext", "kvnb")
     try:
         assert _registered(interactive) == {"kvget", "kvaccess"}
@@ -58,7 +58,7 @@ def test_load_registers_magics_redaction_and_settings(vault_env):
 def test_unload_removes_magics_and_every_hook(vault_env):
     from kvnb import fetch, redaction
 
-    interactive = shell()
+    interactive = ipython_shell()
     publish_before = interactive.display_pub.publish
     format_before = interactive.displayhook.compute_format_data
     traceback_before = interactive._showtraceback

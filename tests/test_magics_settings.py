@@ -11,7 +11,7 @@ from IPython.core.error import UsageError
 from kvnb.magics import KvMagics
 from kvnb.magics.settings import SETTINGS, SettingError, effective
 
-from test_magics_kvget import ip, run, shell, vault_env  # noqa: F401  (fixtures)
+from ipshell import ipython_shell, run
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "magics.md"
 
@@ -114,7 +114,7 @@ def test_redaction_off_from_the_environment_at_load(vault_env, monkeypatch):
     from kvnb import redaction
 
     monkeypatch.setenv("KVNB_REDACTION", "off")
-    interactive = shell()
+    interactive = ipython_shell()
     interactive.run_line_magic("load_ext", "kvnb")
     try:
         assert not redaction.registry.enabled

@@ -1,7 +1,7 @@
 """Notebook 02 opened in JupyterLab in Debian's Chromium and run to the end, as a new member would.
 
-Shares the JupyterLab, vault and browser fixtures of `test_panel_browser` (skipped loudly, with the
-reason, when /usr/bin/chromium is missing).
+Uses the JupyterLab, vault and browser fixtures of conftest.py, as `test_panel_browser` does (skipped
+loudly, with the reason, when /usr/bin/chromium is missing).
 """
 
 from __future__ import annotations
@@ -10,17 +10,8 @@ import shutil
 
 import nbformat
 import pytest
-from test_panel_browser import (  # noqa: F401  (fixtures)
-    ARTIFACTS,
-    REPO,
-    browser,
-    chromium,
-    kvnb_home,
-    lab,
-    open_and_run,
-    page,
-    seed_vault,
-)
+
+from labbrowser import ARTIFACTS, REPO, kvnb_home, open_and_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -61,7 +52,7 @@ def _all_values(home) -> list[str]:
             lead.close()
 
 
-def test_new_member_notebook_runs_to_the_end_in_jupyterlab(page, lab, seed_vault):  # noqa: F811
+def test_new_member_notebook_runs_to_the_end_in_jupyterlab(page, lab, seed_vault):
     notebook = nbformat.read(REPO / "notebooks" / NOTEBOOK, as_version=4)
     kernel = lab.add_kernel("kvnb-notebook-02", seed_vault)
     notebook.metadata["kernelspec"] = {"name": kernel, "display_name": "kvnb", "language": "python"}

@@ -23,7 +23,7 @@ from kvnb.panel import VaultPanel
 from kvnb.panel.table import TableView
 from kvnb.panel.views import matching, row_text
 
-from test_magics_kvget import ip, run, vault_env  # noqa: F401  (fixtures)
+from ipshell import run
 
 TITLES = ("Secrets", "Role assignments", "Reviews", "Findings")
 
@@ -307,7 +307,7 @@ def test_a_bad_vault_name_fails_at_once(seed):
 
 
 @pytest.fixture
-def kvpanel_ip(ip):  # noqa: F811  (the shared fixture)
+def kvpanel_ip(ip):
     """The test shell with %kvpanel registered the way kvnb.magics.load should (see docs/panel.md)."""
     from kvnb.magics import KvMagics, kvpanel
 

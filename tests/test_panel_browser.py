@@ -9,36 +9,28 @@ the vault; and saves screenshots under ``test-artifacts/`` (``KVNB_UPDATE_SCREEN
 refreshes ``docs/images/panel.png``). A 10,000-row table must render within 2 s.
 
 Skipped, loudly (in the skip reason and again at the end of the run), when /usr/bin/chromium is
-missing: ``scripts/test`` installs it. Playwright never downloads a browser here.
+missing: ``scripts/test`` installs it. Playwright never downloads a browser here. The browser,
+JupyterLab and seed-vault fixtures are in conftest.py (shared with `test_notebook_browser.py`),
+built on labbrowser.py.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import re
-import secrets as random_source
 import shutil
-import signal
-import subprocess
-import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from unittest import mock
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from labbrowser import ARTIFACTS, REPO, background_vault, kvnb_home, open_and_run
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-REPO = Path(__file__).resolve().parents[1]
-ARTIFACTS = REPO / "test-artifacts"
 README_SCREENSHOT = REPO / "docs" / "images" / "panel.png"
 RENDER_BUDGET_SECONDS = 2.0
 BIG_TABLE_SECRETS = 10_000
@@ -53,68 +45,7 @@ SETUP_CELL = (
 )
 
 
-# -- a loud skip -----------------------------------------------------------------------------------
-class _SkipReporter:
-    """Repeats at the end of the run why the browser tests did not run (a skip is easy to miss)."""
-
-    def __init__(self):
-        self.reasons: list[str] = []
-
-    def pytest_terminal_summary(self, terminalreporter):
-        if self.reasons:
-            terminalreporter.write_sep("!", "BROWSER TESTS SKIPPED", red=True, bold=True)
-            for reason in dict.fromkeys(self.reasons):
-                terminalreporter.write_line(f"WARNING: {reason}", red=True, bold=True)
-
-
-@pytest.fixture(scope="module")
-def chromium(request) -> str:
-    reporter = request.config.pluginmanager.get_plugin("kvnb-browser-skips")
-    if reporter is None:
-        reporter = _SkipReporter()
-        request.config.pluginmanager.register(reporter, "kvnb-browser-skips")
-    if not (CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK)):
-        reason = (f"{CHROMIUM} is missing, so the panel was NOT tested in a browser: install Debian's "
-                  "`chromium` package (scripts/test does it when run as root).")
-        reporter.reasons.append(reason)
-        pytest.skip(reason)
-    return str(CHROMIUM)
-
-
-# -- a local vault in the background, as `kvnb local start` runs it --------------------------------------
-def _kvnb(home: Path, *args: str, timeout: float = 120) -> str:
-    env = {**os.environ, "KVNB_HOME": str(home)}
-    env.pop("KVNB_PERSONA", None)
-    done = subprocess.run([sys.executable, "-m", "kvnb.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO)
-    assert done.returncode == 0, f"kvnb {' '.join(args)} failed: {done.stderr[-2000:]}"
-    return done.stdout
-
-
-@contextmanager
-def background_vault(home: Path):
-    _kvnb(home, "local", "start", "--port", "0")
-    try:
-        yield home
-    finally:
-        _kvnb(home, "local", "stop", timeout=60)
-
-
-@contextmanager
-def kvnb_home(home: Path):
-    """This process acts as a user of *home*'s vault (open_vault reads KVNB_HOME)."""
-    with mock.patch.dict(os.environ, {"KVNB_HOME": str(home)}):
-        os.environ.pop("KVNB_PERSONA", None)
-        os.environ.pop("KVNB_VAULT", None)
-        yield
-
-
-@pytest.fixture(scope="module")
-def seed_vault(chromium, tmp_path_factory):
-    with background_vault(tmp_path_factory.mktemp("seed-vault")) as home:
-        yield home
-
-
+# -- a big vault in the background, as `kvnb local start` runs it ------------------------------------
 @pytest.fixture(scope="module")
 def big_vault(chromium, tmp_path_factory):
     """The audit benchmark's vault, seeded through the store by bench/bench_audit.py, with 10,000
@@ -129,17 +60,7 @@ def big_vault(chromium, tmp_path_factory):
         yield home
 
 
-# -- JupyterLab ------------------------------------------------------------------------------------
-def _kernelspec(directory: Path, name: str, home: Path) -> None:
-    spec_dir = directory / "kernels" / name
-    spec_dir.mkdir(parents=True)
-    (spec_dir / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": f"kvnb ({name})", "language": "python",
-        "env": {"KVNB_HOME": str(home), "KVNB_VAULT": "local", "PYTHONPATH": str(REPO)},
-    }))
-
-
+# -- notebooks ------------------------------------------------------------------------------------
 def write_notebook(root: Path, name: str, kernel: str, cells: list[str]) -> str:
     notebook = new_notebook(cells=[new_code_cell(source) for source in cells])
     notebook.metadata["kernelspec"] = {"name": kernel, "display_name": f"kvnb ({kernel})", "language": "python"}
@@ -147,107 +68,7 @@ def write_notebook(root: Path, name: str, kernel: str, cells: list[str]) -> str:
     return name
 
 
-class Lab:
-    def __init__(self, url: str, token: str, root: Path, jupyter_path: Path):
-        self.url, self.token, self.root, self.jupyter_path = url, token, root, jupyter_path
-
-    def add_kernel(self, name: str, home: Path) -> str:
-        """A kernel of this venv's Python using *home*'s vault (JupyterLab lists kernels afresh)."""
-        _kernelspec(self.jupyter_path, name, home)
-        return name
-
-    def notebook_url(self, name: str) -> str:
-        # A workspace per notebook: JupyterLab would otherwise reopen the notebooks of earlier tests.
-        return f"{self.url}lab/workspaces/{Path(name).stem}/tree/{name}?token={self.token}"
-
-
-@pytest.fixture(scope="module")
-def lab(chromium, seed_vault, tmp_path_factory):
-    base = tmp_path_factory.mktemp("jupyterlab")
-    root, jupyter_path, config, runtime = (base / n for n in ("root", "path", "config", "runtime"))
-    for directory in (root, jupyter_path, config, runtime):
-        directory.mkdir()
-    _kernelspec(jupyter_path, "kvnb-seed", seed_vault)
-    # No "official Jupyter news?" toast over the screenshot (and no fetch of the news feed).
-    news = config / "lab-settings" / "@jupyterlab" / "apputils-extension"
-    news.mkdir(parents=True)
-    (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
-    token = random_source.token_hex(16)
-    env = {**os.environ, "JUPYTER_PATH": str(jupyter_path), "JUPYTER_CONFIG_DIR": str(config),
-           "JUPYTER_DATA_DIR": str(base / "data"), "JUPYTER_RUNTIME_DIR": str(runtime),
-           "JUPYTERLAB_SETTINGS_DIR": str(config / "lab-settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(config / "workspaces")}
-    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-               "--ServerApp.port=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-               "--LabApp.expose_app_in_browser=True", "--LabApp.extension_manager=readonly"]
-    if os.geteuid() == 0:
-        command.append("--allow-root")
-    log = (base / "jupyterlab.log").open("w")
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                              cwd=root)
-    try:
-        info = _server_info(runtime, server, base / "jupyterlab.log")
-        yield Lab(f"http://127.0.0.1:{info['port']}/", token, root, jupyter_path)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)   # the server and the kernels it started
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(10)
-        log.close()
-
-
-def _server_info(runtime: Path, server: subprocess.Popen, log: Path, timeout: float = 90) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"JupyterLab exited: {log.read_text()[-3000:]}")
-        for found in runtime.glob(f"jpserver-{server.pid}.json"):
-            try:
-                return json.loads(found.read_text())
-            except json.JSONDecodeError:  # being written
-                pass
-        time.sleep(0.2)
-    raise AssertionError(f"JupyterLab did not start within {timeout} s: {log.read_text()[-3000:]}")
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1500})
-    opened = context.new_page()
-    opened.set_default_timeout(60_000)
-    yield opened
-    context.close()
-
-
-# -- driving the notebook --------------------------------------------------------------------------
-KERNEL_IDLE = """() => {
-  const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const kernel = widget && widget.sessionContext && widget.sessionContext.session
-                 && widget.sessionContext.session.kernel;
-  return !!kernel && kernel.status === 'idle';
-}"""
-
-
-def open_and_run(page, lab: Lab, notebook: str, *, before_run: str | None = None) -> None:
-    page.goto(lab.notebook_url(notebook))
-    page.wait_for_function(KERNEL_IDLE, timeout=120_000)
-    if before_run:
-        page.evaluate(before_run)
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-
-
+# -- driving the panel ----------------------------------------------------------------------------
 def total_entries(info_text: str) -> int:
     """DataTables' own count: 'Showing 1 to 10 of 1,234 entries' -> 1234 (every row, not the page)."""
     match = re.search(r"of ([\d,]+) entr", info_text)

@@ -21,6 +21,8 @@ import pytest
 from kvnb import redaction
 from kvnb.redaction import MIN_LENGTH, Registry, ScrubbingStream, needles
 
+from ipshell import ipython_shell
+
 
 def special_value() -> str:
     """A random value with quotes, backslash, &<>, %+=/ and a non-ASCII letter in it."""
@@ -212,12 +214,8 @@ def test_stream_passes_other_attributes_through(registry):
 
 @pytest.fixture
 def shell():
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    return InteractiveShell.instance(config=config)
+    """The process's IPython shell, without kvnb loaded (redaction is installed by each test)."""
+    return ipython_shell()
 
 
 @pytest.fixture
@@ -248,17 +246,18 @@ def installed(shell, registry):
         redaction.uninstall(shell)
 
 
-def run(shell, code: str) -> None:
+def run_as_typed(shell, code: str) -> None:
+    """Run a cell as if typed in: kept in the history, its error shown (through the hooks), not raised."""
     shell.run_cell(code, store_history=True)
 
 
 def test_print_and_execute_result_are_scrubbed(shell, registry, value, capsys):
     with installed(shell, registry) as hooked:
         hooked.user_ns["plain"] = value
-        run(hooked, "print(plain)")
-        run(hooked, "plain")
-        run(hooked, "_")
-        run(hooked, "Out")
+        run_as_typed(hooked, "print(plain)")
+        run_as_typed(hooked, "plain")
+        run_as_typed(hooked, "_")
+        run_as_typed(hooked, "Out")
         out = capsys.readouterr().out
         assert value not in out and out.count("[secret APICaller redacted]") >= 4
 
@@ -266,10 +265,10 @@ def test_print_and_execute_result_are_scrubbed(shell, registry, value, capsys):
 def test_every_mimetype_of_display_data_is_scrubbed(shell, registry, value, published):
     with installed(shell, registry) as hooked:
         hooked.user_ns["plain"] = value
-        run(hooked, "from IPython.display import display, HTML, JSON, Markdown\n"
-                    "display(HTML(f'<b>{plain}</b>'), Markdown(plain), JSON({'k': plain}))\n"
-                    "display({'text/plain': plain, 'application/x-custom': {'deep': [plain]}},"
-                    " raw=True)")
+        run_as_typed(hooked, "from IPython.display import display, HTML, JSON, Markdown\n"
+                             "display(HTML(f'<b>{plain}</b>'), Markdown(plain), JSON({'k': plain}))\n"
+                             "display({'text/plain': plain, 'application/x-custom': {'deep': [plain]}},"
+                             " raw=True)")
         assert len(published) == 4
         assert value not in json.dumps(published)
         assert "redacted" in published[2]["application/json"]["k"]
@@ -278,11 +277,11 @@ def test_every_mimetype_of_display_data_is_scrubbed(shell, registry, value, publ
 def test_tracebacks_and_verbose_tracebacks_are_scrubbed(shell, registry, value, capsys):
     with installed(shell, registry) as hooked:
         hooked.user_ns["plain"] = value
-        run(hooked, "raise ValueError(plain)")
-        run(hooked, "%xmode Verbose")
-        run(hooked, "def call(token):\n    local = token * 2\n    1 / 0\ncall(plain)")
-        run(hooked, "%xmode Context")
-        run(hooked, "exec(f'x = = {plain!r}')")
+        run_as_typed(hooked, "raise ValueError(plain)")
+        run_as_typed(hooked, "%xmode Verbose")
+        run_as_typed(hooked, "def call(token):\n    local = token * 2\n    1 / 0\ncall(plain)")
+        run_as_typed(hooked, "%xmode Context")
+        run_as_typed(hooked, "exec(f'x = = {plain!r}')")
         out = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)  # no colours
         assert value not in out and "ValueError: [secret APICaller redacted]" in out
         assert "call(token='[secret APICaller redacted]')" in out  # verbose: the argument
@@ -292,7 +291,7 @@ def test_tracebacks_and_verbose_tracebacks_are_scrubbed(shell, registry, value, 
 def test_whos_and_the_output_cache_are_scrubbed(shell, registry, value, capsys):
     with installed(shell, registry) as hooked:
         hooked.user_ns["plain"] = value
-        run(hooked, "%whos")
+        run_as_typed(hooked, "%whos")
         out = capsys.readouterr().out
         assert "plain" in out and value not in out and "redacted" in out
         assert value in hooked.user_ns["plain"]  # the variable itself is untouched
@@ -301,7 +300,7 @@ def test_whos_and_the_output_cache_are_scrubbed(shell, registry, value, capsys):
 def test_held_output_is_released_at_the_end_of_the_cell(shell, registry, value, capsys):
     with installed(shell, registry) as hooked:
         hooked.user_ns["start"] = value[:5]
-        run(hooked, "print(start, end='')")
+        run_as_typed(hooked, "print(start, end='')")
         assert capsys.readouterr().out.endswith(value[:5])
 
 

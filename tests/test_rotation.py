@@ -12,7 +12,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from azure.core.exceptions import HttpResponseError
-from test_access_layer import open_as  # noqa: F401  (fixture)
 
 from kvnb import errors, fetch
 from kvnb.fingerprint import short_fingerprint
@@ -28,16 +27,9 @@ from kvnb.rotation import (
     value_from_env,
     value_from_stream,
 )
-from kvnb.scan import needles_for
 
-
-def assert_no_trace(text: str, *values: str) -> None:
-    """No form of any value, nor any 8 characters of one, in *text*."""
-    for value in values:
-        for needle in needles_for(value, "x"):
-            assert needle.text not in text
-        for start in range(len(value) - 7):
-            assert value[start:start + 8] not in text
+from secretreads import current, versions
+from valuecheck import assert_no_trace
 
 
 class Asked:
@@ -53,16 +45,8 @@ class Asked:
         return self.value
 
 
-def versions(vault, name: str = "APICaller") -> list:
-    return list(vault.secret_client("lead").list_properties_of_secret_versions(name))
-
-
-def current(vault, name: str = "APICaller"):
-    return vault.secret_client("lead").get_secret(name)
-
-
 # -- the lead rotates -------------------------------------------------------------------------------
-def test_lead_rotates_keeping_tags_type_and_lifetime_and_verifies_by_fingerprint(open_as, local_vault):  # noqa: F811
+def test_lead_rotates_keeping_tags_type_and_lifetime_and_verifies_by_fingerprint(open_as, local_vault):
     lead = open_as("lead")
     before = current(local_vault)
     old = before.properties
@@ -89,7 +73,7 @@ def test_lead_rotates_keeping_tags_type_and_lifetime_and_verifies_by_fingerprint
     assert_no_trace("\n".join(result.summary_lines()) + repr(result), value, before.value)
 
 
-def test_history_is_newest_first_with_only_the_new_fingerprint(open_as, local_vault):  # noqa: F811
+def test_history_is_newest_first_with_only_the_new_fingerprint(open_as, local_vault):
     result = rotate_secret("APICaller", generated_value(32), target=open_as("lead"))
     history = result.history
     assert list(history.columns) == HISTORY_COLUMNS
@@ -101,13 +85,13 @@ def test_history_is_newest_first_with_only_the_new_fingerprint(open_as, local_va
     assert history["created"].is_monotonic_decreasing
 
 
-def test_a_secret_without_expiry_gets_none(open_as, local_vault):  # noqa: F811
+def test_a_secret_without_expiry_gets_none(open_as, local_vault):
     result = rotate_secret("DbConnectionString", generated_value(24), target=open_as("lead"))
     assert result.expires_on is None
     assert current(local_vault, "DbConnectionString").properties.expires_on is None
 
 
-def test_rotated_on_follows_the_vault_clock(open_as, local_vault):  # noqa: F811
+def test_rotated_on_follows_the_vault_clock(open_as, local_vault):
     local_vault.admin("clock", {"advance_seconds": 10 * 86400})
     result = rotate_secret("APICaller", generated_value(32), target=open_as("lead"))
     created = current(local_vault).properties.created_on
@@ -115,7 +99,7 @@ def test_rotated_on_follows_the_vault_clock(open_as, local_vault):  # noqa: F811
     assert result.rotated_on - datetime.now(timezone.utc) > timedelta(days=9)
 
 
-def test_a_second_rotation_replaces_the_first_ones_tags(open_as, local_vault):  # noqa: F811
+def test_a_second_rotation_replaces_the_first_ones_tags(open_as, local_vault):
     lead = open_as("lead")
     rotate_secret("APICaller", generated_value(32), target=lead, reason="first")
     rotate_secret("APICaller", generated_value(32), target=lead)
@@ -124,7 +108,7 @@ def test_a_second_rotation_replaces_the_first_ones_tags(open_as, local_vault):  
     assert set(tags) == {"app", "owner", "rotated-by", "rotated-on"}
 
 
-def test_disable_previous_turns_every_earlier_version_off(open_as, local_vault):  # noqa: F811
+def test_disable_previous_turns_every_earlier_version_off(open_as, local_vault):
     client = local_vault.secret_client("lead")
     earlier = [p.version for p in versions(local_vault)]
     result = rotate_secret("APICaller", generated_value(32), target=open_as("lead"), disable_previous=True)
@@ -137,7 +121,7 @@ def test_disable_previous_turns_every_earlier_version_off(open_as, local_vault):
     assert client.get_secret("APICaller").properties.version == result.version
 
 
-def test_the_cache_of_fetched_secrets_is_dropped(open_as, local_vault):  # noqa: F811
+def test_the_cache_of_fetched_secrets_is_dropped(open_as, local_vault):
     lead = open_as("lead")
     fetch.clear_cache()
     old = fetch.fetch_secrets(["APICaller"], target=lead, cache_ttl=3600)[0]
@@ -153,7 +137,7 @@ def test_the_cache_of_fetched_secrets_is_dropped(open_as, local_vault):  # noqa:
     ("newmember", "Key Vault Reader through group azDevOpsKV01_reader"),
     ("aad-team", "you hold no role there"),
 ])
-def test_without_set_permission_it_stops_before_the_value(open_as, local_vault, persona, held):  # noqa: F811
+def test_without_set_permission_it_stops_before_the_value(open_as, local_vault, persona, held):
     asked = Asked()
     count = len(versions(local_vault))
     with pytest.raises(RotationRefused) as refused:
@@ -169,14 +153,14 @@ def test_without_set_permission_it_stops_before_the_value(open_as, local_vault, 
     assert len(message.splitlines()) == 2
 
 
-def test_an_unknown_secret_is_refused_before_the_value(open_as):  # noqa: F811
+def test_an_unknown_secret_is_refused_before_the_value(open_as):
     asked = Asked()
     with pytest.raises(errors.SecretNotFoundError, match="No secret APICallr in azDevOpsKV01"):
         rotate_secret("APICallr", asked, target=open_as("lead"))
     assert asked.calls == 0
 
 
-def test_the_tag_limit_is_checked_before_the_value(open_as, empty_vault):  # noqa: F811
+def test_the_tag_limit_is_checked_before_the_value(open_as, empty_vault):
     client = empty_vault.secret_client("lead")
     client.set_secret("Crowded", secrets.token_urlsafe(16), tags={f"t{i}": "x" for i in range(MAX_TAGS - 2)})
     client.set_secret("Roomy", secrets.token_urlsafe(16), tags={f"t{i}": "x" for i in range(MAX_TAGS - 3)})
@@ -190,7 +174,7 @@ def test_the_tag_limit_is_checked_before_the_value(open_as, empty_vault):  # noq
     assert len(client.get_secret("Roomy").properties.tags) == MAX_TAGS
 
 
-def test_a_cancelled_rotation_changes_nothing(open_as, local_vault):  # noqa: F811
+def test_a_cancelled_rotation_changes_nothing(open_as, local_vault):
     asked, count = Asked(), len(versions(local_vault))
     with pytest.raises(RotationError, match="Cancelled: nothing changed"):
         rotate_secret("APICaller", asked, target=open_as("lead"), disable_previous=True, confirm=lambda plan: False)
@@ -198,7 +182,7 @@ def test_a_cancelled_rotation_changes_nothing(open_as, local_vault):  # noqa: F8
 
 
 # -- the value and the read-back --------------------------------------------------------------------
-def test_the_current_value_again_is_no_rotation(open_as, local_vault):  # noqa: F811
+def test_the_current_value_again_is_no_rotation(open_as, local_vault):
     value, count = current(local_vault).value, len(versions(local_vault))
     with pytest.raises(RotationError, match="already holds: nothing changed") as refused:
         rotate_secret("APICaller", value, target=open_as("lead"))
@@ -227,7 +211,7 @@ class _Tampering:
         return getattr(self._client, name)
 
 
-def test_a_read_back_mismatch_fails_and_disables_nothing(open_as, local_vault):  # noqa: F811
+def test_a_read_back_mismatch_fails_and_disables_nothing(open_as, local_vault):
     lead = open_as("lead")
     lead.__dict__["secret_client"] = _Tampering(local_vault.secret_client("lead"))
     value = secrets.token_urlsafe(32)
@@ -283,7 +267,7 @@ class _FailingSecondDisable(_Tampering):
         return self._client.update_secret_properties(name, version if self.calls == 1 else "0" * 32, **kwargs)
 
 
-def test_a_failed_disable_says_the_rotation_itself_happened(open_as, local_vault):  # noqa: F811
+def test_a_failed_disable_says_the_rotation_itself_happened(open_as, local_vault):
     lead = open_as("lead")
     lead.__dict__["secret_client"] = _FailingSecondDisable(local_vault.secret_client("lead"))
     with pytest.raises(RotationError, match=r"new version [0-9a-f]{8} is set and verified, but disabling "

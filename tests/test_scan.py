@@ -28,6 +28,8 @@ from kvnb.scan import (
 from kvnb.scan.fingerprints import FingerprintMatcher
 from kvnb.scan.findings import MASK
 
+from valuecheck import assert_no_trace
+
 VAULT_URL = "https://azdevopskv01.vault.azure.net"
 SMALL_LIMIT = 64 * 1024
 
@@ -233,19 +235,6 @@ def test_without_gitignore_the_ignored_files_are_reported(planted):
 def test_a_file_named_explicitly_is_scanned_even_if_ignored(planted):
     result = scan_paths([planted.root / "ignored.env"], planted.needles())
     assert [(f.form, f.line, f.column) for f in result.findings] == [("raw", 1, 5)]
-
-
-def forms_of(value: str) -> list[str]:
-    return [needle.text for needle in needles_for(value, "x")]
-
-
-def assert_no_trace(text: str, *values: str) -> None:
-    """No needle of any value and no 8-character piece of a value appears in ``text``."""
-    for value in values:
-        for form in forms_of(value):
-            assert form not in text
-        for start in range(len(value) - 7):
-            assert value[start : start + 8] not in text
 
 
 def test_findings_show_masked_excerpts_only(planted):

@@ -18,13 +18,13 @@ import httpx
 import pytest
 from azure.core.exceptions import HttpResponseError
 from click.testing import CliRunner
-from test_access_layer import open_as  # noqa: F401  (fixture)
-from test_rotation import assert_no_trace
 
 import kvnb.access as access
 from kvnb import errors, fetch
 from kvnb.cli.secret import secret
 from kvnb.rotation import RotationRefused, rotate_secret, value_from_env
+
+from valuecheck import assert_no_trace
 
 OFFICER = "Key Vault Secrets Officer"
 TEAM = "AzureAD team"
@@ -64,7 +64,7 @@ def refused_by_the_vault(vault) -> bool:
     return False
 
 
-def test_one_hour_grant_rotation_verified_by_fingerprint_then_it_ends(open_as, kvnb_env):  # noqa: F811
+def test_one_hour_grant_rotation_verified_by_fingerprint_then_it_ends(open_as, kvnb_env):
     vault, lead = kvnb_env, open_as("lead")
     before = team_rotates(secrets.token_urlsafe(32))
     assert before.exit_code == 2 and "you hold no role there" in before.stderr  # no grant yet
@@ -115,7 +115,7 @@ def test_one_hour_grant_rotation_verified_by_fingerprint_then_it_ends(open_as, k
     assert ping(vault, current) == 200
 
 
-def test_the_lead_ends_the_grant_early_with_revoke(open_as, kvnb_env):  # noqa: F811
+def test_the_lead_ends_the_grant_early_with_revoke(open_as, kvnb_env):
     vault, lead = kvnb_env, open_as("lead")
     access.grant(lead, TEAM, OFFICER, secret="APICaller", duration="1h")
     team = open_as("aad-team")
