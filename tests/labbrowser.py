@@ -138,13 +138,18 @@ def running_lab(base: Path, home: Path):
         info = _server_info(runtime, server, base / "jupyterlab.log")
         yield Lab(f"http://127.0.0.1:{info['port']}/", token, root, jupyter_path)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)   # the server and the kernels it started
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(10)
-        log.close()
+        stop_server(server, log)
+
+
+def stop_server(server: subprocess.Popen, log) -> None:
+    """Stop a Jupyter server started in its own session, and the kernels it started."""
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(10)
+    log.close()
 
 
 def _server_info(runtime: Path, server: subprocess.Popen, log: Path, timeout: float = 90) -> dict:

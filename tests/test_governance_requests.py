@@ -19,22 +19,6 @@ from kvnb.governance import (
     wait_for_delivery,
 )
 from kvnb.local.scenario import FIRST_VAULT
-from kvnb.vault import open_vault
-
-
-@pytest.fixture
-def as_persona(governed_vault):
-    opened = []
-
-    def open_as(persona: str):
-        target = open_vault("local", persona=persona)
-        opened.append(target)
-        return target
-
-    yield open_as
-    for target in opened:
-        target.close()
-        target.credential.close()
 
 
 def reads_api_caller(vault, persona: str) -> bool:
@@ -45,8 +29,8 @@ def reads_api_caller(vault, persona: str) -> bool:
         return False
 
 
-def test_newmember_requests_secrets_user_and_reads_after_the_lead_approves(governed_vault, as_persona):
-    newmember, lead = as_persona("newmember"), as_persona("lead")
+def test_newmember_requests_secrets_user_and_reads_after_the_lead_approves(governed_vault, open_as):
+    newmember, lead = open_as("newmember"), open_as("lead")
     # The seed's pending request is for the same package; clear it so this scenario starts from scratch.
     seeded = list_pending_approvals(lead)
     deny_request(lead, seeded.loc[0, "request_id"], justification="superseded")
@@ -69,16 +53,16 @@ def test_newmember_requests_secrets_user_and_reads_after_the_lead_approves(gover
     assert set(mine["state"]) == {"denied", "delivered"}
 
 
-def test_only_the_approver_may_decide(governed_vault, as_persona):
-    request_id = list_pending_approvals(as_persona("lead")).loc[0, "request_id"]
+def test_only_the_approver_may_decide(governed_vault, open_as):
+    request_id = list_pending_approvals(open_as("lead")).loc[0, "request_id"]
     with pytest.raises(MissingGraphPermissionError) as info:
-        approve_request(as_persona("member"), request_id)
+        approve_request(open_as("member"), request_id)
     assert "approver" in str(info.value)
     assert not reads_api_caller(governed_vault, "newmember")
 
 
-def test_denied_request_grants_nothing(governed_vault, as_persona):
-    lead = as_persona("lead")
+def test_denied_request_grants_nothing(governed_vault, open_as):
+    lead = open_as("lead")
     request_id = list_pending_approvals(lead).loc[0, "request_id"]
     assert deny_request(lead, request_id, justification="not yet").state == "denied"
     assert list_pending_approvals(lead).empty
@@ -87,8 +71,8 @@ def test_denied_request_grants_nothing(governed_vault, as_persona):
     assert not reads_api_caller(governed_vault, "newmember")
 
 
-def test_package_lookup_by_role_group_or_name(governed_vault, as_persona):
-    member = as_persona("member")
+def test_package_lookup_by_role_group_or_name(governed_vault, open_as):
+    member = open_as("member")
     packages = list_access_packages(member)
     assert len(packages) == 3 and packages["approver_ids"].str.len().gt(0).all()
     by_role = find_access_package(member, role="key vault administrator")
@@ -97,4 +81,4 @@ def test_package_lookup_by_role_group_or_name(governed_vault, as_persona):
     with pytest.raises(AccessPackageNotFoundError):
         find_access_package(member, role="Key Vault Secrets Officer")  # no group holds it
     with pytest.raises(GovernanceError, match="open request"):
-        request_access(as_persona("newmember"), role="Key Vault Secrets User", justification="again")
+        request_access(open_as("newmember"), role="Key Vault Secrets User", justification="again")

@@ -6,7 +6,6 @@ import base64
 import json
 import os
 import secrets as random_source
-import signal
 import stat
 import subprocess
 import sys
@@ -23,6 +22,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from kvnb.cli.notebook import CONFIG_LINE, CONFIG_NAME, add_hook_line, notebook
 from kvnb.redaction import Registry, guard, needles
 from kvnb.saveguard import MASK, SaveRefused, load_guards, pre_save_hook
+
+from labbrowser import stop_server
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -290,16 +291,6 @@ def start_jupyter_server(base: Path, home: Path, mode: str):
         time.sleep(0.2)
     stop_server(server, log)
     raise AssertionError("jupyter server did not start within 60 s")
-
-
-def stop_server(server, log) -> None:
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(20)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(10)
-    log.close()
 
 
 def put_notebook(url: str, token: str, value: str) -> httpx.Response:
