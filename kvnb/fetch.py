@@ -214,13 +214,15 @@ class _Fetcher:
         return self._client if self._client is not None else self.target.secret_client
 
     def all(self, wanted: list[SecretRequest]) -> list:
-        if len(wanted) == 1:
-            outcomes = [self.outcome(wanted[0])]
-        else:
-            self.client  # create the client before the threads share it
-            with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(wanted)),
-                                    thread_name_prefix="kvnb-fetch") as pool:
-                outcomes = list(pool.map(self.outcome, wanted))
+        if len(wanted) == 1:  # the usual case: no pool, nothing to gather
+            outcome = self.outcome(wanted[0])
+            if isinstance(outcome, errors.KvnbError):
+                raise outcome
+            return [outcome]
+        self.client  # create the client before the threads share it
+        with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(wanted)),
+                                thread_name_prefix="kvnb-fetch") as pool:
+            outcomes = list(pool.map(self.outcome, wanted))
         failures = [o for o in outcomes if isinstance(o, errors.KvnbError)]
         if len(failures) == 1:
             raise failures[0]
