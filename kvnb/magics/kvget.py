@@ -69,8 +69,10 @@ def wanted(args, cell: str | None) -> list[tuple[str | None, str]]:
 
 def run(magics, args, cell: str | None):
     """The whole of %kvget: returns the ledger DataFrame for --ledger, otherwise None."""
-    import kvnb.errors as errors  # (not `from kvnb import`: this runs at every call, and that form
-    import kvnb.fetch as fetch    # goes through importlib's Python code; kvnb.fetch loads on first use)
+    # Plain module imports: this runs at every call, and `from kvnb import ...` goes through
+    # importlib's Python code each time. kvnb.fetch (and the Azure SDKs) load on first use.
+    import kvnb.errors as errors
+    import kvnb.fetch as fetch
 
     pairs = wanted(args, cell)
     if not pairs and not args.ledger:
