@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from azcli import MARKS, profile_env
+from valuecheck import assert_not_leaked, assert_same_value
 
 pytestmark = MARKS
 
@@ -51,10 +52,6 @@ class Az:
         return result.stderr
 
 
-def same_value(actual: str, expected: str) -> bool:
-    return secrets.compare_digest(actual.encode(), expected.encode())
-
-
 @pytest.fixture
 def az(empty_vault, tmp_path) -> Az:
     """A private Azure CLI profile pointed at the local vault, signed in as the lead."""
@@ -77,8 +74,8 @@ def test_az_keyvault_secret_life_cycle(empty_vault, az, tmp_path):
     created = az.json("keyvault", "secret", "set", *VAULT, "-n", name, "--value", first)
     assert created["id"].startswith(f"{url}/secrets/{name}/") and created["attributes"]["enabled"] is True
     newer = az.json("keyvault", "secret", "set", *VAULT, "-n", name, "--value", second)
-    assert same_value(az.tsv("keyvault", "secret", "show", "--id", f"{url}/secrets/{name}", "--query", "value"), second)
-    assert same_value(az.tsv("keyvault", "secret", "show", "--id", created["id"], "--query", "value"), first)
+    assert_same_value(az.tsv("keyvault", "secret", "show", "--id", f"{url}/secrets/{name}", "--query", "value"), second)
+    assert_same_value(az.tsv("keyvault", "secret", "show", "--id", created["id"], "--query", "value"), first)
 
     assert [s["name"] for s in az.json("keyvault", "secret", "list", *VAULT)] == [name]
     versions = az.json("keyvault", "secret", "list-versions", *VAULT, "-n", name)
@@ -91,7 +88,8 @@ def test_az_keyvault_secret_life_cycle(empty_vault, az, tmp_path):
 
     backup = tmp_path / "secret.backup"  # an opaque, encrypted blob: no value in the clear
     az.ok("keyvault", "secret", "backup", *VAULT, "-n", name, "--file", str(backup))
-    assert backup.stat().st_size > 0 and second.encode() not in backup.read_bytes()
+    assert backup.stat().st_size > 0
+    assert_not_leaked(second, backup.read_bytes())
 
     deleted = az.json("keyvault", "secret", "delete", *VAULT, "-n", name)
     assert deleted["recoveryId"] == f"{url}/deletedsecrets/{name}"
@@ -101,7 +99,7 @@ def test_az_keyvault_secret_life_cycle(empty_vault, az, tmp_path):
 
     recovered = az.json("keyvault", "secret", "recover", *VAULT, "-n", name)
     assert recovered["id"] == newer["id"]
-    assert same_value(az.tsv("keyvault", "secret", "show", *VAULT, "-n", name, "--query", "value"), second)
+    assert_same_value(az.tsv("keyvault", "secret", "show", *VAULT, "-n", name, "--query", "value"), second)
 
     az.ok("keyvault", "secret", "delete", *VAULT, "-n", name, "-o", "none")
     az.ok("keyvault", "secret", "purge", *VAULT, "-n", name)
@@ -111,7 +109,7 @@ def test_az_keyvault_secret_life_cycle(empty_vault, az, tmp_path):
     restored = az.json("keyvault", "secret", "restore", *VAULT, "--file", str(backup))
     assert (restored["name"], restored["id"]) == (name, newer["id"])
     assert restored["tags"] == {"env": "test", "team": "devops"}
-    assert same_value(az.tsv("keyvault", "secret", "show", *VAULT, "-n", name, "--query", "value"), second)
+    assert_same_value(az.tsv("keyvault", "secret", "show", *VAULT, "-n", name, "--query", "value"), second)
     assert len(az.json("keyvault", "secret", "list-versions", *VAULT, "-n", name)) == 2
 
 

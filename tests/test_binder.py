@@ -25,6 +25,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from valuecheck import assert_not_leaked
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,7 +124,7 @@ def test_postbuild_installs_kvnb_from_source_and_start_serves_notebook_02(tmp_pa
     kernel, module = outputs["probe"].splitlines()
     assert Path(kernel.removeprefix("kernel ")).parent == venv / "bin", "the kernel ran in the Binder environment"
     assert Path(module.removeprefix("kvnb ")).is_relative_to(venv), "…with kvnb as postBuild installed it"
-    assert value not in executed.read_text(encoding="utf-8")
+    assert_not_leaked(value, executed.read_text(encoding="utf-8"))
 
 
 def _current_api_caller(home: Path) -> str:

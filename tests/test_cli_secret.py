@@ -16,7 +16,7 @@ from kvnb.cli.secret import secret
 from kvnb.fingerprint import short_fingerprint
 
 from secretreads import current, versions
-from valuecheck import assert_no_trace
+from valuecheck import assert_different_value, assert_no_trace, assert_same_value
 
 VERIFIED = re.compile(r"Verified: fingerprint set ([0-9a-f]{12}) = read back ([0-9a-f]{12})\.")
 
@@ -47,7 +47,8 @@ def test_hidden_prompt_sets_the_typed_value(vault_env, monkeypatch):
     assert result.exit_code == 0, result.output
     assert prompts == ["New value for APICaller (hidden): ", "Type it again to confirm: "]
     stored = current(vault_env)
-    assert stored.value == value and stored.properties.tags["rotation-reason"] == "suspected leak"
+    assert_same_value(stored.value, value)
+    assert stored.properties.tags["rotation-reason"] == "suspected leak"
     assert reported_fingerprint(result.stdout) == short_fingerprint(value, vault_env.url)
     assert "Rotating APICaller in azDevOpsKV01 as lead@kvnblocal.onmicrosoft.com" in result.stderr
     assert_no_trace(result.output, value)
@@ -66,7 +67,7 @@ def test_from_env(vault_env, no_prompt):
     value = secrets.token_urlsafe(32)
     result = rotate("APICaller", "--from-env", "NEW_API_KEY", env={"NEW_API_KEY": value})
     assert result.exit_code == 0, result.output
-    assert current(vault_env).value == value
+    assert_same_value(current(vault_env).value, value)
     assert reported_fingerprint(result.stdout) == short_fingerprint(value, vault_env.url)
     assert_no_trace(result.output, value)
 
@@ -81,7 +82,7 @@ def test_stdin_without_the_trailing_newline(vault_env, no_prompt):
     value = secrets.token_urlsafe(32)
     result = rotate("APICaller", "--stdin", input=value + "\n")
     assert result.exit_code == 0, result.output
-    assert current(vault_env).value == value
+    assert_same_value(current(vault_env).value, value)
     assert_no_trace(result.output, value)
 
 
@@ -89,7 +90,8 @@ def test_generate_and_the_history_table(vault_env, no_prompt):
     result = rotate("APICaller", "--generate", "32")
     assert result.exit_code == 0, result.output
     stored = current(vault_env)
-    assert len(stored.value) == 43
+    length = len(stored.value)  # outside the assert, whose report would show len()'s argument
+    assert length == 43
     assert reported_fingerprint(result.stdout) == short_fingerprint(stored.value, vault_env.url)
     lines = result.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("version "))
@@ -120,7 +122,8 @@ def test_disable_previous_asks_and_a_no_changes_nothing(vault_env, no_prompt):
                     env={"NEW_API_KEY": value})
     assert result.exit_code == 1 and "Cancelled: nothing changed" in result.output
     assert "Clients pinned to one of them (a version in the secret's URL) get 403" in result.stderr
-    assert len(versions(vault_env)) == count and current(vault_env).value != value
+    assert len(versions(vault_env)) == count
+    assert_different_value(current(vault_env).value, value)
 
 
 def test_disable_previous_with_yes(vault_env, no_prompt):

@@ -12,6 +12,8 @@ import pytest
 from kvnb import errors, fetch, ledger
 from kvnb.secret import Secret
 
+from valuecheck import assert_not_leaked, assert_same_value
+
 
 @pytest.fixture
 def vault(local_vault, monkeypatch):
@@ -28,7 +30,8 @@ def test_fetch_secret_returns_a_masked_secret_with_its_properties(vault):
     secret = fetch.fetch_secret("APICaller", persona="member")
     expected = vault.secret_client("lead").get_secret("APICaller")
     assert isinstance(secret, Secret)
-    assert secret == expected.value and expected.value not in repr(secret)
+    assert_same_value(secret, expected.value)
+    assert_not_leaked(expected.value, repr(secret))
     assert secret.version == expected.properties.version
     assert secret.updated == expected.properties.updated_on
     assert secret.tags == {"app": "partner-api", "owner": "devops"}
@@ -126,7 +129,7 @@ def test_a_kept_local_vault_is_found_again_after_a_restart_on_another_port(vault
     assert vault.url != old_url
     after = fetch.fetch_secret("APICaller", persona="member")
     assert after.vault_url == vault.url and after.fingerprint != before.fingerprint  # per-vault key
-    assert after == before.reveal()
+    assert_same_value(after, before.reveal())
 
 
 def test_a_disabled_account_is_not_signed_in(vault):
@@ -158,7 +161,7 @@ def test_value_ttl_drops_the_value_and_fetches_it_again(vault):
     secret = fetch.fetch_secret("APICaller", persona="member", value_ttl=0.05)
     first = secret.reveal()
     time.sleep(0.1)
-    assert secret.reveal() == first
+    assert_same_value(secret.reveal(), first)
     assert [e.result for e in ledger.ledger.events()] == ["OK", "OK"]
 
 
@@ -185,6 +188,6 @@ def test_the_ledger_records_each_call_without_the_value(vault):
     assert (ok.result, ok.fingerprint, ok.version) == ("OK", secret.fingerprint, secret.version)
     assert ok.identity == "member@kvnblocal.onmicrosoft.com" and ok.object_id
     assert (refused.result, refused.fingerprint) == ("ForbiddenByRbac", None)
-    assert secret.reveal() not in ledger.ledger.to_csv() + ledger.ledger.to_json()
+    assert_not_leaked(secret.reveal(), ledger.ledger.to_csv() + ledger.ledger.to_json())
     frame = ledger.fetch_ledger()
     assert list(frame.columns) == list(ledger.COLUMNS) and len(frame) == 2

@@ -42,6 +42,8 @@ from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 import pytest
 
+from valuecheck import assert_value_not_in
+
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
@@ -301,16 +303,23 @@ def test_the_search_reads_back_every_encoding():
     }
     for form, text in encodings.items():
         assert any(form in found.split() for found in leaked_forms(text, value)), form
-    assert "base64" in leaked_forms(base64.encodebytes(b"x" * 40 + data).decode(), value)
-    assert "base64" in leaked_forms(base64.urlsafe_b64encode(b"q" + data).decode(), value)
+    # The searches run outside the asserts: a failing `in` would show leaked_forms' arguments.
+    found = leaked_forms(base64.encodebytes(b"x" * 40 + data).decode(), value)
+    assert "base64" in found
+    found = leaked_forms(base64.urlsafe_b64encode(b"q" + data).decode(), value)
+    assert "base64" in found
     for prefix in (b"", b"a", b"ab"):  # each alignment, the value last in the encoding
-        assert "base64" in leaked_forms(base64.b64encode(prefix + data).decode().rstrip("="), value)
+        found = leaked_forms(base64.b64encode(prefix + data).decode().rstrip("="), value)
+        assert "base64" in found
     assert leaked_forms("[secret DbPassword redacted] " + value[:-1], value) == set()
     split = f'<span>{html.escape(value[:5])}</span>\x1b[31m<i>{html.escape(value[5:])}</i>'
-    assert "html raw" in leaked_forms(split, value)
-    assert "bare raw" in leaked_forms(f"{value[:5]}\x1b[31m{value[5:]}", value)
+    found = leaked_forms(split, value)
+    assert "html raw" in found
+    found = leaked_forms(f"{value[:5]}\x1b[31m{value[5:]}", value)
+    assert "bare raw" in found
     highlighted = f'<span>{html.escape(repr(value)[:6])}</span><span>{html.escape(repr(value)[6:])}'
-    assert "html repr" in leaked_forms(highlighted, value)
+    found = leaked_forms(highlighted, value)
+    assert "html repr" in found
 
 
 def test_the_corpus_is_large_and_exemptions_are_rare():
@@ -441,14 +450,15 @@ def test_positive_control_with_redaction_off_every_revealed_case_leaks(redaction
         assert leaks == set() and case.shows in text  # the type masks without redaction
     else:
         assert leaks
-        assert "redacted" not in text
+        assert_value_not_in("redacted", text)  # the text holds the value here: never shown
 
 
 @pytest.mark.slow
 def test_the_saved_file_holds_no_value_outside_the_exempt_cases(redaction_on):
     values = redaction_on.values
     file_text = redaction_on.file_text
-    assert leaks_in(file_text + "\n".join(strings_in(json.loads(file_text))), values)  # exempt
+    exempt = leaks_in(file_text + "\n".join(strings_in(json.loads(file_text))), values)  # outside: the values
+    assert exempt
     notebook = copy.deepcopy(redaction_on.notebook)
     for cell in notebook.cells:
         if cell.metadata.get("kvnb_case") in EXEMPT_IDS:

@@ -18,6 +18,7 @@ from kvnb import fetch, ledger
 from kvnb.magics.kvget import parse_cell, variable_name
 
 from ipshell import run
+from valuecheck import assert_different_value, assert_not_leaked, assert_same_value, assert_value_in
 
 
 def current_value(vault, name: str = "APICaller") -> str:
@@ -41,8 +42,10 @@ def test_member_gets_a_masked_variable_that_works(ip, vault_env, capsys):
     out = capsys.readouterr().out
     assert type(secret).__name__ == "Secret"
     assert "APICaller → api_caller" in out and secret.fingerprint in out
-    assert value not in out and value not in repr(secret) and value not in f"{secret}"
-    assert secret.reveal() == value
+    assert_not_leaked(value, out)
+    assert_not_leaked(value, repr(secret))
+    assert_not_leaked(value, f"{secret}")
+    assert_same_value(secret.reveal(), value)
     assert ping(secret) == 200
     assert secret.identity == "member@kvnblocal.onmicrosoft.com"
 
@@ -120,8 +123,8 @@ def test_version_fetches_an_older_version(ip, vault_env):
     run(ip, f"%kvget APICaller --version {oldest} --as old --persona member")
     old = ip.user_ns["old"]
     assert old.version == oldest
-    assert old == client.get_secret("APICaller", oldest).value
-    assert old != current_value(vault_env)
+    assert_same_value(old, client.get_secret("APICaller", oldest).value)
+    assert_different_value(old, current_value(vault_env))
     assert ping(old) == 401  # only the current key opens the demo API
 
 
@@ -130,8 +133,9 @@ def test_env_puts_the_value_in_the_environment_without_showing_it(ip, vault_env,
     run(ip, "%kvget APICaller --env PARTNER_API_KEY --persona member")
     value = current_value(vault_env)
     out = capsys.readouterr().out
-    assert os.environ["PARTNER_API_KEY"] == value
-    assert value not in out and "$PARTNER_API_KEY" in out
+    assert_same_value(os.environ["PARTNER_API_KEY"], value)
+    assert_not_leaked(value, out)
+    assert "$PARTNER_API_KEY" in out
     assert "api_caller" not in ip.user_ns
 
 
@@ -142,7 +146,8 @@ def test_peek_is_refused_by_default_and_allowed_by_the_policy(ip, vault_env, cap
     run(ip, "%kvget APICaller --peek 8 --persona member")
     value = current_value(vault_env)
     out = capsys.readouterr().out
-    assert f"first 8: {value[:8]}" in out and value not in out
+    assert_value_in(f"first 8: {value[:8]}", out)
+    assert_not_leaked(value, out)
     with pytest.raises(UsageError, match="at most 8"):
         run(ip, "%kvget APICaller --peek 9 --persona member")
 
@@ -233,8 +238,9 @@ def test_fetch_ledger_records_without_values(ip, vault_env, tmp_path):
     ledger.ledger.to_json(tmp_path / "ledger.json")
     for path in (tmp_path / "ledger.csv", tmp_path / "ledger.json"):
         text = path.read_text()
-        assert "APICaller" in text and value not in text
-    assert value not in frame.to_string()
+        assert_not_leaked(value, text)
+        assert "APICaller" in text
+    assert_not_leaked(value, frame.to_string())
 
 
 def test_cache_ttl_reuses_a_recent_fetch(ip, vault_env):

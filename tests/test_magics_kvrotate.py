@@ -19,7 +19,7 @@ from kvnb.magics import kvrotate as kvrotate_module
 
 from ipshell import run
 from secretreads import current, versions
-from valuecheck import assert_no_trace
+from valuecheck import assert_no_trace, assert_same_value
 
 VERIFIED = re.compile(r"Verified: fingerprint set ([0-9a-f]{12}) = read back ([0-9a-f]{12})\.")
 
@@ -83,7 +83,7 @@ def test_hidden_prompt_rotates_and_shows_fingerprints_and_history(kvrotate_ip, v
     run(kvrotate_ip, '%kvrotate APICaller --reason "suspected leak" --persona lead')
     out = capsys.readouterr().out
     stored = current(vault_env)
-    assert stored.value == value
+    assert_same_value(stored.value, value)
     assert stored.properties.tags["rotation-reason"] == "suspected leak"  # quotes removed
     assert fingerprint_in(out) == short_fingerprint(value, vault_env.url)
     assert prompt.asked == ["New value for APICaller (hidden): ", "Type it again to confirm: "]
@@ -98,12 +98,13 @@ def test_from_env_and_generate(kvrotate_ip, vault_env, prompt, capsys, monkeypat
     monkeypatch.setenv("NEW_API_KEY", value)
     run(kvrotate_ip, "%kvrotate APICaller --from-env NEW_API_KEY")
     first = capsys.readouterr().out
-    assert current(vault_env).value == value
+    assert_same_value(current(vault_env).value, value)
     assert fingerprint_in(first) == short_fingerprint(value, vault_env.url)
     run(kvrotate_ip, "%kvrotate APICaller --generate 24")
     second = capsys.readouterr().out
     generated = current(vault_env).value
-    assert len(generated) == 32 and fingerprint_in(second) == short_fingerprint(generated, vault_env.url)
+    length = len(generated)  # outside the assert, whose report would show len()'s argument
+    assert length == 32 and fingerprint_in(second) == short_fingerprint(generated, vault_env.url)
     assert_no_trace(first + second, value, generated)
 
 

@@ -11,6 +11,7 @@ import kvnb
 from kvnb.magics import KvMagics
 
 from ipshell import ipython_shell, run
+from valuecheck import assert_not_leaked
 
 
 def _registered(interactive) -> set[str]:
@@ -105,7 +106,7 @@ def test_terminal_ipython(vault_env):
     assert "APICaller → api_caller" in result.stdout
     assert "<secret APICaller " in result.stdout
     assert "UsageError: Access denied" in result.stderr and "azDevOpsKV01_secAccess" in result.stderr
-    assert value not in result.stdout + result.stderr
+    assert_not_leaked(value, result.stdout + result.stderr)
 
 
 def test_help_matches_the_parser(ip, capsys):

@@ -12,6 +12,7 @@ import nbformat
 import pytest
 
 from labbrowser import ARTIFACTS, REPO, kvnb_home, open_and_run
+from valuecheck import assert_not_leaked
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -76,5 +77,6 @@ def test_new_member_notebook_runs_to_the_end_in_jupyterlab(page, lab, seed_vault
 
     html = page.content()
     for value in _all_values(seed_vault):
-        assert value not in text and value not in html, "a secret value is in the notebook or on the page"
+        assert_not_leaked(value, text)  # in the notebook
+        assert_not_leaked(value, html)  # on the page
     shutil.rmtree(lab.root / ".ipynb_checkpoints", ignore_errors=True)

@@ -13,6 +13,8 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
+from valuecheck import assert_not_leaked
+
 pytestmark = pytest.mark.slow
 
 CELLS = {
@@ -100,5 +102,5 @@ def test_the_seed_personas_in_a_real_kernel(kernel_env, tmp_path):
 
     saved = tmp_path / "executed.ipynb"
     nbformat.write(nb, saved)
-    assert value not in saved.read_text()
-    assert value not in json.dumps(nb)
+    assert_not_leaked(value, saved.read_text())
+    assert_not_leaked(value, json.dumps(nb))

@@ -22,6 +22,12 @@ from kvnb import redaction
 from kvnb.redaction import MIN_LENGTH, Registry, ScrubbingStream, needles
 
 from ipshell import ipython_shell
+from valuecheck import (
+    assert_different_value,
+    assert_not_leaked,
+    assert_same_value,
+    assert_value_in,
+)
 
 
 def special_value() -> str:
@@ -62,9 +68,13 @@ def test_needles_cover_every_listed_form():
     }
     for form, text in expected.items():
         # Without "+" or "/" in it a base64url text is the standard one, named "base64".
-        assert found.get(text) == form or form == "base64url" and found.get(text) == "base64", form
-    assert found.get(quote_plus(value)) == "url"
-    assert found.get(json.dumps(value, ensure_ascii=False)[1:-1]) == "json"
+        # The lookups stay outside the asserts: a failing one would show found.get's argument.
+        got = found.get(text)
+        assert got == form or form == "base64url" and got == "base64", form
+    got = found.get(quote_plus(value))
+    assert got == "url"
+    got = found.get(json.dumps(value, ensure_ascii=False)[1:-1])
+    assert got == "json"
     assert all(len(needle) >= MIN_LENGTH for needle in found)
 
 
@@ -73,7 +83,7 @@ def test_needles_cover_every_listed_form():
 def test_base64_is_caught_at_every_alignment_inside_a_larger_blob(registry, value, prefix, encode):
     blob = encode(prefix + value.encode() + b";tail").decode()
     scrubbed = registry.scrub("Authorization: Basic " + blob)
-    assert "redacted" in scrubbed
+    assert_value_in("redacted", scrubbed)
     # What remains cannot be decoded back to the value at any alignment.
     remainder = scrubbed.split("redacted")
     for part in remainder:
@@ -81,7 +91,7 @@ def test_base64_is_caught_at_every_alignment_inside_a_larger_blob(registry, valu
             chunk = "".join(c for c in part if c.isalnum() or c in "+/-_")[shift:]
             chunk = chunk[: len(chunk) - len(chunk) % 4]
             decoded = base64.b64decode(chunk.translate(str.maketrans("-_", "+/")) or b"")
-            assert value.encode() not in decoded
+            assert_not_leaked(value, decoded)
 
 
 def test_values_shorter_than_the_minimum_are_not_registered():
@@ -95,8 +105,8 @@ def test_values_shorter_than_the_minimum_are_not_registered():
 # -- scrubbing ----------------------------------------------------------------------------------
 
 def test_scrub_names_the_secret_and_the_form(registry, value):
-    assert registry.scrub(f"token={value};") == "token=[secret APICaller redacted];"
-    assert registry.scrub(value.encode().hex()) == "[secret APICaller redacted, hex]"
+    assert_same_value(registry.scrub(f"token={value};"), "token=[secret APICaller redacted];")
+    assert_same_value(registry.scrub(value.encode().hex()), "[secret APICaller redacted, hex]")
 
 
 def test_the_longest_form_wins_so_padding_is_not_left_behind():
@@ -104,8 +114,8 @@ def test_the_longest_form_wins_so_padding_is_not_left_behind():
     registry = Registry()
     registry.add(value, label="APICaller")
     encoded = base64.b64encode(value.encode()).decode()
-    assert encoded.endswith("=")
-    assert registry.scrub(f"[{encoded}]") == "[[secret APICaller redacted, base64]]"
+    assert_same_value(encoded[-1:], "=")  # it ends with "=" (the encoded value stays out of the report)
+    assert_same_value(registry.scrub(f"[{encoded}]"), "[[secret APICaller redacted, base64]]")
 
 
 def test_every_encoding_of_a_special_value_is_scrubbed():
@@ -118,38 +128,43 @@ def test_every_encoding_of_a_special_value_is_scrubbed():
                base64.b64encode(value.encode()).decode(),
                base64.urlsafe_b64encode(b"x" + value.encode()).decode()]
     for number, text in enumerate(outputs):
-        assert "redacted" in registry.scrub(text), number
-        assert value not in registry.scrub(text)
+        assert_value_in("redacted", registry.scrub(text))
+        assert_not_leaked(value, registry.scrub(text))
 
 
 def test_a_value_broken_up_by_colour_codes_or_html_tags_is_still_found(registry, value):
     coloured = f"x = '{value[:9]}\x1b[31m{value[9:20]}\x1b[39m{value[20:]}'"
-    assert value not in re.sub(r"\x1b\[[0-9;]*m", "", registry.scrub(coloured))
+    assert_not_leaked(value, re.sub(r"\x1b\[[0-9;]*m", "", registry.scrub(coloured)))
     highlighted = f'<span class="s">{value[:9]}</span><span class="se">{value[9:]}</span>'
-    assert "redacted" in registry.scrub(highlighted)
+    assert_value_in("redacted", registry.scrub(highlighted))
     assert registry.scrub("<b>plain markup</b>") == "<b>plain markup</b>"
     ready, held = registry.scrub_partial(coloured + "\n")
-    assert held == "" and "redacted" in ready
+    assert_same_value(held, "")
+    assert_value_in("redacted", ready)
 
 
 def test_disabled_registry_scrubs_nothing_and_remembers(registry, value):
     registry.enabled = False
-    assert registry.scrub(value) == value and not registry.active
+    assert_same_value(registry.scrub(value), value)
+    assert not registry.active
     registry.enabled = True
-    assert registry.scrub(value) != value and registry.active
+    assert_different_value(registry.scrub(value), value)
+    assert registry.active
 
 
 def test_scrub_bytes_and_json_like_data(registry, value):
-    assert registry.scrub_bytes(b"<" + value.encode() + b">") == b"<[secret APICaller redacted]>"
+    assert_same_value(registry.scrub_bytes(b"<" + value.encode() + b">"), b"<[secret APICaller redacted]>")
     data = {"text/plain": value, "nested": [1, (value, None)], value: {"k": "ok"}}
     clean = registry.scrub_data(data)
-    assert value not in json.dumps(clean) and clean["nested"][0] == 1
+    assert_not_leaked(value, json.dumps(clean))
+    assert clean["nested"][0] == 1
     untouched = {"a": ["b", 1]}
     assert registry.scrub_data(untouched) is untouched
 
 
 def test_registry_repr_shows_no_value(registry, value):
-    assert value not in repr(registry) and "1 values" in repr(registry)
+    assert_not_leaked(value, repr(registry))
+    assert "1 values" in repr(registry)
 
 
 def test_scrubbing_a_megabyte_is_fast():
@@ -172,7 +187,7 @@ def test_a_value_written_character_by_character_is_scrubbed(registry, value):
         stream.write(char)
         stream.flush()  # flush does not release a possible start of the value
     stream.release()
-    assert out.getvalue() == "id: [secret APICaller redacted] ok"
+    assert_same_value(out.getvalue(), "id: [secret APICaller redacted] ok")
 
 
 def test_a_value_split_across_writes_at_every_point_is_scrubbed(registry, value):
@@ -181,7 +196,7 @@ def test_a_value_split_across_writes_at_every_point_is_scrubbed(registry, value)
         stream = ScrubbingStream(out, registry)
         stream.write("x" + value[:cut])
         stream.write(value[cut:] + "\n")
-        assert out.getvalue() == "x[secret APICaller redacted]\n", cut
+        assert_same_value(out.getvalue(), "x[secret APICaller redacted]\n")
 
 
 def test_a_registered_fragment_does_not_cut_a_longer_value_short(registry, value):
@@ -191,7 +206,7 @@ def test_a_registered_fragment_does_not_cut_a_longer_value_short(registry, value
     for char in value:
         stream.write(char)
     stream.release()
-    assert out.getvalue() == "[secret APICaller redacted]"
+    assert_same_value(out.getvalue(), "[secret APICaller redacted]")
 
 
 def test_ordinary_output_is_not_held_back(registry):
@@ -259,7 +274,8 @@ def test_print_and_execute_result_are_scrubbed(shell, registry, value, capsys):
         run_as_typed(hooked, "_")
         run_as_typed(hooked, "Out")
         out = capsys.readouterr().out
-        assert value not in out and out.count("[secret APICaller redacted]") >= 4
+        assert_not_leaked(value, out)
+        assert out.count("[secret APICaller redacted]") >= 4
 
 
 def test_every_mimetype_of_display_data_is_scrubbed(shell, registry, value, published):
@@ -269,8 +285,8 @@ def test_every_mimetype_of_display_data_is_scrubbed(shell, registry, value, publ
                              "display(HTML(f'<b>{plain}</b>'), Markdown(plain), JSON({'k': plain}))\n"
                              "display({'text/plain': plain, 'application/x-custom': {'deep': [plain]}},"
                              " raw=True)")
+        assert_not_leaked(value, json.dumps(published))  # first: a failing len() would show what was published
         assert len(published) == 4
-        assert value not in json.dumps(published)
         assert "redacted" in published[2]["application/json"]["k"]
 
 
@@ -283,7 +299,8 @@ def test_tracebacks_and_verbose_tracebacks_are_scrubbed(shell, registry, value, 
         run_as_typed(hooked, "%xmode Context")
         run_as_typed(hooked, "exec(f'x = = {plain!r}')")
         out = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)  # no colours
-        assert value not in out and "ValueError: [secret APICaller redacted]" in out
+        assert_not_leaked(value, out)
+        assert "ValueError: [secret APICaller redacted]" in out
         assert "call(token='[secret APICaller redacted]')" in out  # verbose: the argument
         assert "ZeroDivisionError" in out and "SyntaxError" in out
 
@@ -293,15 +310,17 @@ def test_whos_and_the_output_cache_are_scrubbed(shell, registry, value, capsys):
         hooked.user_ns["plain"] = value
         run_as_typed(hooked, "%whos")
         out = capsys.readouterr().out
-        assert "plain" in out and value not in out and "redacted" in out
-        assert value in hooked.user_ns["plain"]  # the variable itself is untouched
+        assert_not_leaked(value, out)
+        assert "plain" in out and "redacted" in out
+        assert_value_in(value, hooked.user_ns["plain"])  # the variable itself is untouched
 
 
 def test_held_output_is_released_at_the_end_of_the_cell(shell, registry, value, capsys):
     with installed(shell, registry) as hooked:
         hooked.user_ns["start"] = value[:5]
         run_as_typed(hooked, "print(start, end='')")
-        assert capsys.readouterr().out.endswith(value[:5])
+        out = capsys.readouterr().out
+        assert_same_value(out[-len(value[:5]):], value[:5])  # it ends with them
 
 
 def test_logging_records_are_scrubbed_with_exc_info(shell, registry, value):
@@ -321,7 +340,8 @@ def test_logging_records_are_scrubbed_with_exc_info(shell, registry, value):
         finally:
             logger.removeHandler(handler)
         text = early.getvalue()
-        assert value not in text and text.count("redacted") >= 2
+        assert_not_leaked(value, text)
+        assert text.count("redacted") >= 2
         assert "RuntimeError: auth failed for [secret APICaller redacted]" in text
 
 
@@ -338,7 +358,8 @@ def test_a_record_made_without_the_factory_is_scrubbed_by_the_handler_filter(reg
     finally:
         redaction.uninstall(None)
         root.removeHandler(handler)
-    assert value not in out.getvalue() and "redacted" in out.getvalue()
+    assert_not_leaked(value, out.getvalue())
+    assert "redacted" in out.getvalue()
     assert not handler.filters  # removed again
 
 
@@ -347,8 +368,9 @@ def test_warnings_are_scrubbed(shell, registry, value, recwarn):
     with installed(shell, registry):
         warnings.warn(f"token {value}", UserWarning)
         formatted = warnings.formatwarning(f"token {value}", UserWarning, "cell.py", 3)
-    assert [str(w.message) for w in recwarn] == ["token [secret APICaller redacted]"]
-    assert value not in formatted and "UserWarning: token [secret APICaller redacted]" in formatted
+    assert_same_value([str(w.message) for w in recwarn], ["token [secret APICaller redacted]"])
+    assert_not_leaked(value, formatted)
+    assert "UserWarning: token [secret APICaller redacted]" in formatted
 
 # -- install and uninstall ----------------------------------------------------------------------
 
@@ -409,6 +431,6 @@ def test_uninstall_under_a_later_wrapper_leaves_it_working(registry, value, caps
         assert sys.stdout.inner is ours and ours.active is False
         # Active, ours would hold back the start of the value; inactive, it passes through.
         sys.stdout.write(value[:5])
-        assert capsys.readouterr().out == value[:5]
+        assert_same_value(capsys.readouterr().out, value[:5])
     finally:
         sys.stdout = original

@@ -29,7 +29,7 @@ from kvnb.rotation import (
 )
 
 from secretreads import current, versions
-from valuecheck import assert_no_trace
+from valuecheck import assert_different_value, assert_no_trace, assert_same_value
 
 
 class Asked:
@@ -54,11 +54,13 @@ def test_lead_rotates_keeping_tags_type_and_lifetime_and_verifies_by_fingerprint
     result = rotate_secret("APICaller", lambda: value, target=lead, reason="suspected leak")
 
     after = current(local_vault)
-    assert after.value == value and after.properties.version == result.version != old.version
+    assert_same_value(after.value, value)
+    assert after.properties.version == result.version != old.version
     assert result.previous_version == old.version
     assert result.verified and result.fingerprint == result.fingerprint_read
     assert result.fingerprint == short_fingerprint(value, local_vault.url)
-    assert result.fingerprint != short_fingerprint(before.value, local_vault.url)
+    previous_fingerprint = short_fingerprint(before.value, local_vault.url)  # a failing `!=` shows call arguments
+    assert result.fingerprint != previous_fingerprint
     tags = after.properties.tags
     assert tags["app"] == "partner-api" and tags["owner"] == "devops"  # the secret's own tags are kept
     assert tags["rotated-by"] == "lead@kvnblocal.onmicrosoft.com"
@@ -224,16 +226,18 @@ def test_a_read_back_mismatch_fails_and_disables_nothing(open_as, local_vault):
 
 def test_value_sources(monkeypatch):
     generated = generated_value(32)
-    assert len(generated) == 43 and generated != generated_value(32)
+    length = len(generated)  # outside the assert, whose report would show len()'s argument
+    assert length == 43
+    assert_different_value(generated, generated_value(32))
     for wrong in (8, 4096):
         with pytest.raises(RotationError, match="Generate 16 to 1024 random bytes"):
             generated_value(wrong)
     value = secrets.token_urlsafe(24)
-    assert value_from_env("KVNB_TEST_NEW", {"KVNB_TEST_NEW": value}) == value
+    assert_same_value(value_from_env("KVNB_TEST_NEW", {"KVNB_TEST_NEW": value}), value)
     with pytest.raises(RotationError, match="KVNB_TEST_NEW is not set or empty"):
         value_from_env("KVNB_TEST_NEW", {"KVNB_TEST_NEW": ""})
-    assert value_from_stream(io.StringIO(value + "\r\n")) == value
-    assert value_from_stream(io.StringIO(value + "\n\n")) == value + "\n"  # only the shell's one newline
+    assert_same_value(value_from_stream(io.StringIO(value + "\r\n")), value)
+    assert_same_value(value_from_stream(io.StringIO(value + "\n\n")), value + "\n")  # only the shell's one newline
 
     class Terminal(io.StringIO):
         def isatty(self):
@@ -247,7 +251,7 @@ def test_prompted_value_asks_twice_and_never_repeats_it(monkeypatch):
     value, prompts = secrets.token_urlsafe(24), []
     answers = iter([value, value, value, value + "x"])
     monkeypatch.setattr("getpass.getpass", lambda prompt: prompts.append(prompt) or next(answers))
-    assert prompted_value("APICaller") == value
+    assert_same_value(prompted_value("APICaller"), value)
     with pytest.raises(RotationError, match="The two values differ: nothing changed") as differ:
         prompted_value("APICaller")
     assert prompts[0] == "New value for APICaller (hidden): "

@@ -18,6 +18,13 @@ from kvnb.fingerprint import fingerprint, short_fingerprint
 from kvnb.redaction import Registry
 from kvnb.secret import PeekNotAllowed, RevealRequired, Secret, SecretValueDropped
 
+from valuecheck import (
+    assert_different_value,
+    assert_not_leaked,
+    assert_same_value,
+    assert_value_in,
+)
+
 VAULT = "https://127.0.0.1:8443"
 
 
@@ -62,7 +69,7 @@ class FakeVault:
 
 
 def assert_masked(text: str, value: str, name: str = "APICaller") -> None:
-    assert value not in text
+    assert_not_leaked(value, text)
     assert f"secret {name} " in text and "••••••••" in text
 
 
@@ -102,7 +109,7 @@ def test_every_display_shows_the_mask(api, value, how):
 
 
 def test_mask_names_the_secret_and_its_short_fingerprint(api, value):
-    assert repr(api) == f"<secret APICaller {short_fingerprint(value, VAULT)}… ••••••••>"
+    assert_same_value(repr(api), f"<secret APICaller {short_fingerprint(value, VAULT)}… ••••••••>")
 
 
 def test_ipython_pretty_printer_and_json_repr_show_no_value(api, value):
@@ -110,7 +117,8 @@ def test_ipython_pretty_printer_and_json_repr_show_no_value(api, value):
 
     assert_masked(pretty([api]), value)
     as_json = json.dumps(api._repr_json_())
-    assert value not in as_json and api.fingerprint in as_json
+    assert_not_leaked(value, as_json)
+    assert api.fingerprint in as_json
 
 
 def test_ipython_display_formatter_masks_every_mimetype(api, value):
@@ -119,15 +127,16 @@ def test_ipython_display_formatter_masks_every_mimetype(api, value):
     data, metadata = InteractiveShell.instance().display_formatter.format(api)
     assert set(data) >= {"text/plain", "text/html"}
     for mimetype, text in data.items():
-        assert value not in json.dumps(text), mimetype
+        assert_not_leaked(value, json.dumps(text))
 
 
 def test_pandas_shows_the_mask_in_text_and_html(api, value):
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame({"name": ["APICaller"], "secret": [api]})
     assert_masked(repr(frame), value)
-    assert value not in frame.to_html() and "&lt;secret APICaller" in frame.to_html()
-    assert value not in frame.style.to_html()
+    assert_not_leaked(value, frame.to_html())
+    assert "&lt;secret APICaller" in frame.to_html()
+    assert_not_leaked(value, frame.style.to_html())
 
 
 # -- operations giving masked results -----------------------------------------------------------
@@ -149,8 +158,10 @@ def test_operations_give_masked_secrets_that_reveal_the_plain_result(api, value,
     operation, plain = MASKED_RESULTS[how]
     result = operation(api)
     assert isinstance(result, Secret) and result.derived
-    assert value not in repr(result) and value not in str(result) and value not in f"{result}"
-    assert result.reveal() == plain(value)
+    assert_not_leaked(value, repr(result))
+    assert_not_leaked(value, str(result))
+    assert_not_leaked(value, f"{result}")
+    assert_same_value(result.reveal(), plain(value))
     assert result.fingerprint == short_fingerprint(plain(value), VAULT)
 
 
@@ -162,7 +173,8 @@ def test_percent_formatting_with_a_secret_as_the_argument_shows_the_mask(api, va
 def test_secret_as_format_string_substitutes_and_stays_masked():
     template = Secret("user=%s;pw=" + secrets.token_urlsafe(12), name="Conn", vault_url=VAULT)
     filled = template % ("alice",)
-    assert filled.reveal().startswith("user=alice;pw=")
+    prefix = "user=alice;pw="
+    assert_same_value(filled.reveal()[:len(prefix)], prefix)  # it starts with the prefix
     assert "alice" not in repr(filled)
 
 
@@ -170,17 +182,19 @@ def test_a_failing_percent_format_does_not_quote_the_value():
     value = "ab%q" + secrets.token_urlsafe(12)  # Python's own message would quote "%q"
     with pytest.raises(TypeError) as caught:
         Secret(value, name="Broken", vault_url=VAULT) % ("x",)
-    assert "%q" not in str(caught.value) and ".reveal()" in str(caught.value)
+    assert_not_leaked("%q", str(caught.value))  # "%q" is part of the value
+    assert ".reveal()" in str(caught.value)
 
 
 def test_slices_are_registered_for_redaction_but_concatenations_add_nothing(api, value,
                                                                              fresh_registry):
-    assert fresh_registry.scrub(f"x{value}y") == "x[secret APICaller redacted]y"
+    assert_same_value(fresh_registry.scrub(f"x{value}y"), "x[secret APICaller redacted]y")
     before = len(fresh_registry)
     api + "-suffix"
     assert len(fresh_registry) == before  # it contains the registered value already
     fragment = api[3:20]
-    assert "redacted" in fresh_registry.scrub(value[3:20]) and fragment.name == "APICaller[3:20]"
+    assert_value_in("redacted", fresh_registry.scrub(value[3:20]))
+    assert fragment.name == "APICaller[3:20]"
 
 
 # -- operations that need the plain value raise, pointing to .reveal() ------------------------
@@ -211,7 +225,7 @@ HINTED = {"pickle", "copy.copy", "copy.deepcopy", "encode", "bytes()", "len()", 
 def test_operations_needing_the_plain_value_raise_type_error(api, value, how):
     with pytest.raises(TypeError) as caught:
         REFUSED[how](api)
-    assert value not in str(caught.value)
+    assert_not_leaked(value, str(caught.value))
     if how in HINTED:
         assert ".reveal()" in str(caught.value)
 
@@ -219,7 +233,8 @@ def test_operations_needing_the_plain_value_raise_type_error(api, value, how):
 def test_str_methods_raise_a_hint_and_hasattr_stays_false(api, value):
     with pytest.raises(RevealRequired) as caught:
         api.upper()
-    assert ".reveal()" in str(caught.value) and value not in str(caught.value)
+    assert_not_leaked(value, str(caught.value))
+    assert ".reveal()" in str(caught.value)
     assert isinstance(caught.value, AttributeError)
     assert not hasattr(api, "startswith")
     assert not hasattr(api, "_ipython_canary_method_should_not_exist_")
@@ -234,24 +249,29 @@ def test_secret_is_not_a_str(api):
 # -- comparison and hashing ---------------------------------------------------------------------
 
 def test_equality_with_the_plain_value_and_other_secrets(api, value):
-    assert api == value and value == api
-    assert api != value + "x" and api != value[:-1]
-    assert api == Secret(value, name="Copy", vault_url="https://other.vault.azure.net")
-    assert api != Secret(secrets.token_urlsafe(24), name="Other", vault_url=VAULT)
+    assert_same_value(api, value)
+    assert_same_value(value, api)
+    assert_different_value(api, value + "x")
+    assert_different_value(api, value[:-1])
+    assert_same_value(api, Secret(value, name="Copy", vault_url="https://other.vault.azure.net"))
+    assert_different_value(api, Secret(secrets.token_urlsafe(24), name="Other", vault_url=VAULT))
     assert (api == 42) is False
 
 
 def test_hash_agrees_with_the_plain_str(api, value):
-    assert hash(api) == hash(value)
-    assert value in {api} and api in {value}
+    assert_same_value(hash(api), hash(value))
+    assert_value_in(value, {api})
+    assert_value_in(api, {value})
     assert bool(api) is True
 
 
 # -- explicit access ----------------------------------------------------------------------------
 
 def test_reveal_and_get_secret_value_return_the_plain_str(api, value):
-    assert api.reveal() == value and type(api.reveal()) is str
-    assert api.get_secret_value() == value
+    assert_same_value(api.reveal(), value)
+    revealed_type = type(api.reveal())  # outside the assert, whose report would show type()'s argument
+    assert revealed_type is str
+    assert_same_value(api.get_secret_value(), value)
 
 
 def test_fingerprint_is_keyed_per_vault(api, value):
@@ -268,7 +288,8 @@ def test_a_remembered_fingerprint_still_belongs_to_the_value(api, value):
     other_value = secrets.token_urlsafe(24)
     other = Secret(other_value, name="APICaller", vault_url=VAULT, version="v1")
     assert again.fingerprint_full == api.fingerprint_full == fingerprint(value, VAULT)
-    assert other.fingerprint_full == fingerprint(other_value, VAULT) != api.fingerprint_full
+    other_fingerprint = fingerprint(other_value, VAULT)  # outside the assert: a failing `!=` shows call arguments
+    assert other.fingerprint_full == other_fingerprint != api.fingerprint_full
 
 
 def test_peek_is_denied_by_default_and_points_to_the_fingerprint(api, value):
@@ -276,14 +297,16 @@ def test_peek_is_denied_by_default_and_points_to_the_fingerprint(api, value):
         api.peek(8)
     message = str(caught.value)
     assert ".fingerprint" in message and "%config KvMagics.peek_policy = 8" in message
-    assert value[:8] not in message and isinstance(caught.value, PermissionError)
+    assert_not_leaked(value[:8], message)
+    assert isinstance(caught.value, PermissionError)
 
 
 def test_peek_policy_allow_and_a_character_limit(value):
     allowed = Secret(value, name="A", vault_url=VAULT, peek_policy="allow")
-    assert allowed.peek(8) == value[:8]
+    assert_same_value(allowed.peek(8), value[:8])
     limited = Secret(value, name="A", vault_url=VAULT, peek_policy=8)
-    assert limited.peek(8) == value[:8] and limited.peek(3) == value[:3]
+    assert_same_value(limited.peek(8), value[:8])
+    assert_same_value(limited.peek(3), value[:3])
     with pytest.raises(PeekNotAllowed, match="at most 8"):
         limited.peek(9)
     with pytest.raises(ValueError):
@@ -322,10 +345,13 @@ def test_value_is_dropped_after_ttl_and_fetched_again(value):
     api = Secret(value, name="APICaller", vault_url=VAULT, version="v1", ttl=60,
                  refetch=vault, clock=clock)
     clock.now += 59
-    assert api.reveal() == value and vault.calls == []
+    assert_same_value(api.reveal(), value)
+    assert vault.calls == []
     clock.now += 1
-    assert api.reveal() == value and vault.calls == [None]  # the latest is still v1
-    assert api.reveal() == value and vault.calls == [None]  # TTL restarted
+    assert_same_value(api.reveal(), value)
+    assert vault.calls == [None]  # the latest is still v1
+    assert_same_value(api.reveal(), value)
+    assert vault.calls == [None]  # TTL restarted
     assert "newer" not in repr(api)
 
 
@@ -335,8 +361,10 @@ def test_a_rotation_seen_when_the_ttl_runs_out_is_shown_and_the_version_kept(val
     api = Secret(value, name="APICaller", vault_url=VAULT, version="v1", ttl=60,
                  refetch=vault, clock=clock)
     clock.now += 61
-    assert api.reveal() == value and vault.calls == [None, "v1"]
-    assert "(newer version available: v2" in repr(api) and newer not in repr(api)
+    assert_same_value(api.reveal(), value)
+    assert vault.calls == [None, "v1"]
+    assert_not_leaked(newer, repr(api))
+    assert "(newer version available: v2" in repr(api)
 
 
 def test_without_refetch_an_expired_value_says_to_fetch_again(value):
@@ -345,7 +373,7 @@ def test_without_refetch_an_expired_value_says_to_fetch_again(value):
     clock.now += 5
     with pytest.raises(SecretValueDropped, match="%kvget APICaller") as caught:
         api.reveal()
-    assert value not in str(caught.value)
+    assert_not_leaked(value, str(caught.value))
     assert_masked(repr(api), value)  # display still works without the value
 
 
@@ -355,7 +383,8 @@ def test_derived_secret_is_recomputed_from_its_refetched_parent(value):
                  refetch=vault, clock=clock)
     header = "Bearer " + api
     clock.now += 11
-    assert header.reveal() == "Bearer " + value and vault.calls == [None]
+    assert_same_value(header.reveal(), "Bearer " + value)
+    assert vault.calls == [None]
 
 
 def test_a_changed_value_for_the_same_version_is_refused(value, fresh_registry):
@@ -366,7 +395,8 @@ def test_a_changed_value_for_the_same_version_is_refused(value, fresh_registry):
     clock.now += 2
     with pytest.raises(SecretValueDropped, match="changed") as caught:
         api.reveal()
-    assert other not in str(caught.value) and "redacted" in fresh_registry.scrub(other)
+    assert_not_leaked(other, str(caught.value))
+    assert_value_in("redacted", fresh_registry.scrub(other))
 
 
 def test_refresh_reports_a_newer_version_and_latest_switches(value, fresh_registry):
@@ -374,11 +404,14 @@ def test_refresh_reports_a_newer_version_and_latest_switches(value, fresh_regist
     vault = FakeVault({"v1": value, "v2": newer})
     api = Secret(value, name="APICaller", vault_url=VAULT, version="v1", refetch=vault)
     assert api.refresh() is True and api.newer_version == "v2"
-    assert "newer version available: v2" in repr(api) and newer not in repr(api)
-    assert api.reveal() == value  # the object keeps its own version
-    assert fresh_registry.scrub(newer) != newer  # the newer value reached memory: registered
+    assert_not_leaked(newer, repr(api))
+    assert "newer version available: v2" in repr(api)
+    assert_same_value(api.reveal(), value)  # the object keeps its own version
+    assert_different_value(fresh_registry.scrub(newer), newer)  # the newer value reached memory: registered
     current = api.latest()
-    assert current.version == "v2" and current.reveal() == newer and current.newer_version is None
+    assert current.version == "v2"
+    assert_same_value(current.reveal(), newer)
+    assert current.newer_version is None
 
 
 def test_refresh_with_no_newer_version_restarts_the_ttl(value):
@@ -388,9 +421,10 @@ def test_refresh_with_no_newer_version_restarts_the_ttl(value):
     clock.now += 9
     assert api.refresh() is False and "newer" not in repr(api)
     clock.now += 9
-    assert api.reveal() == value and vault.calls == [None]
+    assert_same_value(api.reveal(), value)
+    assert vault.calls == [None]
 
 
 def test_every_secret_registers_its_value_for_redaction(value, fresh_registry):
     Secret(value, name="APICaller", vault_url=VAULT)
-    assert fresh_registry.scrub(f"token={value}") == "token=[secret APICaller redacted]"
+    assert_same_value(fresh_registry.scrub(f"token={value}"), "token=[secret APICaller redacted]")

@@ -14,8 +14,30 @@ def new_value() -> str:
 
 def assert_same_value(actual, expected) -> None:
     __tracebackhide__ = True
-    if actual != expected:
+    if not actual == expected:
         raise AssertionError("the value read back differs from the value set")
+
+
+def assert_different_value(actual, other) -> None:
+    __tracebackhide__ = True
+    if not actual != other:
+        raise AssertionError("the value read back equals a value it must differ from")
+
+
+def assert_value_in(part, whole) -> None:
+    """``part in whole``, where either may be or hold a secret value (a value in a container, a
+    marker in a text that may hold one); the message names neither."""
+    __tracebackhide__ = True
+    if part not in whole:
+        raise AssertionError("an expected part is missing (neither side is shown: either may hold a value)")
+
+
+def assert_value_not_in(part, whole) -> None:
+    """``part not in whole``, where either may be or hold a secret value; the message names neither.
+    For a value that must not appear in a text, ``assert_not_leaked`` says so more plainly."""
+    __tracebackhide__ = True
+    if part in whole:
+        raise AssertionError("an unexpected part is present (neither side is shown: either may hold a value)")
 
 
 def assert_not_leaked(value: str, blob) -> None:
