@@ -21,6 +21,8 @@ from unittest import mock
 
 import pytest
 
+from kvnbcli import kvnb_cli
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -57,22 +59,13 @@ def chromium_or_skip(config) -> str:
 
 
 # -- a local vault in the background, as `kvnb local start` runs it --------------------------------------
-def _kvnb(home: Path, *args: str, timeout: float = 120) -> str:
-    env = {**os.environ, "KVNB_HOME": str(home)}
-    env.pop("KVNB_PERSONA", None)
-    done = subprocess.run([sys.executable, "-m", "kvnb.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO)
-    assert done.returncode == 0, f"kvnb {' '.join(args)} failed: {done.stderr[-2000:]}"
-    return done.stdout
-
-
 @contextmanager
 def background_vault(home: Path):
-    _kvnb(home, "local", "start", "--port", "0")
+    kvnb_cli(home, "local", "start", "--port", "0")
     try:
         yield home
     finally:
-        _kvnb(home, "local", "stop", timeout=60)
+        kvnb_cli(home, "local", "stop", timeout=60)
 
 
 @contextmanager

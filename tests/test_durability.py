@@ -35,6 +35,8 @@ from pathlib import Path
 
 import pytest
 
+from kvnbcli import kvnb_cli
+
 WRITERS = 4
 KILLS = 20
 ACKS_BEFORE_KILL = 5            # new acknowledged writes per round before the kill lands
@@ -84,13 +86,6 @@ def writer(index: int) -> None:
 
 
 # -- the test ----------------------------------------------------------------------------------------------
-def _kvnb(home: Path, *args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "kvnb.cli", *args], env={**os.environ, "KVNB_HOME": str(home)},
-                            capture_output=True, text=True, timeout=120, check=False)
-    assert result.returncode == 0, f"kvnb {' '.join(args)} failed: {result.stderr or result.stdout}"
-    return result.stdout
-
-
 def _server_pid(home: Path) -> int:
     return json.loads((home / "server.json").read_text())["pid"]
 
@@ -179,11 +174,11 @@ def test_acknowledged_writes_survive_kill_9_and_values_are_never_stored_in_clear
     from kvnb.credentials import LocalVaultCredential
 
     home = tmp_path / "home"
-    _kvnb(home, "local", "start", "--port", "0")
+    kvnb_cli(home, "local", "start", "--port", "0")
     writers = []
     try:
-        _kvnb(home, "local", "reset", "--empty")
-        env = json.loads(_kvnb(home, "local", "env", "--format", "json"))
+        kvnb_cli(home, "local", "reset", "--empty")
+        env = json.loads(kvnb_cli(home, "local", "env", "--format", "json"))
         port, ca = int(env["VAULT_URL"].rsplit(":", 1)[1]), str(home / "ca.pem")
         token = LocalVaultCredential(env["IDENTITY_ENDPOINT"], env["IDENTITY_HEADER"],
                                      connection_verify=ca).get_token("https://vault.azure.net/.default").token
@@ -210,7 +205,7 @@ def test_acknowledged_writes_survive_kill_9_and_values_are_never_stored_in_clear
             # Pause the writers while the vault restarts and is checked, so the rounds stay small.
             for process in writers:
                 process.send_signal(signal.SIGSTOP)
-            _kvnb(home, "local", "start", "--port", str(port))
+            kvnb_cli(home, "local", "start", "--port", str(port))
 
             _integrity_ok(home)
             acked = acks.snapshot()
@@ -261,7 +256,7 @@ def test_acknowledged_writes_survive_kill_9_and_values_are_never_stored_in_clear
             if process.poll() is None:
                 process.kill()  # SIGKILL ends a stopped process too
             process.wait(30)
-        _kvnb(home, "local", "stop")
+        kvnb_cli(home, "local", "stop")
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["writer"]:

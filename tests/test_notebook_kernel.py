@@ -13,6 +13,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
+from nboutputs import outputs_text
 from valuecheck import assert_not_leaked
 
 pytestmark = pytest.mark.slow
@@ -59,18 +60,6 @@ def _outputs(nb) -> dict[str, list]:
     return {cell.metadata["kvnb_test"]: cell.outputs for cell in nb.cells}
 
 
-def _text(outputs) -> str:
-    parts = []
-    for output in outputs:
-        if output.output_type == "stream":
-            parts.append(output.text)
-        elif output.output_type in ("execute_result", "display_data"):
-            parts.append(output.data.get("text/plain", ""))
-        elif output.output_type == "error":
-            parts.append(f"{output.ename}: {output.evalue}")
-    return "".join(parts)
-
-
 @pytest.fixture
 def kernel_env(local_vault, monkeypatch):
 
@@ -84,7 +73,7 @@ def test_the_seed_personas_in_a_real_kernel(kernel_env, tmp_path):
     value = kernel_env.secret_client("lead").get_secret("APICaller").value
     nb = _notebook()
     NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-    out = {key: _text(outputs) for key, outputs in _outputs(nb).items()}
+    out = {key: outputs_text(outputs) for key, outputs in _outputs(nb).items()}
 
     assert "APICaller → api_caller" in out["member"]
     assert "demo api 200" in out["ping"]

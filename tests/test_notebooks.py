@@ -22,6 +22,8 @@ from nbclient import NotebookClient
 
 from kvnb.fingerprint import short_fingerprint
 
+from nboutputs import outputs_text
+
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 EXPECTED = ["01_team_lead_setup.ipynb", "02_new_team_member.ipynb", "03_secret_rotation.ipynb",
             "04_access_audit.ipynb"]
@@ -70,15 +72,7 @@ def execute(name: str, tmp_path: Path, **parameters):
 def text(nb, cell_id: str) -> str:
     """What cell *cell_id* showed, as text: streams, plain-text results, errors."""
     cell = next(c for c in nb.cells if c.get("id") == cell_id)
-    parts = []
-    for output in cell.outputs:
-        if output.output_type == "stream":
-            parts.append(output.text)
-        elif output.output_type in ("execute_result", "display_data"):
-            parts.append(output.data.get("text/plain", ""))
-        elif output.output_type == "error":
-            parts.append(f"{output.ename}: {output.evalue}")
-    return "".join(parts)
+    return outputs_text(cell.outputs)
 
 
 def errors(nb) -> list[str]:

@@ -31,6 +31,8 @@ from azure.keyvault.secrets import SecretClient
 
 from kvnb.credentials import LocalVaultCredential
 
+from kvnbcli import kvnb_cli
+
 PACKAGE = "azure-keyvault-secrets"
 SAMPLE_TIMEOUT = 240  # seconds; the backup samples sleep 60
 # Variables of the developer's own shell that would steer DefaultAzureCredential elsewhere; the
@@ -79,13 +81,6 @@ def samples_dir(request, tmp_path_factory) -> Path:
 
 
 # -- a background vault per sample ---------------------------------------------------------------------
-def _kvnb(home: Path, *args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "kvnb.cli", *args], env={**os.environ, "KVNB_HOME": str(home)},
-                            capture_output=True, text=True, timeout=120, check=False)
-    assert result.returncode == 0, f"kvnb {' '.join(args)} failed: {result.stderr or result.stdout}"
-    return result.stdout
-
-
 def _clean_environment(home: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN_PREFIXES)}
     env["KVNB_HOME"] = str(home)
@@ -106,9 +101,9 @@ class SampleRun:
     result: tuple[int, str, str] | None = None
 
     def start(self) -> "SampleRun":
-        _kvnb(self.home, "local", "start", "--port", "0", "--challenge-resource", "ip-parent")
-        _kvnb(self.home, "local", "reset", "--empty")
-        self.env = json.loads(_kvnb(self.home, "local", "env", "--format", "json"))
+        kvnb_cli(self.home, "local", "start", "--port", "0", "--challenge-resource", "ip-parent")
+        kvnb_cli(self.home, "local", "reset", "--empty")
+        self.env = json.loads(kvnb_cli(self.home, "local", "env", "--format", "json"))
         # Exactly what a user types: eval the printed exports, then run the sample as it ships.
         command = f'eval "$({sys.executable} -m kvnb.cli local env)" && exec "{sys.executable}" "{self.script.name}"'
         self.proc = subprocess.Popen(["bash", "-c", command], cwd=self.script.parent, env=_clean_environment(self.home),

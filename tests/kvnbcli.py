@@ -1,0 +1,21 @@
+"""Running the `kvnb` command the way a user does, in a child process, for tests that need the local
+vault in the background (as `kvnb local start` runs it) rather than in a thread."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def kvnb_cli(home: Path, *args: str, timeout: float = 120) -> str:
+    """`kvnb ARGS` with KVNB_HOME=*home* (and no KVNB_PERSONA from the caller); its stdout."""
+    env = {**os.environ, "KVNB_HOME": str(home)}
+    env.pop("KVNB_PERSONA", None)
+    done = subprocess.run([sys.executable, "-m", "kvnb.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO, check=False)
+    assert done.returncode == 0, f"kvnb {' '.join(args)} failed: {(done.stderr or done.stdout)[-2000:]}"
+    return done.stdout
