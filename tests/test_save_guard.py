@@ -21,7 +21,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 from kvnb.cli.notebook import CONFIG_LINE, CONFIG_NAME, add_hook_line, notebook
 from kvnb.redaction import Registry, guard, needles
-from kvnb.saveguard import MASK, SaveRefused, load_guards, pre_save_hook
+from kvnb.saveguard import MASK, SaveRefused, load_guards, pre_save_hook, sweep_stale
 
 from labbrowser import stop_server
 
@@ -54,46 +54,86 @@ def kvnb_home(tmp_path, monkeypatch):
     return tmp_path / "home"
 
 
+class Planted:
+    """A registered value and its running guard; the repr names neither, so a failing test shows none."""
+
+    def __init__(self, value: str, running) -> None:
+        self.value, self.running = value, running
+
+    def __repr__(self) -> str:
+        return "<planted value>"
+
+    def __iter__(self):
+        return iter((self.value, self.running))
+
+
 @pytest.fixture
 def planted(kvnb_home):
-    """A value registered as a kernel would: the guard file is written, the value kept only here."""
+    """A value registered as a kernel would: the guard files are written, the value kept only here."""
     registry = Registry()
     value = a_value()
     running = guard.start(registry)
     registry.add(value, label="APICaller")
-    yield value, running
+    yield Planted(value, running)
     guard.stop()
 
 
-# -- the guard file --------------------------------------------------------------------------------
-def test_guard_file_is_private_and_holds_no_form_of_the_value(planted, kvnb_home):
+def values_guarded(home: Path) -> int:
+    """How many values the live guards in ``home`` hold (each value is one record)."""
+    guards = load_guards(home / "guard")
+    return sum(len({int(v) for table in g.tables.values() for v in table.values}) for g in guards.guards)
+
+
+# -- the guard files -------------------------------------------------------------------------------
+def test_guard_files_are_private_from_creation_and_hold_no_form_of_the_value(planted, kvnb_home):
     value, running = planted
-    path = kvnb_home / "guard" / f"{os.getpid()}.json"
-    assert running.path == path
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    text = path.read_text()
-    inside = [form for needle, form in needles(value).items() if needle in text]
-    assert inside == []
-    document = json.loads(text)
-    expected = len(needles(value))  # outside the assert, whose report would show the value's forms
-    assert len(document["needles"]) == expected
-    assert {n["value"] for n in document["needles"]} == {0}
+    folder = kvnb_home / "guard"
+    assert running.path == folder / f"{os.getpid()}.digests"
+    assert running.key_path == folder / f"{os.getpid()}.key"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for path in (running.path, running.key_path):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    key, digests = running.key_path.read_bytes(), running.path.read_bytes()
+    assert key not in digests  # the key sits apart from what it unlocks
+    for blob in (key, digests):
+        text = blob.decode("latin-1")
+        inside = [form for needle, form in needles(value).items() if needle in text]
+        assert inside == []
+    assert values_guarded(kvnb_home) == 1
 
 
-def test_guard_file_follows_the_registry_and_goes_on_stop(kvnb_home):
+def test_guard_files_are_created_private_under_a_permissive_umask(kvnb_home):
+    old = os.umask(0)
+    try:
+        running = guard.start(Registry())
+        modes = [stat.S_IMODE(p.stat().st_mode) for p in (running.path.parent, running.path, running.key_path)]
+    finally:
+        os.umask(old)
+        guard.stop()
+    assert modes == [0o700, 0o600, 0o600]
+
+
+def test_guard_refuses_a_folder_others_can_read(kvnb_home):
+    (kvnb_home / "guard").mkdir(parents=True, mode=0o755)
+    os.chmod(kvnb_home / "guard", 0o755)  # the test's set-up, not the guard's: mkdir obeys the umask
+    with pytest.warns(UserWarning, match="not a private folder"):
+        running = guard.start(Registry())
+    guard.stop()
+    assert not running.key_path.exists()
+
+
+def test_guard_files_follow_the_registry_and_go_on_stop(kvnb_home):
     registry = Registry()
     early = a_value()
     registry.add(early, label="Early")  # before the guard starts: picked up by subscribe
     running = guard.start(registry)
     try:
         registry.add(a_value(), label="Late")
-        registry.add(early, label="Early")  # again: no duplicate entries
-        values = {n["value"] for n in json.loads(running.path.read_text())["needles"]}
-        assert values == {0, 1}
+        registry.add(early, label="Early")  # again: no second record
+        assert values_guarded(kvnb_home) == 2
     finally:
         guard.stop()
-    assert not running.path.exists()
+    assert not running.path.exists() and not running.key_path.exists()
     registry.add(a_value(), label="AfterStop")
     assert not running.path.exists()
 
@@ -106,7 +146,7 @@ def test_redaction_install_on_a_shell_writes_the_guard_and_uninstall_removes_it(
     shell = InteractiveShell.instance()
     redaction.install(shell)
     try:
-        path = kvnb_home / "guard" / f"{os.getpid()}.json"
+        path = kvnb_home / "guard" / f"{os.getpid()}.digests"
         assert path.exists()
         value = a_value()
         redaction.registry.add(value, label="ViaShell")
@@ -129,12 +169,35 @@ def test_plain_library_use_writes_no_guard_file(kvnb_home):
         redaction.uninstall()
 
 
-def test_files_of_dead_kernels_are_ignored(planted, kvnb_home):
+def test_files_of_dead_kernels_are_deleted_and_never_used(planted, kvnb_home):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait(10)
-    live = kvnb_home / "guard" / f"{os.getpid()}.json"
-    (live.parent / f"{dead.pid}.json").write_text(live.read_text())
-    assert len(load_guards(live.parent).guards) == 1
+    folder = kvnb_home / "guard"
+    for suffix in (".key", ".digests"):
+        (folder / f"{dead.pid}{suffix}").write_bytes((folder / f"{os.getpid()}{suffix}").read_bytes())
+    assert len(load_guards(folder).guards) == 1
+    assert sorted(p.name for p in folder.iterdir()) == [f"{os.getpid()}.digests", f"{os.getpid()}.key"]
+
+
+def test_a_reused_pid_does_not_keep_old_files_alive(planted, kvnb_home):
+    folder = kvnb_home / "guard"
+    stale = folder / "1.key"  # pid 1 runs, but started long before this file was written
+    stale.write_bytes(b"\0" * 32)
+    os.utime(stale, (0, 0))
+    assert sweep_stale(folder) == (1 if Path("/proc/1/stat").exists() else 0)
+
+
+def test_the_server_sweeps_stale_files_when_it_starts(kvnb_home):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait(10)
+    folder = kvnb_home / "guard"
+    folder.mkdir(parents=True, mode=0o700)
+    (folder / f"{dead.pid}.key").write_bytes(b"k" * 32)
+    (folder / f"{dead.pid}.digests").write_bytes(b"d")
+    # What jupyter_server does at start-up: import the hook's module.
+    subprocess.run([sys.executable, "-c", "import kvnb.saveguard"], check=True, timeout=60,
+                   env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert list(folder.iterdir()) == []
 
 
 # -- the hook --------------------------------------------------------------------------------------
