@@ -112,15 +112,18 @@ class GuardSet:
         """Per text, its merged ``(start, end, values)`` spans of registered windows."""
         joined = _SEPARATOR.join(texts)
         codes = code_points(joined)
-        separators = np.concatenate(([0], np.cumsum(codes == ord(_SEPARATOR))))
         starts = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]])
+        separators = np.flatnonzero(codes == ord(_SEPARATOR))
         spans: list[list[tuple[int, int, object]]] = [[] for _ in texts]
         for number, guard in enumerate(self.guards):
             for length, table in guard.tables.items():
                 if length > len(codes):
                     continue
                 positions, values = table.hits(guard.key.windows(codes, length))
-                whole = separators[positions + length] == separators[positions]
+                # A window is whole when the first separator at or after its start lies beyond it.
+                after = np.searchsorted(separators, positions)
+                beyond = np.append(separators, len(codes))[after]
+                whole = beyond >= positions + length
                 for position, value in zip(positions[whole].tolist(), values[whole].tolist()):
                     unit = int(np.searchsorted(starts, position, side="right")) - 1
                     offset = position - int(starts[unit])
@@ -258,12 +261,20 @@ class _Slot:
 
 
 def _masked_items(items: list[str], spans) -> list[str]:
-    """Each item keeps its place; a piece of a value spread over items is masked in each of them."""
+    """Each item keeps its place; a value spread over items is masked where it starts and its
+    continuation is cut from the items after; an item left empty goes (tags must be unique and
+    non-empty in nbformat's schema)."""
     clean, start = [], 0
     for item in items:
         end = start + len(item)
-        inside = [(max(s, start) - start, min(e, end) - start, v) for s, e, v in spans if s < end and e > start]
-        clean.append(_masked(item, inside))
+        parts, pos = [], 0
+        for s, e, _ in spans:
+            if s < end and e > start:
+                parts += (item[pos : max(s - start, 0)], MASK if s >= start else "")
+                pos = min(e, end) - start
+        kept = "".join(parts) + item[pos:]
+        if kept or not item:
+            clean.append(kept)
         start = end
     return clean
 

@@ -249,6 +249,89 @@ def test_hook_finds_a_multi_line_value_split_over_nbformat_lines(kvnb_home):
     nbformat.validate(nbformat.from_dict(model["content"]))
 
 
+K = 16  # KVNB_REDACT_MIN_RUN's default; the fixture clears the variable
+
+
+def longest_piece(text: str, value: str) -> int:
+    """The longest run of ``value``'s characters found in ``text`` (a number: safe to print)."""
+    best = 0
+    for start in range(len(value)):
+        while start + best < len(value) and value[start : start + best + 1] in text:
+            best += 1
+    return best
+
+
+def test_hook_joins_a_source_list_split_without_a_newline(planted):
+    value, _ = planted
+    model = notebook_with("plain")
+    # nbformat joins list items as they are: the value exists only in the joined text.
+    model["content"]["cells"][0]["source"] = ["token = '" + value[:9], value[9:] + "'\n", "print(token)\n"]
+    assert pre_save_scrubbed(model) >= 1
+    source = model["content"]["cells"][0]["source"]
+    assert longest_piece(source if isinstance(source, str) else "".join(source), value) < K
+    assert source == f"token = '{MASK}'\nprint(token)\n"
+    nbformat.validate(nbformat.from_dict(model["content"]))
+
+
+def test_hook_masks_a_partial_copy_of_k_characters_and_leaves_shorter_ones(planted):
+    value, _ = planted
+    model = notebook_with("plain")
+    outputs = model["content"]["cells"][0]["outputs"]
+    outputs[0]["text"] = f"head of the key: {value[2 : 2 + K]}...\n"
+    outputs[1]["data"]["text/plain"] = f"tail ...{value[-(K - 1):]}"  # below K: out of scope, documented
+    pre_save_scrubbed(model)
+    assert outputs[0]["text"] == f"head of the key: {MASK}...\n"
+    assert outputs[1]["data"]["text/plain"] != MASK and MASK not in outputs[1]["data"]["text/plain"]
+
+
+def test_hook_masks_a_value_spread_over_metadata_list_items_keeping_the_list(planted):
+    value, _ = planted
+    model = notebook_with("plain")
+    cell = model["content"]["cells"][0]
+    cell["metadata"]["tags"] = ["run", value[:12], value[12:], "done"]
+    model["content"]["metadata"]["kvnb"] = {"history": [f"fetched {value}"], value: "as a key"}
+    pre_save_scrubbed(model)
+    assert cell["metadata"]["tags"] == ["run", MASK, "done"]
+    metadata = json.dumps(model["content"]["metadata"])
+    assert longest_piece(metadata, value) < K and metadata.count(MASK) == 2
+    nbformat.validate(nbformat.from_dict(model["content"]))
+
+
+def test_hook_masks_an_attachment_holding_the_value(planted):
+    value, _ = planted
+    model = notebook_with("plain")
+    attachment = base64.b64encode(f"user=lead\npassword={value}\n".encode()).decode()
+    model["content"]["cells"][1]["attachments"] = {"notes.txt": {"text/plain": attachment}}
+    pre_save_scrubbed(model)
+    kept = model["content"]["cells"][1]["attachments"]["notes.txt"]["text/plain"]
+    assert MASK in kept and longest_piece(kept, base64.b64encode(value.encode()).decode()) < K
+
+
+def test_a_five_megabyte_notebook_with_a_pem_key_is_checked_in_seconds(kvnb_home):
+    registry = Registry()
+    guard.start(registry)
+    try:
+        pem = pem_key()
+        registry.add(pem, label="Pem")
+        model = notebook_with("plain")
+        outputs = model["content"]["cells"][0]["outputs"]
+        outputs[1]["data"]["image/png"] = base64.b64encode(os.urandom(3_500_000)).decode()
+        outputs[0]["text"] = [random_source.token_urlsafe(60) + "\n" for _ in range(5_000)] + [pem[100:400]]
+        started = time.perf_counter()
+        pre_save_scrubbed(model)
+        seconds = time.perf_counter() - started
+    finally:
+        guard.stop()
+    assert seconds < 5.0, f"{seconds:.2f} s"
+    assert longest_piece(outputs[0]["text"], pem) < K
+
+
+def pem_key() -> str:
+    body = base64.b64encode(os.urandom(1190)).decode()
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return "-----BEGIN PRIVATE KEY-----\n" + "\n".join(lines) + "\n-----END PRIVATE KEY-----\n"
+
+
 def test_hook_leaves_a_notebook_without_values_untouched(planted):
     model = notebook_with("nothing secret here " + random_source.token_urlsafe(16))
     before = json.dumps(model["content"], sort_keys=True)

@@ -83,7 +83,7 @@ class GuardKey:
         count = len(codes) - length + 1
         if count <= 0:
             return np.empty(0, dtype=np.uint64)
-        digests = codes[:count].copy()
+        digests = codes[:count].astype(np.uint64)
         for j in range(1, length):  # uint64 wraps around: arithmetic mod 2^64
             digests *= self.base
             digests += codes[j : j + count]
@@ -112,8 +112,8 @@ class GuardKey:
 
 
 def code_points(text: str) -> np.ndarray:
-    """``text`` as an array of code points (uint64, for the hash arithmetic)."""
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.uint64)
+    """``text`` as an array of code points (uint32; the hash widens them as it goes)."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
 
 
 def pack_tables(tables: dict[int, np.ndarray]) -> bytes:
