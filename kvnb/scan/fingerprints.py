@@ -67,10 +67,10 @@ def export_fingerprints(values: Mapping[str, str], vault_url: str) -> dict:
     """The export document for ``values`` (label → value): fingerprints and lengths only."""
     entries = []
     for label, value in values.items():
-        if len(value) < MIN_VALUE_LENGTH:
-            raise ValueError(f"{label}: values shorter than {MIN_VALUE_LENGTH} characters cannot be searched")
         if not may_show(value):
             raise ValueError(f"{label}: {WITHHELD}; scan with --secret instead (it needs read access)")
+        if len(value) < MIN_VALUE_LENGTH:
+            raise ValueError(f"{label}: values shorter than {MIN_VALUE_LENGTH} characters cannot be searched")
         forms = [
             {"form": form, "length": len(text), "fingerprint": fingerprint(text, vault_url),
              "whitespace": any(char.isspace() for char in text)}
