@@ -475,3 +475,86 @@ def test_a_real_jupyter_server_never_writes_the_value(planted, kvnb_home, tmp_pa
     assert leaked_forms(on_disk, value) == []
     assert on_disk.count(MASK) == 3
     assert "scrubbed 1 fetched value(s) from x.ipynb" in server_log
+
+
+def put_model(url: str, token: str, name: str, content: dict) -> httpx.Response:
+    body = {"type": "notebook", "format": "json", "content": content}
+    return httpx.put(f"{url}/api/contents/{name}", json=body, headers={"Authorization": f"token {token}"},
+                     timeout=30)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_a_real_jupyter_server_scrubs_split_sources_attachments_metadata_and_pieces(planted, kvnb_home, tmp_path):
+    value, _ = planted
+    cell = new_code_cell("", outputs=[
+        new_output("stream", name="stdout", text=[f"first part {value[:10]}", f"{value[10:]} end\n"]),
+        new_output("display_data", data={"text/plain": f"...{value[1 : 1 + K]}..."}),
+    ])
+    cell["source"] = [f"key = '{value[:7]}", f"{value[7:]}'"]  # no newline between the items
+    cell["metadata"]["tags"] = ["secret", value]
+    note = new_markdown_cell("![n](attachment:n.txt)")
+    note["attachments"] = {"n.txt": {"text/plain": base64.b64encode(f"pw={value}".encode()).decode()}}
+    content = json.loads(json.dumps(new_notebook(cells=[cell, note], metadata={"kvnb": {"copied": value}})))
+    server, log, url, token, root = start_jupyter_server(tmp_path / "jupyter", kvnb_home, "scrub")
+    try:
+        response = put_model(url, token, "y.ipynb", content)
+        read_back = httpx.get(f"{url}/api/contents/y.ipynb", headers={"Authorization": f"token {token}"},
+                              timeout=30)
+    finally:
+        stop_server(server, log)
+    assert response.status_code in (200, 201), response.text
+    on_disk = (root / "y.ipynb").read_text()
+    saved = nbformat.reads(on_disk, as_version=4)  # nbformat's own reading: joined lists
+    texts = [saved.cells[0].source, saved.cells[0].outputs[0].text, saved.cells[0].outputs[1].data["text/plain"],
+             json.dumps(saved.cells[0].metadata), json.dumps(saved.metadata),
+             base64.b64decode(saved.cells[1].attachments["n.txt"]["text/plain"] + "==").decode("latin-1")]
+    assert [longest_piece(text, value) < K for text in texts] == [True] * 6
+    assert leaked_forms(on_disk, value) == [] and leaked_forms(read_back.text, value) == []
+    assert saved.cells[0].source == f"key = '{MASK}'"
+
+
+def kernel_with_a_value(home: Path):
+    """A real ipykernel with kvnb loaded and one value registered; (manager, client)."""
+    from jupyter_client import KernelManager
+
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel(env={**os.environ, "KVNB_HOME": str(home), "PYTHONPATH": str(REPO)})
+    client = manager.client()
+    client.start_channels()
+    client.wait_for_ready(timeout=60)
+    reply = client.execute_interactive(
+        "%load_ext kvnb\nimport secrets\nfrom kvnb import redaction\n"
+        "redaction.registry.add(secrets.token_urlsafe(24), label='InKernel')", timeout=60)
+    assert reply["content"]["status"] == "ok"
+    return manager, client
+
+
+def guard_files(home: Path) -> list[str]:
+    folder = home / "guard"
+    return sorted(p.suffix for p in folder.iterdir()) if folder.exists() else []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_a_kernel_shutdown_removes_its_guard_files(kvnb_home):
+    manager, client = kernel_with_a_value(kvnb_home)
+    try:
+        assert guard_files(kvnb_home) == [".digests", ".key"]
+        assert values_guarded(kvnb_home) == 1
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=False)  # the shutdown_request a Jupyter server sends
+    assert guard_files(kvnb_home) == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_a_killed_kernels_files_go_when_the_server_starts(kvnb_home, tmp_path):
+    manager, client = kernel_with_a_value(kvnb_home)
+    client.stop_channels()
+    manager.shutdown_kernel(now=True)  # SIGKILL: no atexit
+    assert guard_files(kvnb_home) == [".digests", ".key"]
+    server, log, *_ = start_jupyter_server(tmp_path / "jupyter", kvnb_home, "scrub")
+    stop_server(server, log)
+    assert guard_files(kvnb_home) == []
