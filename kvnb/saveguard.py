@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kvnb.matching.views import views
 from kvnb.redaction.guard import MAGIC, GuardKey, code_points, guard_dir, unpack_tables
 
 __all__ = ["MASK", "GuardSet", "SaveRefused", "load_guards", "pre_save_hook", "scrub_text", "sweep_stale"]
@@ -109,7 +110,20 @@ class GuardSet:
         return min((length for g in self.guards for length in g.tables), default=0)
 
     def find(self, texts: list[str]) -> list[list[tuple[int, int, set]]]:
-        """Per text, its merged ``(start, end, values)`` spans of registered windows."""
+        """Per text, its merged ``(start, end, values)`` spans of registered windows.
+
+        Each text is also read as the engine reads it (``kvnb.matching.views``): without markup
+        inside a value, with MIME and PEM line breaks in base64 joined.
+        """
+        readings = [(number, view) for number, text in enumerate(texts) for view in views(text)]
+        found = self._find([*texts, *(view.text for _, view in readings)])
+        spans = found[: len(texts)]
+        for (number, view), in_view in zip(readings, found[len(texts):]):
+            spans[number] += [(*view.to_text(start, end), value) for start, end, values in in_view
+                              for value in values]
+        return [_merged(found) for found in spans]
+
+    def _find(self, texts: list[str]) -> list[list[tuple[int, int, object]]]:
         joined = _SEPARATOR.join(texts)
         codes = code_points(joined)
         starts = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]])
@@ -128,7 +142,7 @@ class GuardSet:
                     unit = int(np.searchsorted(starts, position, side="right")) - 1
                     offset = position - int(starts[unit])
                     spans[unit].append((offset, offset + length, (number, value)))
-        return [_merged(found) for found in spans]
+        return spans
 
 
 def _merged(spans: list[tuple[int, int, object]]) -> list[tuple[int, int, set]]:

@@ -49,8 +49,9 @@ from pathlib import Path
 
 import numpy as np
 
+from kvnb.matching import MIN_WHOLE
+
 MAGIC = b"kvnb-save-guard 2\n"
-MIN_WHOLE = 6  # whole forms shorter than this would match ordinary words (as in redaction)
 _RECORD_HEAD = struct.Struct("<I12s")  # sealed length, AES-GCM nonce
 _TABLE_HEAD = struct.Struct("<II")  # window length, digest count
 
@@ -63,10 +64,8 @@ def guard_dir(home: str | os.PathLike | None = None) -> Path:
 
 def min_run() -> int:
     """K: the shortest piece of a value that counts (``KVNB_REDACT_MIN_RUN``, one setting for all)."""
-    try:
-        from kvnb.matching import redact_min_run
-    except ImportError:  # until the engine lands
-        return int(os.environ.get("KVNB_REDACT_MIN_RUN") or 16)
+    from kvnb.matching import redact_min_run
+
     return redact_min_run()
 
 
@@ -132,24 +131,21 @@ def unpack_tables(payload: bytes) -> dict[int, np.ndarray]:
 
 
 def value_tables(key: GuardKey, forms, k: int) -> dict[int, np.ndarray]:
-    """Window length → digests for one value's ``forms`` (texts, or (text, exempt spans) pairs).
+    """Window length → digests for one value's ``forms`` (``kvnb.matching.Form``s).
 
-    A window lying wholly inside an exempt span (public boilerplate such as a PEM armour line) is
-    left out, as the redaction engine leaves such runs alone.
+    A window of public boilerplate only (a PEM armour line, say: ``Form.public``) is left out, as
+    the engine leaves such runs alone; a window with one character of the value in it counts.
     """
     tables: dict[int, list[np.ndarray]] = {}
     for form in forms:
-        text, exempt = (form, ()) if isinstance(form, str) else form
+        text, public = form.text, form.public
         if len(text) < MIN_WHOLE:
             continue
         length = min(k, len(text))
         digests = key.windows(code_points(text), length)
-        if exempt and length == k:
-            keep = np.ones(len(digests), dtype=bool)
-            for start, end in exempt:
-                if end - start >= k:
-                    keep[start : end - k + 1] = False
-            digests = digests[keep]
+        if public is not None:
+            secret = np.concatenate(([0], np.cumsum(np.frombuffer(public, dtype=np.uint8) == 0)))
+            digests = digests[secret[length:] - secret[: len(digests)] > 0]
         tables.setdefault(length, []).append(digests)
     return {length: np.unique(np.concatenate(parts)) for length, parts in tables.items()}
 
@@ -205,8 +201,8 @@ class GuardFile:
                 return
             self._seen.add(marker)
             self._values += 1
-            record = self._key.seal(pack_tables(value_tables(self._key, _forms(value), min_run())),
-                                    self.associated)
+            k = min_run()
+            record = self._key.seal(pack_tables(value_tables(self._key, _forms(value, k), k)), self.associated)
             self._write_or_warn(lambda: self._append(record))
 
     def clear(self) -> None:
@@ -242,15 +238,18 @@ class GuardFile:
                           "now are not checked. Set KVNB_HOME to a writable folder.", stacklevel=3)
 
 
-def _forms(value: str):
-    """Every form of ``value`` the engine knows, with its exempt boilerplate spans."""
-    try:
-        from kvnb.matching import forms_for_guard
-    except ImportError:  # until the engine lands
-        from kvnb.redaction._needles import needles
+def _forms(value: str, k: int) -> list:
+    """What the engine matches for ``value``: the forms of it and of its secret parts (a password
+    inside a connection string), and the forms a split multi-byte character leaves."""
+    from kvnb.matching import forms_of, secret_parts
+    from kvnb.matching.forms import split_forms
 
-        return list(needles(value))
-    return forms_for_guard(value)
+    found = []
+    for text in [value, *secret_parts(value)]:
+        if len(text) >= MIN_WHOLE:
+            forms = forms_of(text, min_length=MIN_WHOLE)
+            found += forms + split_forms(forms, k)
+    return found
 
 
 _lock = threading.Lock()
