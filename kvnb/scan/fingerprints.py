@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 from ..fingerprint import fingerprint_key  # the same key as fingerprint(); fast path below
 from ..fingerprint import WITHHELD, fingerprint, may_show
+from ..matching import MIN_WHOLE as MIN_VALUE_LENGTH
 from .matching import Hit
-from .needles import MIN_VALUE_LENGTH
 
 FORMAT = "kvnb-fingerprints"
 FORMAT_VERSION = 1
