@@ -40,15 +40,13 @@ class ValueMatcher:
         if not values:
             raise ValueError("nothing to search for: give at least one value")
         self._matcher = Matcher(min_run)
-        self._encoded: dict[str, list[bytes]] = {}
         for label, value in values.items():
             if len(value) < MIN_WHOLE:
                 raise ValueError(f"{label}: values shorter than {MIN_WHOLE} characters cannot be searched "
                                  "without false positives")
             self._matcher.add(value, label)
-            self._encoded[label] = [form.text.encode("utf-8", "surrogatepass")
-                                    for text in [value, *secret_parts(value)]
-                                    for form in forms_of(text) if form.kind in _ENCODED_KINDS]
+        self._values = dict(values)
+        self._encoded: dict[str, list[bytes]] = {}  # filled on the first base64 hit of a label
         self._labels = sorted(values)
         # Notebooks split multi-line strings into one JSON string per line, so a multi-line value
         # never appears whole in the file; such notebooks must always be parsed.
@@ -85,8 +83,17 @@ class ValueMatcher:
         def whole(match) -> bool:
             if match.form in _BASE64_KINDS:  # decoding settles it either way: an unpadded standalone
                 # encoding is a run of the padded form, a trimmed core may differ in its edge bits
-                return base64_confirmed(text, match.start, match.end, self._encoded[match.label])
+                return base64_confirmed(text, match.start, match.end, self._encoded_forms(match.label))
             return match.whole
 
         best = max(matches, key=lambda m: (whole(m), m.end - m.start))
         return Hit(start, end, best.label, best.form, whole(best))
+
+    def _encoded_forms(self, label: str) -> list[bytes]:
+        """The byte strings the engine base64-encodes for ``label``'s value (and its secret parts)."""
+        if label not in self._encoded:
+            value = self._values[label]
+            self._encoded[label] = [form.text.encode("utf-8", "surrogatepass")
+                                    for text in [value, *secret_parts(value)]
+                                    for form in forms_of(text) if form.kind in _ENCODED_KINDS]
+        return self._encoded[label]
