@@ -19,7 +19,7 @@ import threading
 import warnings
 from pathlib import Path
 
-from kvnb.redaction._needles import needles
+from kvnb.redaction import needles
 
 FORMAT = "kvnb-save-guard"
 FORMAT_VERSION = 1
