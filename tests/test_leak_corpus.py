@@ -37,6 +37,7 @@ from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 import pytest
 
+from leakreading import strings_in
 from valuecheck import assert_value_not_in
 
 nbformat = pytest.importorskip("nbformat")
@@ -366,17 +367,6 @@ def execute_corpus(tmp_path, enabled: bool) -> Run:
         path.unlink(missing_ok=True)  # the positive control's file holds the values: keep none
     setup_ok = not any(o.get("output_type") == "error" for o in saved.cells[0].outputs)
     return Run(saved, text, values, setup_ok)
-
-
-def strings_in(data) -> list[str]:
-    """Every string (keys too) in JSON data, decoded: the text a reader of the file would see."""
-    if isinstance(data, str):
-        return [data]
-    if isinstance(data, dict):
-        return [s for k, v in data.items() for s in strings_in(k) + strings_in(v)]
-    if isinstance(data, list):
-        return [s for item in data for s in strings_in(item)]
-    return []
 
 
 def case_texts(notebook) -> dict[str, str]:
