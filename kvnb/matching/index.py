@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kvnb.matching.forms import Form, forms_of, split_forms
-from kvnb.matching.literals import SHARD_SIZE, LiteralSet
+from kvnb.matching.literals import SHARD_SIZE, SHORT_TEXT, LiteralSet, release_freed_memory
 from kvnb.matching.settings import MIN_WHOLE, check_min_run, redact_min_run
 from kvnb.matching.structured import secret_parts
 from kvnb.matching.views import views
@@ -74,16 +74,19 @@ class _Index:
         bit = hash(piece) & (_BLOOM_BITS - 1)
         return bool(self.bloom[bit >> 3] & (1 << (bit & 7)))
 
-    def find(self, text: str) -> list[Match]:
+    def find(self, text: str, data: bytes | None = None) -> list[Match]:
         found: dict[tuple[int, int], tuple[int, int]] = {}  # (entry, text - form offset) -> run
         matches: list[Match] = []
         k = self.min_run
         for literals, postings in self.shards:
+            hits = literals.ends(text, data)
+            if not hits:
+                continue
             # The last match reported: a hit inside it is skipped. Another form's run through that
             # hit may reach further, but its part beyond the match holds hits of its own if it is
             # K long, and a shorter part next to a mask shows no run of K.
             covered = (0, 0)
-            for literal_id, end in literals.ends(text):
+            for literal_id, end in hits:
                 gram = literals.literals[literal_id]
                 start = end - len(gram)
                 if covered[0] <= start and end <= covered[1]:
@@ -216,12 +219,14 @@ class Matcher:
         index = self.snapshot()
         if index is None or not text:
             return []
-        matches = index.find(text)
-        for view in views(text):
-            for m in index.find(view.text):
-                start, end = view.to_text(m.start, m.end)
-                matches.append(Match(start, end, m.label, m.form, m.whole))
-            matches.sort(key=_order)
+        data = text.encode("utf-8", "surrogatepass") if len(text) > SHORT_TEXT else None
+        matches = index.find(text, data)
+        if "<" in text or "\x1b" in text or "\n" in text and len(text) > 64:
+            for view in views(text, data):
+                matches += _new_in_view(view, index.find(view.text), matches)
+                matches.sort(key=_order)
+        if len(matches) < 2:
+            return matches
         outermost: list[Match] = []
         for match in matches:
             if not outermost or match.end > outermost[-1].end:
@@ -238,6 +243,30 @@ class Matcher:
         if index is None:
             return False
         return any(literals.any_in(data) for literals, _ in index.shards)
+
+
+def _new_in_view(view, found: list[Match], matches: list[Match]) -> list[Match]:
+    """The matches of a view mapped back to the text, leaving out those the text showed as well.
+
+    A view shows everything its text shows, shifted; mapping every position back costs a pass
+    over the text, so only matches with no counterpart of the same shape in the text are mapped.
+    """
+    def shape(m: Match):
+        return m.label, m.form, m.end - m.start, m.whole
+
+    seen: dict[tuple, int] = {}
+    for m in matches:
+        seen[shape(m)] = seen.get(shape(m), 0) + 1
+    wanted: dict[tuple, int] = {}
+    for m in found:
+        wanted[shape(m)] = wanted.get(shape(m), 0) + 1
+    extra = {key for key, count in wanted.items() if count > seen.get(key, 0)}
+    mapped = []
+    for m in found:
+        if shape(m) in extra:
+            start, end = view.to_text(m.start, m.end)
+            mapped.append(Match(start, end, m.label, m.form, m.whole))
+    return mapped
 
 
 def apply(text: str, matches: list[Match], replace: Callable[[Match], str] = default_mask) -> str:
@@ -294,4 +323,5 @@ def _build(values: dict[str, str], min_run: int) -> _Index | None:
     for first in range(0, len(literals), SHARD_SIZE):
         chunk = literals[first : first + SHARD_SIZE]
         shards.append((LiteralSet(chunk), postings[first : first + SHARD_SIZE]))
+    release_freed_memory()
     return _Index(entries, min_run, shards)

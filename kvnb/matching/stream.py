@@ -34,27 +34,32 @@ class StreamScrubber:
 
     def write(self, text: str) -> str:
         with self._lock:
-            buffer = self._held + text
-            index = self._matcher.snapshot()
-            if index is None:
-                self._held = ""
-                return buffer
-            matches = self._matcher.find(buffer)
-            hold = _hold_start(buffer, index)
-            if hold < len(buffer):
-                for match in matches:
-                    if match.end == len(buffer):  # the run may go on in the next write
-                        hold = min(hold, match.start)
-                for match in matches:  # a match reaching into the held tail is shown masked now
-                    if match.start < hold < match.end:
-                        hold = match.end
-            self._held = buffer[hold:]
-            return apply(buffer[:hold], [m for m in matches if m.end <= hold], self._replace)
+            ready, self._held = scrub_partial(self._matcher, self._held + text, self._replace)
+        return ready
 
     def flush(self) -> str:
         with self._lock:
             held, self._held = self._held, ""
         return self._matcher.mask(held, self._replace) if held else ""
+
+
+def scrub_partial(matcher: Matcher, buffer: str,
+                  replace: Callable[[Match], str] = default_mask) -> tuple[str, str]:
+    """``(ready, held)``: ``buffer`` up to the tail a later write could continue, scrubbed, and
+    that tail (to be passed in again in front of the next text, or masked when the stream ends)."""
+    index = matcher.snapshot()
+    if index is None:
+        return buffer, ""
+    matches = matcher.find(buffer)
+    hold = _hold_start(buffer, index)
+    if hold < len(buffer):
+        for match in matches:
+            if match.end == len(buffer):  # the run may go on in the next write
+                hold = min(hold, match.start)
+        for match in matches:  # a match reaching into the held tail is shown masked now
+            if match.start < hold < match.end:
+                hold = match.end
+    return apply(buffer[:hold], [m for m in matches if m.end <= hold], replace), buffer[hold:]
 
 
 def _hold_start(text: str, index) -> int:
