@@ -119,8 +119,7 @@ class GuardSet:
         found = self._find([*texts, *(view.text for _, view in readings)])
         spans = found[: len(texts)]
         for (number, view), in_view in zip(readings, found[len(texts):]):
-            spans[number] += [(*view.to_text(start, end), value) for start, end, values in in_view
-                              for value in values]
+            spans[number] += [(*view.to_text(start, end), value) for start, end, value in in_view]
         return [_merged(found) for found in spans]
 
     def _find(self, texts: list[str]) -> list[list[tuple[int, int, object]]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import secrets as random_source
 import stat
@@ -311,7 +312,8 @@ def test_hook_masks_an_attachment_holding_the_value(planted):
     assert MASK in kept and longest_piece(kept, base64.b64encode(value.encode()).decode()) < K
 
 
-def test_a_five_megabyte_notebook_with_a_pem_key_is_checked_in_seconds(kvnb_home):
+def test_a_five_megabyte_notebook_with_a_pem_key_is_checked_in_seconds(kvnb_home, caplog):
+    caplog.set_level(logging.WARNING, logger="kvnb.saveguard")
     registry = Registry()
     guard.start(registry)
     try:
@@ -326,8 +328,11 @@ def test_a_five_megabyte_notebook_with_a_pem_key_is_checked_in_seconds(kvnb_home
         seconds = time.perf_counter() - started
     finally:
         guard.stop()
-    assert seconds < 5.0, f"{seconds:.2f} s"
+    # About 0.5 s on a quiet 2-core machine; the bound leaves room for a loaded one, and still fails
+    # an HMAC per window in Python (0.7 MB/s: over 7 s).
+    assert seconds < 7.0, f"{seconds:.2f} s"
     assert longest_piece(outputs[0]["text"], pem) < K
+    assert "scrubbed 1 fetched value(s)" in caplog.text  # found directly and in the joined-base64 reading
 
 
 def pem_key() -> str:
