@@ -9,7 +9,7 @@ Not IPython-specific: ``%kvget`` is a thin wrapper over ``fetch_secrets``.
 Several names are fetched concurrently on a thread pool through one ``SecretClient`` (one
 connection pool). Opened vaults are kept per (vault, persona) so a warm fetch costs one
 ``get_secret`` round trip and nothing else. azure-core's exceptions become ``kvnb.errors`` types
-with short messages (see ``kvnb.errors.from_azure_error``); each call is recorded in ``kvnb.ledger``.
+with short messages (see ``kvnb.azure_errors.from_azure_error``); each call is recorded in ``kvnb.ledger``.
 """
 
 from __future__ import annotations
@@ -24,10 +24,14 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from kvnb import errors, ledger as _ledger
+from kvnb.azure_errors import from_azure_error, result_code, with_access_package
 from kvnb.fingerprint import short_fingerprint
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
 SECRET_VERSION = re.compile(r"^[0-9A-Za-z]{1,64}$")
@@ -60,14 +64,19 @@ _targets_lock = threading.Lock()
 
 def open_target(vault: str | None = None, *, persona: str | None = None,
                 credential_options: dict | None = None):
-    """``kvnb.vault.open_vault`` with kvnb's errors, kept for reuse (same vault, same connection)."""
+    """``kvnb.vault.open_vault``, kept for reuse (same vault, same connection).
+
+    :raises kvnb.errors.VaultReferenceError: as ``open_vault`` does.
+    """
     options = json.dumps(credential_options, sort_keys=True, default=str) if credential_options else ""
     key = (vault or os.environ.get("KVNB_VAULT"), persona or os.environ.get("KVNB_PERSONA"),
            os.environ.get("KVNB_HOME"), options)
     with _targets_lock:
         target = _targets.get(key)
         if target is None:
-            target = _open(vault, persona, credential_options)
+            from kvnb.vault import open_vault
+
+            target = open_vault(vault, persona=persona, credential_options=credential_options)
             _targets[key] = target
         return target
 
@@ -94,28 +103,6 @@ def _close(target) -> None:
     close = getattr(target.credential, "close", None)
     if close is not None:  # its token connection too, or servers wait on an idle socket
         close()
-
-
-def _open(vault, persona, credential_options):
-    from kvnb import vault as vaults
-    from kvnb.local.control import NotRunning, StartFailed
-    from kvnb.local.paths import StateDirError
-
-    try:
-        target = vaults.open_vault(vault, persona=persona)
-    except (vaults.VaultNameError, NotRunning, StartFailed, StateDirError) as exc:
-        raise errors.VaultReferenceError(str(exc)) from None
-    except LookupError as exc:  # an unknown local persona; KeyError/IndexError are bugs
-        if isinstance(exc, (KeyError, IndexError)):
-            raise
-        raise errors.VaultReferenceError(f"{exc} Pick one with --persona NAME.") from None
-    if credential_options and not target.is_local:
-        # TODO(vault.py): take credential options in open_vault, the one place for credentials.
-        from azure.identity import DefaultAzureCredential
-
-        options = {"additionally_allowed_tenants": ["*"], "exclude_shared_token_cache_credential": True}
-        target.credential = DefaultAzureCredential(**{**options, **credential_options})
-    return target
 
 
 # -- fetching ----------------------------------------------------------------------------------------
@@ -174,7 +161,17 @@ def list_secret_names(*, vault: str | None = None, persona: str | None = None, t
     try:
         return _list_names(target.secret_client)
     except AzureError as exc:
-        raise errors.from_azure_error(exc, "", target) from None
+        raise explained(exc, "", target) from None
+
+
+def explained(exc, name: str, target: VaultTarget, **context) -> errors.KvnbError:
+    """`from_azure_error`, and for an access denial the access package that would grant the role."""
+    def package_for(role: str) -> str | None:
+        from kvnb.governance import access_package_name
+
+        return access_package_name(target, role)
+
+    return with_access_package(from_azure_error(exc, name, target, **context), package_for)
 
 
 def _list_names(client) -> list[str]:
@@ -283,9 +280,9 @@ class _Fetcher:
         try:
             bundle = self.client.get_secret(name, version, raw_response_hook=self._saw_response)
         except AzureError as exc:
-            self._record(name, version, None, errors.result_code(exc))
-            raise errors.from_azure_error(exc, name, self.target, version=version,
-                                          list_names=lambda: _list_names(self.client)) from None
+            self._record(name, version, None, result_code(exc))
+            raise explained(exc, name, self.target, version=version,
+                            list_names=lambda: _list_names(self.client)) from None
         if record:
             self._record(name, bundle.properties.version, bundle.value or "", "OK")
         return bundle

@@ -29,7 +29,10 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Callable, TextIO, Union
 
 from kvnb import errors
+from kvnb.errors import RotationCancelled, RotationError, RotationRefused, RotationVerificationError
+from kvnb.fetch import explained
 from kvnb.fingerprint import SHORT_LENGTH, fingerprint
+from kvnb.permissions import SECRETS_OFFICER, SET_SECRET
 
 ROTATED_BY, ROTATED_ON, ROTATION_REASON = "rotated-by", "rotated-on", "rotation-reason"
 ROTATION_TAGS = (ROTATED_BY, ROTATED_ON, ROTATION_REASON)
@@ -39,36 +42,11 @@ MAX_VALUE_BYTES = 25 * 1024    # Key Vault stores at most 25 KB per value
 MIN_GENERATED_BYTES, MAX_GENERATED_BYTES = 16, 1024
 MAX_VERSIONS_LISTED, LIST_TIME_LIMIT = 1000, 10.0
 SHORT_VERSION = 8
-OFFICER = "Key Vault Secrets Officer"
-SET_ACTION = "Microsoft.KeyVault/vaults/secrets/setSecret/action"
+OFFICER = SECRETS_OFFICER
+SET_ACTION = SET_SECRET
 HISTORY_COLUMNS = ["version", "created", "enabled", "expires", "rotated_by", "fingerprint"]
 
 ValueSource = Union[str, Callable[[], str]]
-
-
-class RotationError(errors.KvnbError):
-    """The rotation could not be completed as asked (value rejected, read-back mismatch)."""
-
-
-class RotationCancelled(RotationError):
-    """The confirmation was declined: nothing changed."""
-
-
-class RotationVerificationError(RotationError):
-    """The new version was set, but the vault returned another value for it."""
-
-
-class RotationRefused(errors.AccessDeniedError):
-    """The access layer's verdict: you may not set (or disable versions of) this secret.
-
-    ``.access`` is the ``kvnb.access.EffectiveAccess`` the verdict came from.
-    """
-
-    def __init__(self, message: str, *, secret_name: str, access, missing_role: str,
-                 access_package: str | None):
-        super().__init__(message, secret_name=secret_name, action=SET_ACTION, missing_role=missing_role,
-                         access_package=access_package)
-        self.access = access
 
 
 @dataclass(frozen=True)
@@ -211,7 +189,7 @@ def plan_rotation(target, name: str, *, reason: str | None = None, disable_previ
     try:
         versions = _versions(target.secret_client, name, seen)
     except AzureError as exc:
-        raise errors.from_azure_error(exc, name, target) from None
+        raise explained(exc, name, target) from None
     if not versions:
         raise errors.SecretNotFoundError(
             f"No secret {name} in {target.name}. Rotation adds a version to an existing secret: check "
@@ -263,7 +241,9 @@ def _same_lifetime(current, now: datetime) -> datetime | None:
 
 def _refusal(target, name: str, access, who: str, needed: tuple[str, ...]) -> RotationRefused:
     missing = [op for op in needed if not access.allows(op)]
-    package = errors.access_package_for(target, SET_ACTION)
+    from kvnb.governance import access_package_name
+
+    package = access_package_name(target, OFFICER)
     held = "; ".join(f"{r.role_name or r.role_id} {r.how}" for r in access.roles)
     text = (f"You may not {' or '.join(missing)} {name} in {target.name}: that needs {OFFICER} on the secret "
             f"or the vault, " + (f"and your roles there ({held}) do not allow it." if held else "and you hold "
@@ -273,7 +253,8 @@ def _refusal(target, name: str, access, who: str, needed: tuple[str, ...]) -> Ro
     else:
         text += (f"\nAsk the vault's owner for a time-bound grant, e.g. `%kvaccess grant {who} "
                  f"'{OFFICER}' --scope secret/{name} --for 1h`, or hand them the value to rotate.")
-    return RotationRefused(text, secret_name=name, access=access, missing_role=OFFICER, access_package=package)
+    return RotationRefused(text, secret_name=name, access=access, action=SET_ACTION, missing_role=OFFICER,
+                           access_package=package)
 
 
 # -- rotate ----------------------------------------------------------------------------------------
@@ -316,7 +297,7 @@ def rotate_secret(name: str, value: ValueSource, *, vault: str | None = None, pe
                     f"(fingerprint {read[:SHORT_LENGTH]}, set {wanted[:SHORT_LENGTH]}); earlier versions were "
                     "left enabled. Rotate again, and tell the vault's owner.")
     except AzureError as exc:
-        raise errors.from_azure_error(exc, name, target) from None
+        raise explained(exc, name, target) from None
     disabled = []
     try:
         for old in plan.to_disable:
@@ -326,7 +307,7 @@ def rotate_secret(name: str, value: ValueSource, *, vault: str | None = None, pe
         # Say that the rotation itself happened: the user must not simply run it again.
         raise RotationError(f"{name}: new version {version[:SHORT_VERSION]} is set and verified, but disabling "
                             f"earlier versions stopped after {len(disabled)}: "
-                            f"{errors.from_azure_error(exc, name, target)}") from None
+                            f"{explained(exc, name, target)}") from None
     fetch.clear_cache()  # a cached Secret would now serve the old value
     short = wanted[:SHORT_LENGTH]
     try:
@@ -378,7 +359,7 @@ def version_history(target, name: str, *, fingerprints: dict[str, str] | None = 
     try:
         versions = _versions(target.secret_client, name, {})
     except AzureError as exc:
-        raise errors.from_azure_error(exc, name, target) from None
+        raise explained(exc, name, target) from None
     # "" rather than None where a version has no rotation tag or no fingerprint shown: a table to read.
     rows = [{"version": p.version[:SHORT_VERSION], "created": p.created_on, "enabled": p.enabled,
              "expires": p.expires_on, "rotated_by": (p.tags or {}).get(ROTATED_BY, ""),

@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 import pandas as pd
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
 
+from kvnb.errors import AuditAccessError
+
 from . import sources, tables
 from .findings import (
     ASSIGNMENTS, PRINCIPALS, REVIEWS, SECRETS, SIGN_INS, VAULT, VERSIONS, AuditSettings, AuditTables, Finding,
@@ -36,10 +38,6 @@ VERSION_WORKERS = 48           # enough in flight to fill the pace at ~20-50 ms 
 PROGRESS_EVERY = 0.5           # seconds between version-count progress reports
 SIGN_IN_UNAVAILABLE = ("Sign-in activity is not read by kvnb (Graph signInActivity needs AuditLog.Read.All "
                        "and Entra ID P1); R6 uses no other evidence.")
-
-
-class AuditAccessError(RuntimeError):
-    """The vault cannot be audited at all (unreachable, or no token): exit code 2 in the CLI."""
 
 
 @dataclass

@@ -19,6 +19,7 @@ from ..scan import (
     scan_paths,
     write_fingerprints,
 )
+from .options import persona_option, vault_option
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
 MB = 1024 * 1024
@@ -38,8 +39,8 @@ class ScanError(click.ClickException):
 @click.option("--secret", "secret_name", metavar="NAME", help="The secret whose value to look for.")
 @click.option("--all-versions", is_flag=True,
               help="Look for every enabled version, not only the current one.")
-@click.option("--vault", metavar="VAULT", help="Vault name, URL or 'local' (default: kvnb's usual choice).")
-@click.option("--persona", metavar="NAME", help="Local vault persona to act as.")
+@vault_option
+@persona_option
 @click.option("--fingerprints", "fingerprints_path", metavar="FILE",
               type=click.Path(exists=True, dir_okay=False, path_type=str),
               help="Scan with fingerprints from --export-fingerprints; needs no vault access.")
@@ -115,15 +116,12 @@ def _scan_and_report(paths: Sequence[str], needles, *, output: str, respect_giti
 def fetch_secret_values(name: str, *, vault: str | None, persona: str | None,
                         all_versions: bool) -> tuple[dict[str, str], str]:
     """Read the value(s) of ``name``: ({"name/version": value}, vault URL). ScanError on failure."""
-    from azure.core.exceptions import AzureError
-
     from ..errors import KvnbError
+    from ..vault import open_vault
 
     try:
-        from ..vault import open_vault
-
         target = open_vault(vault, persona=persona)
-    except (KvnbError, ValueError, LookupError, OSError, RuntimeError, AzureError) as exc:
+    except KvnbError as exc:
         # open_vault never sees a value, so its messages are safe to show as they are.
         raise ScanError(str(exc)) from None
     try:
@@ -165,12 +163,13 @@ def _explained(exc: Exception, name: str, target, client, all_versions: bool) ->
     """kvnb's usual message for a failed read (``kvnb.errors``), plus the scan's own way out."""
     from itertools import islice
 
-    from ..errors import AccessDeniedError, SecretDisabledError, from_azure_error
+    from ..errors import AccessDeniedError, SecretDisabledError
+    from ..fetch import explained
 
     def list_names() -> list[str]:  # for "did you mean"; a vault may hold many, a hint needs few
         return [item.name for item in islice(client.list_properties_of_secrets(), MAX_LISTED_NAMES)]
 
-    error = from_azure_error(exc, name, target, list_names=list_names)  # re-raises what no user can fix
+    error = explained(exc, name, target, list_names=list_names)  # re-raises what no user can fix
     message = str(error)
     if isinstance(error, AccessDeniedError):
         message += (f" Or ask someone who may read it to run `kvnb scan --export-fingerprints FILE --secret {name}`,"

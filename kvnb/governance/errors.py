@@ -3,14 +3,10 @@
 A report is several tables; a missing Graph permission (``AccessReview.Read.All`` is the usual
 one on Azure) must cost only the table that needs it. `degrade` runs a table builder and turns a
 permission failure (Graph's 403, or the access layer's `PermissionMissingError` for ARM) into a
-`Limitation` naming the permission and how to get it::
+`Limitation` naming the permission and how to get it.
 
-    KvnbError (kvnb.errors)
-    └── GovernanceError                 a governance action the user can fix
-        ├── MissingGraphPermissionError Graph said 403: ``.table``, ``.permission``, ``.fix``
-        ├── GroupNotFoundError          no group has that id or display name
-        ├── AccessPackageNotFoundError  no access package matches the role, group or name
-        └── ReviewNotFoundError         no access review (or no open / completed instance) for a group
+The error types (`GovernanceError` and its subclasses) live in `kvnb.errors` with the rest of the
+tree; they are re-exported here for the governance layer's modules.
 """
 
 from __future__ import annotations
@@ -18,7 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
-from kvnb.errors import KvnbError
+from kvnb.errors import (
+    AccessPackageNotFoundError,
+    GovernanceError,
+    GroupNotFoundError,
+    MissingGraphPermissionError,
+    PermissionMissingError,
+    ReviewNotFoundError,
+)
 from kvnb.graph import GraphPermissionError
 
 T = TypeVar("T")
@@ -39,30 +42,6 @@ REQUIREMENTS: dict[str, tuple[str, str]] = {
     "access_requests": ("EntitlementManagement.ReadWrite.All",
                         "Only an approver named in the access package's policy can approve or deny its requests."),
 }
-
-
-class GovernanceError(KvnbError):
-    """A governance action (access request, review) that the user can fix."""
-
-
-class MissingGraphPermissionError(GovernanceError):
-    """Graph refused the call with 403."""
-
-    def __init__(self, message: str, *, table: str, permission: str, fix: str):
-        super().__init__(message)
-        self.table, self.permission, self.fix = table, permission, fix
-
-
-class GroupNotFoundError(GovernanceError):
-    """No group has that object id or display name."""
-
-
-class AccessPackageNotFoundError(GovernanceError):
-    """No access package grants the role, group or name asked for."""
-
-
-class ReviewNotFoundError(GovernanceError):
-    """No access review covers the group, or it has no instance in the state asked for."""
 
 
 @dataclass(frozen=True)
@@ -89,26 +68,23 @@ def permission_error(exc: GraphPermissionError, table: str) -> MissingGraphPermi
     permission, fix = REQUIREMENTS[table]
     detail = getattr(getattr(exc, "error", None), "message", None) or "Graph refused the request (403)."
     return MissingGraphPermissionError(f"{detail} Needs {permission}. {fix}", table=table,
-                                       permission=permission, fix=fix)
+                                       permission=permission, fix=fix, reason=_sentence(detail))
 
 
 def degrade(table: str, build: Callable[..., T], *args, **kwargs) -> T | Limitation:
     """``build(*args, **kwargs)``, or a `Limitation` when Graph (or ARM) refuses it for lack of permission."""
-    from kvnb.access.errors import PermissionMissingError
-
     try:
         return build(*args, **kwargs)
     except MissingGraphPermissionError as exc:
-        return Limitation(table=table, reason=_first_sentence(str(exc)), permission=exc.permission, fix=exc.fix)
+        return Limitation(table=table, reason=exc.reason, permission=exc.permission, fix=exc.fix)
     except GraphPermissionError as exc:
         error = permission_error(exc, table if table in REQUIREMENTS else "principals")
-        return Limitation(table=table, reason=_first_sentence(str(error)), permission=error.permission, fix=error.fix)
+        return Limitation(table=table, reason=error.reason, permission=error.permission, fix=error.fix)
     except PermissionMissingError as exc:  # the vault's role assignments (ARM) could not be read
-        reason, _, fix = str(exc).partition(" Ask ")
-        return Limitation(table=table, reason=reason.strip(), permission=exc.action,
-                          fix=f"Ask {fix}".strip() if fix else "Ask the vault's owner for Key Vault Reader.")
+        return Limitation(table=table, reason=exc.reason, permission=exc.action,
+                          fix=exc.advice or "Ask the vault's owner for Key Vault Reader.")
 
 
-def _first_sentence(text: str) -> str:
-    head = text.split(" Needs ", 1)[0].strip()
-    return head if head.endswith(".") else head + "."
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith(".") else text + "."

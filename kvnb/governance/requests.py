@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 
+from kvnb.errors import KvnbError
 from kvnb.graph import GraphClient, GraphPermissionError, graph_for
 
 from .errors import AccessPackageNotFoundError, GovernanceError, permission_error
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 EM = "/identityGovernance/entitlementManagement"
 _EXPAND = "resourceRoleScopes($expand=role,scope),assignmentPolicies"
@@ -134,6 +139,20 @@ def find_access_package(target, *, role: str | None = None, group: str | None = 
         names = ", ".join(sorted(p.display_name for p in found))
         raise AccessPackageNotFoundError(f"Several access packages {wanted}: {names}. Pass package= to choose.")
     return found[0]
+
+
+def access_package_name(target: VaultTarget, role: str) -> str | None:
+    """The name of the one access package granting *role* on the vault, or None — a hint for a message.
+
+    Needs what `find_access_package` needs (the vault's role assignments, the package list); when
+    any of that is refused or missing the hint is simply left out, never turned into a new error.
+    """
+    from azure.core.exceptions import AzureError
+
+    try:
+        return find_access_package(target, role=role).display_name
+    except (KvnbError, AzureError):
+        return None
 
 
 # -- requests ------------------------------------------------------------------------------------------------

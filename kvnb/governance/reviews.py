@@ -198,7 +198,7 @@ def _instance_for(client: GraphClient, group_id: str, which: str) -> dict:
     else:
         found = next((i for i in instances if i["id"].lower() == which.lower()), None)
     if found is None:
-        raise ReviewNotFoundError(f"The group's review has no {which.replace('_', ' ')} instance.")
+        raise ReviewNotFoundError(f"The group's review has no {which.replace('_', ' ')} instance.", instance=which)
     return found
 
 
