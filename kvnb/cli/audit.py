@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from .options import persona_option
+
 # kvnb.audit (and pandas) load when the command runs, so `kvnb local …` starts fast.
 FORMATS = ("table", "json", "csv", "html", "markdown")  # kvnb.audit.FORMATS; a test pins them equal
 
@@ -27,14 +29,14 @@ class AuditError(click.ClickException):
 
 
 def _open(vaults: tuple[str, ...], persona: str | None) -> list:
-    from ..local.control import NotRunning, StartFailed
-    from ..vault import VaultNameError, open_vault
+    from ..errors import KvnbError
+    from ..vault import open_vault
 
     targets = []
     try:
         for vault in vaults:
             targets.append(open_vault(vault, persona=persona))
-    except (VaultNameError, NotRunning, StartFailed, LookupError) as exc:
+    except KvnbError as exc:
         for target in targets:
             target.close()
         raise AuditError(str(exc)) from None
@@ -97,7 +99,7 @@ async def _collect_all(targets, on_progress):
               help="Write the report to FILE (for csv, a directory gets one file per table).")
 @click.option("--fail-on", type=click.Choice(["high", "medium", "low", "info", "none"]), default="none",
               show_default=True, help="Exit 1 when a finding has this severity or higher.")
-@click.option("--persona", metavar="NAME", help="Local vault persona to act as.")
+@persona_option
 def audit(vaults: tuple[str, ...], output: str, out_path: Path | None, fail_on: str, persona: str | None) -> None:
     """Audit VAULTs: secret hygiene, vault configuration, role assignments and access reviews.
 
