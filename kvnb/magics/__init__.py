@@ -52,27 +52,24 @@ class KvMagics(KvSettings, Magics):
         args = _parse(self.kvget, _expand_variables(self.shell, line, local_ns))
         return _settings_errors(_kvget.run, self, args, cell)
 
-    @magic_arguments()
-    @argument("words", nargs="*", metavar="SECRET | SUBCOMMAND ARGS",
-              help="A secret name, or: request ROLE|PACKAGE, requests, approve ID, deny ID, "
-                   "grant PRINCIPAL ROLE, revoke PRINCIPAL ROLE, review [GROUP], plan [FILE].")
-    @argument("--vault", metavar="V", help="Vault name, URL, `local` or `local:NAME`.")
-    @argument("--persona", metavar="NAME", help="Act as this local identity (local vault only).")
-    @argument("--scope", metavar="secret/NAME", help="grant/revoke: one secret instead of the vault.")
-    @argument("--for", dest="for_", metavar="DURATION", help="grant/request: time-bound, e.g. 61m, 8h, 60d.")
-    @argument("--reason", metavar="TEXT", help="request/approve/deny/grant: the justification.")
     @line_magic
     def kvaccess(self, line: str):
         """Who am I, what may I do with a vault or secret and why — and how to get more.
 
-        %kvaccess                         your roles on the vault and what they allow
-        %kvaccess APICaller               ... on one secret
-        %kvaccess request "Key Vault Secrets User"
+        %kvaccess [SECRET]                your roles on the vault (or SECRET), what they allow, why
+        %kvaccess request ROLE|PACKAGE --reason WHY
+        %kvaccess requests                requests waiting for your decision
+        %kvaccess approve ID [--reason TEXT]      %kvaccess deny ID [--reason TEXT]
+        %kvaccess grant PRINCIPAL ROLE [--scope secret/NAME] [--for DURATION] [--reason TEXT]
+        %kvaccess revoke PRINCIPAL ROLE [--scope secret/NAME]
+        %kvaccess review [GROUP]          review status, or one group's decisions
+        %kvaccess plan [FILE]             drift from the governance plan
+
+        Every form takes --vault V and --persona NAME; `%kvaccess SUBCOMMAND -h` shows its options.
         """
         from kvnb.magics import kvaccess
 
-        args = _parse(self.kvaccess, line)
-        return _settings_errors(kvaccess.run, self, args)
+        return kvaccess.run(self, line)
 
     kvrotate = line_magic(_kvrotate)
 
