@@ -25,7 +25,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from .errors import READ, raise_for_forbidden
-from .principals import Resolver, resolving
+from .principals import Resolver
+from .resolvers import resolving
 from .roles import role_catalogue, role_guid
 
 COLUMNS = ("principal_id", "principal_type", "principal_name", "role_name", "role_id", "scope", "scope_kind",

@@ -19,7 +19,8 @@ from datetime import datetime
 from .assignments import classify, end_times, fetch_assignments, secret_scope, utc, vault_scope
 from .errors import PermissionMissingError
 from .identity import whoami
-from .principals import PrincipalInfo, Resolver, resolve_principal, resolving
+from .principals import PrincipalInfo, Resolver, resolve_principal
+from .resolvers import resolving
 from .roles import SECRET_OPERATIONS, VAULT_LEVEL_OPERATIONS, role_catalogue
 
 

@@ -16,7 +16,8 @@ from kvnb.durations import iso_duration, parse_duration
 
 from .assignments import end_times, fetch_assignments, secret_scope, utc, vault_scope
 from .errors import DELETE, WRITE, AccessError, PermissionMissingError, raise_for_forbidden
-from .principals import PrincipalInfo, Resolver, resolve_principal, resolving
+from .principals import PrincipalInfo, Resolver, resolve_principal
+from .resolvers import resolving
 from .roles import RoleInfo, role_catalogue, role_guid
 
 

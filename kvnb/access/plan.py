@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from .assignments import classify, fetch_assignments, vault_scope
 from .errors import DELETE, PlanError, PrincipalNotFoundError, raise_for_forbidden
 from .grants import GrantResult, grant
-from .principals import Resolver, resolve_principal, resolving
+from .principals import Resolver, resolve_principal
+from .resolvers import resolving
 from .roles import role_catalogue, role_guid
 
 SEED_GROUPS = (("admin", "Key Vault Administrator"), ("reader", "Key Vault Reader"),

@@ -157,14 +157,14 @@ def read_assignments(target) -> Assignments:
 
 @dataclass
 class Directory:
-    principals: dict[str, Any]       # object id -> governance DirectoryPrincipal (found False: deleted)
+    principals: dict[str, Any]       # object id -> kvnb.access.PrincipalInfo (found False: deleted)
     members: dict[str, list[str]]    # group id -> transitive member ids
 
 
 def read_directory(target, principal_ids: set[str], group_ids: set[str]) -> Directory:
     """Principals (getByIds, in batches of 1,000) and transitive members of the assigned groups."""
     from ..governance.errors import GovernanceError
-    from ..governance.principals import get_principals
+    from ..access.graph_principals import get_principals
     from ..graph import GraphClient, GraphPermissionError
 
     client = GraphClient.from_target(target)

@@ -22,26 +22,9 @@ from kvnb.errors import (
     PermissionMissingError,
     ReviewNotFoundError,
 )
-from kvnb.graph import GraphPermissionError
+from kvnb.graph import REQUIREMENTS, GraphPermissionError, permission_error
 
 T = TypeVar("T")
-
-# What each table or action needs from Graph, and the sentence that tells the user how to get it.
-REQUIREMENTS: dict[str, tuple[str, str]] = {
-    "principals": ("Directory.Read.All",
-                   "Ask an Entra administrator to grant Directory.Read.All "
-                   "(or User.Read.All and GroupMember.Read.All)."),
-    "reviews": ("AccessReview.Read.All",
-                "Ask an Entra administrator for AccessReview.Read.All and the Global Reader, Security Reader or "
-                "Identity Governance Administrator role, or to make you a reviewer of the group's review."),
-    "review_decisions": ("AccessReview.ReadWrite.All",
-                         "Only the review's reviewers can record decisions; applying them needs a reviewer or "
-                         "an Identity Governance Administrator."),
-    "access_packages": ("EntitlementManagement.Read.All",
-                        "Ask an Entra administrator for EntitlementManagement.Read.All or a catalog reader role."),
-    "access_requests": ("EntitlementManagement.ReadWrite.All",
-                        "Only an approver named in the access package's policy can approve or deny its requests."),
-}
 
 
 @dataclass(frozen=True)
@@ -63,14 +46,6 @@ class Limitation:
                 f"{escape(self.reason)} Needs <code>{escape(self.permission)}</code>. {escape(self.fix)}</div>")
 
 
-def permission_error(exc: GraphPermissionError, table: str) -> MissingGraphPermissionError:
-    """Graph's 403 as a short message naming what is missing."""
-    permission, fix = REQUIREMENTS[table]
-    detail = getattr(getattr(exc, "error", None), "message", None) or "Graph refused the request (403)."
-    return MissingGraphPermissionError(f"{detail} Needs {permission}. {fix}", table=table,
-                                       permission=permission, fix=fix, reason=_sentence(detail))
-
-
 def degrade(table: str, build: Callable[..., T], *args, **kwargs) -> T | Limitation:
     """``build(*args, **kwargs)``, or a `Limitation` when Graph (or ARM) refuses it for lack of permission."""
     try:
@@ -85,6 +60,14 @@ def degrade(table: str, build: Callable[..., T], *args, **kwargs) -> T | Limitat
                           fix=exc.advice or "Ask the vault's owner for Key Vault Reader.")
 
 
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text if text.endswith(".") else text + "."
+__all__ = [
+    "REQUIREMENTS",
+    "AccessPackageNotFoundError",
+    "GovernanceError",
+    "GroupNotFoundError",
+    "Limitation",
+    "MissingGraphPermissionError",
+    "ReviewNotFoundError",
+    "degrade",
+    "permission_error",
+]

@@ -120,7 +120,7 @@ def find_access_package(target, *, role: str | None = None, group: str | None = 
             found = [p for p in packages if package.lower() in (p.id.lower(), p.display_name.lower())]
             wanted = f"named {package!r}"
         elif group is not None:
-            from .principals import find_group
+            from kvnb.access.graph_principals import find_group
 
             group_id = find_group(target, group, graph=client).id
             found = [p for p in packages if p.group_id == group_id]

@@ -25,10 +25,10 @@ from datetime import datetime, timedelta
 import pandas as pd
 from azure.core.exceptions import ResourceExistsError
 
+from kvnb.access.graph_principals import find_group
 from kvnb.graph import GraphClient, GraphPermissionError, graph_for
 
 from .errors import GovernanceError, ReviewNotFoundError, permission_error
-from .principals import find_group
 
 CYCLE_DAYS = 60
 WARNING_DAYS = 7
@@ -179,7 +179,7 @@ def review_status(target, *, groups: dict[str, list[str]] | None = None, now: da
 
 
 def _group_names(target, client: GraphClient, ids: list[str]) -> dict[str, str | None]:
-    from .principals import get_principals
+    from kvnb.access.graph_principals import get_principals
 
     return {i: p.display_name for i, p in get_principals(target, ids, graph=client).items()}
 
