@@ -12,7 +12,7 @@ and pandas are imported on first use, so ``%load_ext kvnb`` stays cheap.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from kvnb._version import __version__
 
 __all__ = [
     "FetchEvent",

@@ -28,8 +28,9 @@ from kvnb.errors import AuditAccessError
 from . import sources, tables
 from .findings import (
     ASSIGNMENTS, PRINCIPALS, REVIEWS, SECRETS, SIGN_INS, VAULT, VERSIONS, AuditSettings, AuditTables, Finding,
-    Limitation, evaluate,
+    Limitation,
 )
+from .checks import evaluate
 from .pacing import PacedTransport, RequestPacer
 
 PAGE_SIZE = 25                 # the service's maximum page

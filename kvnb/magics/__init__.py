@@ -8,16 +8,16 @@ traceback.
 
 from __future__ import annotations
 
-import argparse
-
-from IPython.core.error import UsageError
 from IPython.core.magic import (Magics, line_cell_magic, line_magic, magics_class, needs_local_scope,
                                 no_var_expand)
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from kvnb.magics import kvget as _kvget
+from kvnb.magics._parsing import expand_variables as _expand_variables
+from kvnb.magics._parsing import parse as _parse
+from kvnb.magics._parsing import settings_errors as _settings_errors
 from kvnb.magics.kvrotate import kvrotate as _kvrotate
-from kvnb.magics.settings import KvSettings, SettingError
+from kvnb.magics.settings import KvSettings
 
 __all__ = ["KvMagics", "load", "unload"]
 
@@ -72,54 +72,6 @@ class KvMagics(KvSettings, Magics):
         return kvaccess.run(self, line)
 
     kvrotate = line_magic(_kvrotate)
-
-
-_parsed: dict[tuple[str, str], argparse.Namespace] = {}
-
-
-def _expand_variables(shell, line: str, local_ns: dict | None) -> str:
-    """IPython's ``$name`` / ``{expression}`` expansion, done only when the line asks for it.
-
-    IPython would expand every line, copying the whole user namespace each time: a measurable
-    share of a warm ``%kvget`` (``bench/bench_kvget.py``). Same formatter, same namespaces and,
-    like IPython, a line that does not format is used as written.
-    """
-    if "$" not in line and "{" not in line:
-        return line
-    from IPython.utils.text import DollarFormatter
-
-    namespace = {**shell.user_ns, **(local_ns or {})}
-    try:
-        return DollarFormatter().vformat(line, args=[], kwargs=namespace)
-    except Exception:  # noqa: BLE001 - as IPython's InteractiveShell.var_expand
-        return line
-
-
-def _parse(magic, line: str) -> argparse.Namespace:
-    """``parse_argstring``, remembered per line: a cell re-run in a loop parses once.
-
-    The namespace is shared by every call with that line: treat it as read-only.
-    """
-    key = (magic.__name__, line)
-    parsed = _parsed.get(key)
-    if parsed is None:
-        try:
-            parsed = parse_argstring(magic, line)
-        except UsageError:
-            raise
-        except ValueError as exc:  # shlex: "No closing quotation"
-            raise UsageError(str(exc)) from None
-        if len(_parsed) >= 256:
-            _parsed.clear()
-        _parsed[key] = parsed
-    return parsed
-
-
-def _settings_errors(function, *args):
-    try:
-        return function(*args)
-    except SettingError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def load(shell) -> KvMagics:

@@ -34,7 +34,8 @@ def kvrotate(self, line: str):
     %kvrotate APICaller --generate 32 --reason "suspected leak"
     %kvrotate APICaller --from-env NEW_KEY --disable-previous --yes
     """
-    from kvnb.magics import _parse, _settings_errors
+    from kvnb.magics._parsing import parse as _parse
+    from kvnb.magics._parsing import settings_errors as _settings_errors
 
     try:
         args = _parse(self.kvrotate, line)
