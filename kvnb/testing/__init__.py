@@ -1,0 +1,4 @@
+"""Test suites that ship with kvnb, for anything that plugs into it (keyring's ``testing`` package is the model).
+
+`kvnb.testing.resolver`: the contract every principal `Resolver` keeps. Needs pytest.
+"""
