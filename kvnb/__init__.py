@@ -37,7 +37,7 @@ _LAZY = {
     "fetch_secret": "kvnb.fetch",
     "fetch_secrets": "kvnb.fetch",
     "open_vault": "kvnb.vault",
-    "panel": "kvnb.panel",  # kvnb.panel(vault): the vault panel widget
+    "panel": "kvnb.vaultpanel",  # kvnb.panel(vault): a function returning the vault panel widget
 }
 
 

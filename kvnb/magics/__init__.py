@@ -19,7 +19,7 @@ from kvnb.magics._parsing import settings_errors as _settings_errors
 from kvnb.magics.kvrotate import kvrotate as _kvrotate
 from kvnb.magics.settings import KvSettings
 
-__all__ = ["KvMagics", "load", "unload"]
+__all__ = ["KvMagics", "KvSettings", "load", "unload"]
 
 
 @magics_class

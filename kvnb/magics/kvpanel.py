@@ -1,4 +1,4 @@
-"""``%kvpanel [VAULT] [--persona NAME]``: the vault panel (`kvnb.panel.VaultPanel`) in a notebook.
+"""``%kvpanel [VAULT] [--persona NAME]``: the vault panel (`kvnb.vaultpanel.VaultPanel`) in a notebook.
 
 A separate ``Magics`` class so it can be registered next to ``KvMagics`` with one line; it reads
 the vault and persona through the same order as the other magics (argument → ``%config
@@ -55,7 +55,7 @@ def run(settings, args):
     except errors.KvnbError as exc:  # a SettingError too
         raise UsageError(str(exc)) from None
     try:
-        from kvnb.panel import VaultPanel
+        from kvnb.vaultpanel import VaultPanel
     except ImportError as exc:
         raise UsageError(str(exc)) from None
     return VaultPanel(target, persona=target.persona if target.is_local else None)

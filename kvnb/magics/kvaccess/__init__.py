@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from IPython.core.error import UsageError
 
-from kvnb.magics.settings import effective
+from kvnb.magics import settings as _settings
 
-from . import decide, grant, plan, request, requests, review, revoke, show
-from ._parser import CommandUsageError, HelpShown
+from . import _parser, decide, grant, plan, request, requests, review, revoke, show
 
 # subcommand → (its parser, what runs it)
 SUBCOMMANDS = {
@@ -45,13 +44,13 @@ def run(magics, line: str):
         parser, command, words = show.PARSER, show.run, [""] + words
     try:
         args = parser.parse_words(words[1:])
-        target = fetch.open_target(effective(magics, "vault", args.vault),
-                                   persona=effective(magics, "persona", args.persona),
-                                   credential_options=effective(magics, "credential_options") or None)
+        target = fetch.open_target(_settings.effective(magics, "vault", args.vault),
+                                   persona=_settings.effective(magics, "persona", args.persona),
+                                   credential_options=_settings.effective(magics, "credential_options") or None)
         return command(target, args)
-    except HelpShown:
+    except _parser.HelpShown:
         return None
-    except (CommandUsageError, errors.KvnbError) as exc:
+    except (_parser.CommandUsageError, errors.KvnbError) as exc:
         raise UsageError(str(exc)) from None
     except ValueError as exc:  # the layers' argument checks (durations, justification)
         raise UsageError(str(exc)) from None
