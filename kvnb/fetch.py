@@ -14,7 +14,6 @@ with short messages (see ``kvnb.azure_errors.from_azure_error``); each call is r
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from kvnb import errors, ledger as _ledger
 from kvnb.azure_errors import from_azure_error, result_code, with_access_package
 from kvnb.fingerprint import short_fingerprint
+from kvnb.tokens import unverified_claims
 
 if TYPE_CHECKING:
     from kvnb.vault import VaultTarget
@@ -319,8 +319,7 @@ def caller_from_authorization(header: str) -> Caller | None:
     if known is not None:
         return known
     try:
-        payload = header.split(" ", 1)[1].split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims = unverified_claims(header.split(" ", 1)[1])
     except (IndexError, ValueError):
         return None
     caller = Caller(object_id=claims.get("oid"),

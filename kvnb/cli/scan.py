@@ -6,7 +6,6 @@ Exit codes: 0 nothing found, 1 found, 2 usage or access error.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 
 import click
@@ -20,6 +19,7 @@ from ..scan import (
     write_fingerprints,
 )
 from .options import persona_option, vault_option
+from .progress import TerminalBar
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
 MB = 1024 * 1024
@@ -224,24 +224,14 @@ def _counted(counts: Iterable[tuple[int, str, str]]) -> list[str]:
 
 
 class _TerminalProgress:
-    """A tqdm bar on stderr, only for large trees and only when stderr is a terminal."""
+    """Files scanned, as a bar, only for large trees."""
 
     def __init__(self) -> None:
-        self._bar = None
-        self._enabled = sys.stderr.isatty()
+        self._bar = TerminalBar(unit="file")
 
     def __call__(self, done: int, total: int) -> None:
-        if not self._enabled or total < PROGRESS_MIN_FILES:
-            return
-        if self._bar is None:
-            try:
-                from tqdm import tqdm
-            except ImportError:  # tqdm comes with the notebook extra; the scan works without it
-                self._enabled = False
-                return
-            self._bar = tqdm(total=total, unit="file", file=sys.stderr, leave=False)
-        self._bar.update(done - self._bar.n)
+        if total >= PROGRESS_MIN_FILES:
+            self._bar.show(done, total)
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
+        self._bar.close()
