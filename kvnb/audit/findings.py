@@ -16,6 +16,8 @@ from typing import Mapping
 
 import pandas as pd
 
+from kvnb.limitation import Limitation
+
 
 class Severity(str, Enum):
     HIGH = "high"
@@ -99,18 +101,6 @@ class NotVisible(Exception):
     def __init__(self, source: str):
         super().__init__(source)
         self.source = source
-
-
-@dataclass(frozen=True)
-class Limitation:
-    """Checks the caller could not run, why, and what to request."""
-
-    checks: tuple[str, ...]
-    source: str
-    reason: str
-
-    def to_dict(self) -> dict:
-        return {"checks": list(self.checks), "source": self.source, "reason": self.reason}
 
 
 @dataclass

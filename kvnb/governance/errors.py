@@ -1,4 +1,4 @@
-"""Governance errors, and `Limitation`: one table that could not be built, and why.
+"""Governance errors, and `degrade`: a table that could not be built becomes a `Limitation` saying why.
 
 A report is several tables; a missing Graph permission (``AccessReview.Read.All`` is the usual
 one on Azure) must cost only the table that needs it. `degrade` runs a table builder and turns a
@@ -11,7 +11,6 @@ tree; they are re-exported here for the governance layer's modules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable, TypeVar
 
 from kvnb.errors import (
@@ -23,27 +22,9 @@ from kvnb.errors import (
     ReviewNotFoundError,
 )
 from kvnb.graph import REQUIREMENTS, GraphPermissionError, permission_error
+from kvnb.limitation import Limitation
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Limitation:
-    """A table left out of a report: what was refused, the permission it needs, how to get it."""
-
-    table: str
-    reason: str
-    permission: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"{self.table}: not available. {self.reason} Needs {self.permission}. {self.fix}"
-
-    def _repr_html_(self) -> str:
-        from html import escape
-
-        return (f"<div class='kvnb-limitation'><b>{escape(self.table)}</b>: not available. "
-                f"{escape(self.reason)} Needs <code>{escape(self.permission)}</code>. {escape(self.fix)}</div>")
 
 
 def degrade(table: str, build: Callable[..., T], *args, **kwargs) -> T | Limitation:
@@ -51,12 +32,12 @@ def degrade(table: str, build: Callable[..., T], *args, **kwargs) -> T | Limitat
     try:
         return build(*args, **kwargs)
     except MissingGraphPermissionError as exc:
-        return Limitation(table=table, reason=exc.reason, permission=exc.permission, fix=exc.fix)
+        return Limitation((), table, exc.reason, permission=exc.permission, fix=exc.fix)
     except GraphPermissionError as exc:
         error = permission_error(exc, table if table in REQUIREMENTS else "principals")
-        return Limitation(table=table, reason=error.reason, permission=error.permission, fix=error.fix)
+        return Limitation((), table, error.reason, permission=error.permission, fix=error.fix)
     except PermissionMissingError as exc:  # the vault's role assignments (ARM) could not be read
-        return Limitation(table=table, reason=exc.reason, permission=exc.action,
+        return Limitation((), table, exc.reason, permission=exc.action,
                           fix=exc.advice or "Ask the vault's owner for Key Vault Reader.")
 
 
