@@ -81,7 +81,7 @@ def open_target(vault: str | None = None, *, persona: str | None = None,
         return target
 
 
-def forget_target(target) -> None:
+def forget_target(target: VaultTarget) -> None:
     """Drop a kept vault (after its endpoint stopped answering) and close its clients."""
     with _targets_lock:
         for key in [k for k, t in _targets.items() if t is target]:
@@ -98,7 +98,7 @@ def close_targets() -> None:
         _close(target)
 
 
-def _close(target) -> None:
+def _close(target: VaultTarget) -> None:
     target.close()
     close = getattr(target.credential, "close", None)
     if close is not None:  # its token connection too, or servers wait on an idle socket
@@ -113,7 +113,7 @@ def fetch_secret(name: str, *, version: str | None = None, vault: str | None = N
 
 
 def fetch_secrets(requests: Iterable[str | SecretRequest], *, vault: str | None = None,
-                  persona: str | None = None, target=None, client=None,
+                  persona: str | None = None, target: VaultTarget | None = None, client=None,
                   peek_policy="deny", value_ttl: float | None = None, cache_ttl: float = 0,
                   credential_options: dict | None = None,
                   on_expired: Callable[[str], None] | None = None) -> list:
@@ -153,7 +153,8 @@ def check_name(name: str, version: str | None = None) -> None:
             f"{version!r} is not a secret version: versions are 32 hex characters.", secret_name=name)
 
 
-def list_secret_names(*, vault: str | None = None, persona: str | None = None, target=None) -> list[str]:
+def list_secret_names(*, vault: str | None = None, persona: str | None = None,
+                      target: VaultTarget | None = None) -> list[str]:
     """Names of the vault's secrets the caller may list (needs secrets/readMetadata)."""
     from azure.core.exceptions import AzureError
 
@@ -197,7 +198,7 @@ def clear_cache() -> None:
 class _Fetcher:
     """Fetches for one vault and identity; records every call in the ledger."""
 
-    def __init__(self, target, client, peek_policy, value_ttl, cache_ttl=0, on_expired=None):
+    def __init__(self, target: VaultTarget, client, peek_policy, value_ttl, cache_ttl=0, on_expired=None):
         self.target = target
         self._client = client
         self.peek_policy = peek_policy

@@ -22,7 +22,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import quote, urlencode, urlsplit
 
 from azure.core import PipelineClient
@@ -45,6 +45,9 @@ from azure.core.rest import HttpRequest
 
 from ._version import __version__
 from .errors import MissingGraphPermissionError
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 API_VERSION = "v1.0"
@@ -104,7 +107,7 @@ class GraphClient:
                                       connection_verify=connection_verify, **kwargs)
 
     @classmethod
-    def from_target(cls, target, **kwargs: Any) -> "GraphClient":
+    def from_target(cls, target: VaultTarget, **kwargs: Any) -> "GraphClient":
         """The Graph client for a resolved vault (`kvnb.vault.open_vault`)."""
         return cls(target.graph_url, target.credential, scope=target.graph_scope,
                    connection_verify=target.connection_verify, **kwargs)
@@ -175,7 +178,7 @@ class GraphClient:
 
 
 @contextmanager
-def graph_for(target, graph: GraphClient | None = None) -> Iterator[GraphClient]:
+def graph_for(target: VaultTarget, graph: GraphClient | None = None) -> Iterator[GraphClient]:
     """*graph* if given, else a client for *target* that is closed afterwards."""
     if graph is not None:
         yield graph

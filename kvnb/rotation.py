@@ -26,13 +26,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, TextIO, Union
+from typing import TYPE_CHECKING, Any, Callable, TextIO, Union
 
 from kvnb import errors
 from kvnb.errors import RotationCancelled, RotationError, RotationRefused, RotationVerificationError
 from kvnb.fetch import explained
 from kvnb.fingerprint import SHORT_LENGTH, fingerprint
 from kvnb.permissions import SECRETS_OFFICER, SET_SECRET
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 ROTATED_BY, ROTATED_ON, ROTATION_REASON = "rotated-by", "rotated-on", "rotation-reason"
 ROTATION_TAGS = (ROTATED_BY, ROTATED_ON, ROTATION_REASON)
@@ -163,7 +166,7 @@ def check_value(value: str) -> None:
 
 
 # -- plan: every check before the value -------------------------------------------------------------
-def plan_rotation(target, name: str, *, reason: str | None = None, disable_previous: bool = False,
+def plan_rotation(target: VaultTarget, name: str, *, reason: str | None = None, disable_previous: bool = False,
                   check_access: bool = True) -> RotationPlan:
     """Check *target* lets you rotate *name* and work out the new version's tags, type and expiry."""
     from azure.core.exceptions import AzureError
@@ -239,7 +242,7 @@ def _same_lifetime(current, now: datetime) -> datetime | None:
     return (now + lifetime).replace(microsecond=0) if lifetime.total_seconds() > 0 else None
 
 
-def _refusal(target, name: str, access, who: str, needed: tuple[str, ...]) -> RotationRefused:
+def _refusal(target: VaultTarget, name: str, access, who: str, needed: tuple[str, ...]) -> RotationRefused:
     missing = [op for op in needed if not access.allows(op)]
     from kvnb.governance import access_package_name
 
@@ -259,7 +262,7 @@ def _refusal(target, name: str, access, who: str, needed: tuple[str, ...]) -> Ro
 
 # -- rotate ----------------------------------------------------------------------------------------
 def rotate_secret(name: str, value: ValueSource, *, vault: str | None = None, persona: str | None = None,
-                  target=None, reason: str | None = None, disable_previous: bool = False,
+                  target: VaultTarget | None = None, reason: str | None = None, disable_previous: bool = False,
                   confirm: Callable[[RotationPlan], bool] | None = None,
                   check_access: bool = True) -> RotationResult:
     """Set a new version of *name* from *value* (a str, or a callable asked only after the checks).
@@ -346,7 +349,7 @@ def _register(value: str, label: str) -> None:
 
 
 # -- the version history ----------------------------------------------------------------------------
-def version_history(target, name: str, *, fingerprints: dict[str, str] | None = None):
+def version_history(target: VaultTarget, name: str, *, fingerprints: dict[str, str] | None = None):
     """A DataFrame of *name*'s versions, newest first: HISTORY_COLUMNS.
 
     ``fingerprint`` is filled only for versions in *fingerprints* (reading every value to fingerprint

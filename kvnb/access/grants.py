@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 from kvnb.durations import iso_duration, parse_duration
 
@@ -19,6 +20,9 @@ from .errors import DELETE, WRITE, AccessError, PermissionMissingError, raise_fo
 from .principals import PrincipalInfo, Resolver, resolve_principal
 from .resolvers import resolving
 from .roles import RoleInfo, role_catalogue, role_guid
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class RevokeResult:
     removed: tuple[str, ...]  # assignment ids removed; empty when there was nothing to remove
 
 
-def _scope(target, secret: str | None) -> str:
+def _scope(target: VaultTarget, secret: str | None) -> str:
     return secret_scope(target, secret) if secret else vault_scope(target)
 
 
@@ -48,7 +52,7 @@ def _same(a: str, b: str) -> bool:
     return a.strip("/").lower() == b.strip("/").lower()
 
 
-def _existing(target, scope: str, principal_id: str, role: RoleInfo) -> list:
+def _existing(target: VaultTarget, scope: str, principal_id: str, role: RoleInfo) -> list:
     """The principal's assignments of *role* at exactly *scope*; [] when the caller may not read them."""
     try:
         found = fetch_assignments(target, scope, filter=f"principalId eq '{principal_id}'")
@@ -73,7 +77,7 @@ def _expiration(duration, until) -> dict | None:
     return None
 
 
-def grant(target, principal: str, role: str, *, secret: str | None = None, duration=None, until=None,
+def grant(target: VaultTarget, principal: str, role: str, *, secret: str | None = None, duration=None, until=None,
           justification: str | None = None, resolver: Resolver | None = None, _retried: bool = False) -> GrantResult:
     """Give *principal* the *role* on the vault (or on *secret* only); for a while with duration=/until=.
 
@@ -123,7 +127,7 @@ def grant(target, principal: str, role: str, *, secret: str | None = None, durat
     return GrantResult(who, held, scope, assignment_id, created=True, end_time=end_time, request_id=request.id)
 
 
-def revoke(target, principal: str, role: str, *, secret: str | None = None,
+def revoke(target: VaultTarget, principal: str, role: str, *, secret: str | None = None,
            resolver: Resolver | None = None) -> RevokeResult:
     """Take *role* at the vault (or *secret*) away from *principal*; nothing to take is not an error.
 

@@ -8,9 +8,13 @@ it from its own credential, and nothing is decided from it that the services do 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kvnb.errors import NotSignedInError
 from kvnb.tokens import unverified_claims
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ def identity_from_token(token: str, *, persona: str | None = None) -> Identity:
     )
 
 
-def whoami(target) -> Identity:
+def whoami(target: VaultTarget) -> Identity:
     """Who *target*'s credential signs in as (uses the ARM token, which governance calls need anyway)."""
     try:
         token = target.credential.get_token(target.arm_scope)

@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 import threading
 from concurrent.futures import Future
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .collect import AuditProgress, VaultAudit, collect_vault
 from .findings import AuditSettings
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 ProgressCallback = Callable[[AuditProgress], None]
 
@@ -48,14 +51,14 @@ def _target(vault, persona: str | None):
     return open_vault(vault, persona=persona), True
 
 
-def _close(target) -> None:
+def _close(target: VaultTarget) -> None:
     target.close()
     close = getattr(target.credential, "close", None)
     if close is not None:
         close()
 
 
-async def _collect_and_close(target, owned: bool, settings, on_progress) -> VaultAudit:
+async def _collect_and_close(target: VaultTarget, owned: bool, settings, on_progress) -> VaultAudit:
     try:
         return await collect_vault(target, settings=settings, on_progress=on_progress)
     finally:

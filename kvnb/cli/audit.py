@@ -10,11 +10,15 @@ import asyncio
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .options import persona_option
 from .progress import TerminalBar
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 # kvnb.audit (and pandas) load when the command runs, so `kvnb local …` starts fast.
 FORMATS = ("table", "json", "csv", "html", "markdown")  # kvnb.audit.FORMATS; a test pins them equal
@@ -44,7 +48,7 @@ def _open(vaults: tuple[str, ...], persona: str | None) -> list:
     return targets
 
 
-def identity_of(target) -> str | None:
+def identity_of(target: VaultTarget) -> str | None:
     """Who the audit ran as, from the ARM token's own claims (names only; the token is not kept)."""
     from ..tokens import unverified_claims
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,6 +21,9 @@ from ..scan import (
 )
 from .options import persona_option, vault_option
 from .progress import TerminalBar
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
 MB = 1024 * 1024
@@ -130,7 +134,7 @@ def fetch_secret_values(name: str, *, vault: str | None, persona: str | None,
         target.close()
 
 
-def _read_values(target, name: str, all_versions: bool) -> dict[str, str]:
+def _read_values(target: VaultTarget, name: str, all_versions: bool) -> dict[str, str]:
     from azure.core.exceptions import AzureError
 
     client = target.secret_client
@@ -159,7 +163,7 @@ def _read_values(target, name: str, all_versions: bool) -> dict[str, str]:
     return values
 
 
-def _explained(exc: Exception, name: str, target, client, all_versions: bool) -> str:
+def _explained(exc: Exception, name: str, target: VaultTarget, client, all_versions: bool) -> str:
     """kvnb's usual message for a failed read (``kvnb.errors``), plus the scan's own way out."""
     from itertools import islice
 

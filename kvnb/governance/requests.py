@@ -96,21 +96,21 @@ def _call(fn, table: str):
 
 
 # -- packages ------------------------------------------------------------------------------------------------
-def get_access_packages(target, *, graph: GraphClient | None = None) -> list[AccessPackage]:
+def get_access_packages(target: VaultTarget, *, graph: GraphClient | None = None) -> list[AccessPackage]:
     with graph_for(target, graph) as client:
         items = _call(lambda: list(client.list(f"{EM}/accessPackages", params={"$expand": _EXPAND})),
                       "access_packages")
     return [AccessPackage.from_graph(item) for item in items]
 
 
-def list_access_packages(target, *, graph: GraphClient | None = None) -> pd.DataFrame:
+def list_access_packages(target: VaultTarget, *, graph: GraphClient | None = None) -> pd.DataFrame:
     rows = [(p.id, p.display_name, p.description, p.group_id, p.policy_id, ", ".join(p.approver_ids))
             for p in get_access_packages(target, graph=graph)]
     return pd.DataFrame(rows, columns=list(PACKAGE_COLUMNS))
 
 
-def find_access_package(target, *, role: str | None = None, group: str | None = None, package: str | None = None,
-                        graph: GraphClient | None = None) -> AccessPackage:
+def find_access_package(target: VaultTarget, *, role: str | None = None, group: str | None = None,
+                        package: str | None = None, graph: GraphClient | None = None) -> AccessPackage:
     """The package granting *role* on the vault (through a group holding it), or *group*, or named *package*."""
     if sum(x is not None for x in (role, group, package)) != 1:
         raise ValueError("Give exactly one of role=, group= or package=.")
@@ -156,7 +156,7 @@ def access_package_name(target: VaultTarget, role: str) -> str | None:
 
 
 # -- requests ------------------------------------------------------------------------------------------------
-def request_access(target, *, justification: str, role: str | None = None, group: str | None = None,
+def request_access(target: VaultTarget, *, justification: str, role: str | None = None, group: str | None = None,
                    package: str | None = None, graph: GraphClient | None = None) -> AccessRequest:
     """Request an access package for yourself (``userAdd``); the approver decides later."""
     if not justification or not justification.strip():
@@ -179,7 +179,7 @@ def request_access(target, *, justification: str, role: str | None = None, group
     return AccessRequest.from_graph({**created, "accessPackage": {"id": chosen.id, "displayName": chosen.display_name}})
 
 
-def get_access_request(target, request_id: str, *, graph: GraphClient | None = None) -> AccessRequest:
+def get_access_request(target: VaultTarget, request_id: str, *, graph: GraphClient | None = None) -> AccessRequest:
     with graph_for(target, graph) as client:
         item = _call(lambda: client.get(f"{EM}/assignmentRequests/{request_id}",
                                         params={"$expand": "accessPackage"}), "access_requests")
@@ -201,24 +201,24 @@ def _requests_frame(items: list[dict]) -> pd.DataFrame:
     return frame
 
 
-def _filtered(target, on: str, graph: GraphClient | None) -> pd.DataFrame:
+def _filtered(target: VaultTarget, on: str, graph: GraphClient | None) -> pd.DataFrame:
     with graph_for(target, graph) as client:
         items = _call(lambda: list(client.list(f"{EM}/assignmentRequests/filterByCurrentUser(on='{on}')",
                                                params={"$expand": "accessPackage,requestor"})), "access_requests")
     return _requests_frame(items)
 
 
-def list_my_requests(target, *, graph: GraphClient | None = None) -> pd.DataFrame:
+def list_my_requests(target: VaultTarget, *, graph: GraphClient | None = None) -> pd.DataFrame:
     """Requests for you (any state), `REQUEST_COLUMNS`."""
     return _filtered(target, "target", graph)
 
 
-def list_pending_approvals(target, *, graph: GraphClient | None = None) -> pd.DataFrame:
+def list_pending_approvals(target: VaultTarget, *, graph: GraphClient | None = None) -> pd.DataFrame:
     """Requests waiting for your decision as an approver, `REQUEST_COLUMNS`."""
     return _filtered(target, "approver", graph)
 
 
-def _decide(target, request_id: str, result: str, justification: str | None, graph) -> AccessRequest:
+def _decide(target: VaultTarget, request_id: str, result: str, justification: str | None, graph) -> AccessRequest:
     with graph_for(target, graph) as client:
         base = f"{EM}/accessPackageAssignmentApprovals/{request_id}"
         stages = _call(lambda: client.get(base), "access_requests").get("stages") or []
@@ -235,18 +235,18 @@ def _decide(target, request_id: str, result: str, justification: str | None, gra
         return get_access_request(target, request_id, graph=client)
 
 
-def approve_request(target, request_id: str, *, justification: str | None = None,
+def approve_request(target: VaultTarget, request_id: str, *, justification: str | None = None,
                     graph: GraphClient | None = None) -> AccessRequest:
     """Approve as an approver of the package's policy; Entra then delivers the membership."""
     return _decide(target, request_id, "Approve", justification, graph)
 
 
-def deny_request(target, request_id: str, *, justification: str | None = None,
+def deny_request(target: VaultTarget, request_id: str, *, justification: str | None = None,
                  graph: GraphClient | None = None) -> AccessRequest:
     return _decide(target, request_id, "Deny", justification, graph)
 
 
-def wait_for_delivery(target, request_id: str, *, timeout: float = 120.0, interval: float = 2.0,
+def wait_for_delivery(target: VaultTarget, request_id: str, *, timeout: float = 120.0, interval: float = 2.0,
                       graph: GraphClient | None = None) -> AccessRequest:
     """Poll until the request reaches a final state (on Azure delivery takes seconds to minutes)."""
     deadline = time.monotonic() + timeout

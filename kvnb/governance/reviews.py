@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from azure.core.exceptions import ResourceExistsError
@@ -29,6 +30,9 @@ from kvnb.access.graph_principals import find_group
 from kvnb.graph import GraphClient, GraphPermissionError, graph_for
 
 from .errors import GovernanceError, ReviewNotFoundError, permission_error
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 CYCLE_DAYS = 60
 WARNING_DAYS = 7
@@ -136,7 +140,7 @@ def _decisions(client: GraphClient, instance: dict) -> list[dict]:
     return _list(client, f"{DEFINITIONS}/{instance['_definition']}/instances/{instance['id']}/decisions", top=999)
 
 
-def role_holding_groups(target) -> dict[str, list[str]]:
+def role_holding_groups(target: VaultTarget) -> dict[str, list[str]]:
     """Group object id → names of the roles it holds on the vault (at, above or below it)."""
     from kvnb.access import ids_only_resolver, list_role_assignments
 
@@ -150,7 +154,7 @@ def role_holding_groups(target) -> dict[str, list[str]]:
     return groups
 
 
-def review_status(target, *, groups: dict[str, list[str]] | None = None, now: datetime | None = None,
+def review_status(target: VaultTarget, *, groups: dict[str, list[str]] | None = None, now: datetime | None = None,
                   cycle_days: int = CYCLE_DAYS, warning_days: int = WARNING_DAYS,
                   graph: GraphClient | None = None) -> pd.DataFrame:
     """One row per group holding a role on the vault (or per id in *groups*), `STATUS_COLUMNS`.
@@ -178,7 +182,7 @@ def review_status(target, *, groups: dict[str, list[str]] | None = None, now: da
     return frame.sort_values("group_name", key=lambda s: s.str.lower(), ignore_index=True) if rows else frame
 
 
-def _group_names(target, client: GraphClient, ids: list[str]) -> dict[str, str | None]:
+def _group_names(target: VaultTarget, client: GraphClient, ids: list[str]) -> dict[str, str | None]:
     from kvnb.access.graph_principals import get_principals
 
     return {i: p.display_name for i, p in get_principals(target, ids, graph=client).items()}
@@ -222,7 +226,8 @@ def _decision_rows(items: list[dict]) -> pd.DataFrame:
     return frame
 
 
-def review_decisions(target, group: str, *, instance: str = "open", graph: GraphClient | None = None) -> pd.DataFrame:
+def review_decisions(target: VaultTarget, group: str, *, instance: str = "open",
+                     graph: GraphClient | None = None) -> pd.DataFrame:
     """Decisions of the group's open instance (``"last_completed"``, or an instance id), `DECISION_COLUMNS`."""
     with graph_for(target, graph) as client:
         group_id = find_group(target, group, graph=client).id
@@ -238,7 +243,7 @@ def _write(call, table: str = "review_decisions"):
         raise GovernanceError(getattr(exc.error, "message", None) or str(exc)) from None
 
 
-def record_decisions(target, group: str, decision: str, *, principals: list[str] | None = None,
+def record_decisions(target: VaultTarget, group: str, decision: str, *, principals: list[str] | None = None,
                      justification: str | None = None, only_not_reviewed: bool = False,
                      graph: GraphClient | None = None) -> int:
     """Record *decision* (Approve, Deny, DontKnow) in the group's open review; returns how many.
@@ -266,14 +271,14 @@ def record_decisions(target, group: str, decision: str, *, principals: list[str]
         return count
 
 
-def complete_review(target, group: str, *, graph: GraphClient | None = None) -> None:
+def complete_review(target: VaultTarget, group: str, *, graph: GraphClient | None = None) -> None:
     """Stop the group's open review instance now (its decisions become final)."""
     with graph_for(target, graph) as client:
         instance = _instance_for(client, find_group(target, group, graph=client).id, "open")
         _write(lambda: client.post(f"{DEFINITIONS}/{instance['_definition']}/instances/{instance['id']}/stop"))
 
 
-def apply_review_decisions(target, group: str, *, graph: GraphClient | None = None) -> pd.DataFrame:
+def apply_review_decisions(target: VaultTarget, group: str, *, graph: GraphClient | None = None) -> pd.DataFrame:
     """Apply the last completed instance's decisions (denied members leave the group); returns them."""
     with graph_for(target, graph) as client:
         instance = _instance_for(client, find_group(target, group, graph=client).id, "last_completed")

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
+
 REQUEST_VIEW = ["request_id", "package", "requested_by", "justification", "state", "created"]
 REVIEW_VIEW = ["group_name", "roles", "status", "reason", "last_completed", "next_due", "days_left"]
 DRIFT_VIEW = ["kind", "principal_name", "principal_type", "role_name", "secret"]
@@ -19,5 +24,5 @@ def display_frame(frame, columns: list[str] | None = None) -> None:
         display(frame)
 
 
-def where(target, secret: str | None) -> str:
+def where(target: VaultTarget, secret: str | None) -> str:
     return f"secret {secret}" if secret else f"vault {target.name}"

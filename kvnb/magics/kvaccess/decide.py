@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._parser import CmdParser, reason_option
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 
 def _parser(verb: str) -> CmdParser:
@@ -20,13 +25,13 @@ def _show(decided) -> None:
     print(f"Request {decided.id}: {decided.state}" + (f" ({decided.status})" if decided.status else "") + ".")
 
 
-def approve(target, args) -> None:
+def approve(target: VaultTarget, args) -> None:
     from kvnb.governance import approve_request
 
     _show(approve_request(target, args.request_id, justification=args.reason))
 
 
-def deny(target, args) -> None:
+def deny(target: VaultTarget, args) -> None:
     from kvnb.governance import deny_request
 
     _show(deny_request(target, args.request_id, justification=args.reason))

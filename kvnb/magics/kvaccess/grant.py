@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._parser import CmdParser, reason_option, scope_option, scoped_secret, words
 from ._render import where
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 PARSER = CmdParser("grant", usage="grant PRINCIPAL ROLE [--scope secret/NAME] [--for DURATION]",
                    description="Assign ROLE to PRINCIPAL (object id, user principal name, group name or persona).")
@@ -14,7 +19,7 @@ PARSER.add_argument("--for", dest="for_", metavar="DURATION", help="Time-bound, 
 reason_option(PARSER, "The justification, recorded with a time-bound grant.")
 
 
-def run(target, args) -> None:
+def run(target: VaultTarget, args) -> None:
     from kvnb.access import grant
 
     secret = scoped_secret(args.scope)

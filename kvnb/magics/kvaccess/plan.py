@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._parser import CmdParser, CommandUsageError
 from ._render import DRIFT_VIEW, display_frame
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 PARSER = CmdParser("plan", usage="plan [FILE]",
                    description="Check the vault's assignments against a governance plan: FILE (JSON), "
@@ -11,7 +16,7 @@ PARSER = CmdParser("plan", usage="plan [FILE]",
 PARSER.add_argument("file", nargs="?", metavar="FILE")
 
 
-def run(target, args) -> None:
+def run(target: VaultTarget, args) -> None:
     from kvnb.access import GovernancePlan, check_plan, seed_plan
 
     if args.file:

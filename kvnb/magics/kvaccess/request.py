@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._parser import CmdParser, CommandUsageError, reason_option, words
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 PARSER = CmdParser("request", usage="request ROLE|PACKAGE --reason WHY",
                    description="Request the access package that grants ROLE on the vault, or PACKAGE by name.",
@@ -11,7 +16,7 @@ PARSER.add_argument("wanted", nargs="+", metavar="ROLE|PACKAGE")
 reason_option(PARSER, "Why you need it (the approver reads it).")
 
 
-def run(target, args) -> None:
+def run(target: VaultTarget, args) -> None:
     from kvnb.governance import request_access
 
     if not args.reason:
@@ -21,7 +26,7 @@ def run(target, args) -> None:
           "Its approvers see it with `%kvaccess requests`.")
 
 
-def _role_or_package(target, wanted: str) -> dict:
+def _role_or_package(target: VaultTarget, wanted: str) -> dict:
     """``package=`` when *wanted* names an access package (anyone may list them), else ``role=``.
 
     Finding a package by role needs the vault's role assignments, which someone without any

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._parser import CmdParser, words
 from ._render import DECISION_VIEW, REVIEW_VIEW, display_frame
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 PARSER = CmdParser("review", usage="review [GROUP]",
                    description="Review status per group holding a role; with GROUP, the decisions of its "
@@ -11,7 +16,7 @@ PARSER = CmdParser("review", usage="review [GROUP]",
 PARSER.add_argument("group", nargs="*", metavar="GROUP")
 
 
-def run(target, args) -> None:
+def run(target: VaultTarget, args) -> None:
     from kvnb.governance import ReviewNotFoundError, review_decisions, review_status
 
     if not args.group:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._parser import CmdParser, scope_option, scoped_secret, words
 from ._render import where
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 PARSER = CmdParser("revoke", usage="revoke PRINCIPAL ROLE [--scope secret/NAME]",
                    description="Remove PRINCIPAL's own assignments of ROLE (not those through groups or from above).",
@@ -13,7 +18,7 @@ PARSER.add_argument("role", nargs="+", metavar="ROLE")
 scope_option(PARSER)
 
 
-def run(target, args) -> None:
+def run(target: VaultTarget, args) -> None:
     from kvnb.access import revoke
 
     secret = scoped_secret(args.scope)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from kvnb.permissions import role_for_operation
 
 from ._parser import CmdParser
 from ._render import display_frame
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 PARSER = CmdParser("", usage="[SECRET | SUBCOMMAND ...] [--vault V] [--persona NAME]",
                    description="Your roles on the vault or SECRET, what they allow, and how to get more.",
@@ -14,7 +19,7 @@ PARSER = CmdParser("", usage="[SECRET | SUBCOMMAND ...] [--vault V] [--persona N
 PARSER.add_argument("secret", nargs="?", metavar="SECRET", help="One secret instead of the whole vault.")
 
 
-def run(target, args) -> None:
+def run(target: VaultTarget, args) -> None:
     from kvnb.access import effective_access, whoami
     from kvnb.fetch import check_name
 
@@ -35,7 +40,7 @@ def run(target, args) -> None:
         print(line)
 
 
-def missing_access_advice(target, access) -> list[str]:
+def missing_access_advice(target: VaultTarget, access) -> list[str]:
     """For each role you lack: which operations it would allow and which access package gives it."""
     from kvnb.governance import access_package_name
 
