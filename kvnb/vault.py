@@ -230,7 +230,7 @@ def find_vault_resource_id(target: VaultTarget) -> str | None:
 
 def _local_runtime(start_local: bool):
     from .local import control
-    from .local.paths import StatePaths
+    from .local.state.paths import StatePaths
 
     paths = StatePaths.resolve()
     runtime = control.running(paths)

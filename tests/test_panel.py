@@ -17,8 +17,8 @@ from IPython.core.error import UsageError
 
 import kvnb.panel
 from kvnb.audit import audit_vault
-from kvnb.local.scenario import FIRST_VAULT
-from kvnb.local.secretstore import set_secret
+from kvnb.local.seed.scenario import FIRST_VAULT
+from kvnb.local.state.secrets import set_secret
 from kvnb.panel import VaultPanel
 from kvnb.panel.table import TableView
 from kvnb.panel.views import matching, row_text
