@@ -246,7 +246,7 @@ def find_vault_resource_id(target: VaultTarget) -> str | None:
 def _local_runtime(start_local: bool):
     """The local vault's paths and runtime, started if need be; its failures as kvnb errors."""
     from .local import control
-    from .local.paths import StateDirError, StatePaths
+    from .local.state.paths import StateDirError, StatePaths
 
     try:
         paths = StatePaths.resolve()

@@ -120,7 +120,7 @@ def test_network_unreachable(vault):
 
 
 def test_a_kept_local_vault_is_found_again_after_a_restart_on_another_port(vault):
-    from kvnb.local.server import LocalVaultServer
+    from kvnb.local.server.process import LocalVaultServer
 
     before = fetch.fetch_secret("APICaller", persona="member")
     old_url = vault.url

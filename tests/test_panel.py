@@ -18,8 +18,8 @@ from IPython.core.error import UsageError
 import kvnb
 import kvnb.vaultpanel
 from kvnb.audit import audit_vault
-from kvnb.local.scenario import FIRST_VAULT
-from kvnb.local.secretstore import set_secret
+from kvnb.local.seed.scenario import FIRST_VAULT
+from kvnb.local.state.secrets import set_secret
 from kvnb.vaultpanel import VaultPanel
 from kvnb.vaultpanel.table import TableView
 from kvnb.vaultpanel.views import matching, row_text

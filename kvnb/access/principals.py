@@ -88,9 +88,9 @@ def ids_only_resolver() -> Resolver:
 
 def local_resolver(paths=None) -> Resolver:
     """The local vault's directory, read from its state directory (``KVNB_HOME`` unless *paths*)."""
-    from kvnb.local.directory import Directory, group_paths
-    from kvnb.local.paths import StatePaths
-    from kvnb.local.store import Store
+    from kvnb.local.state.directory import Directory, group_paths
+    from kvnb.local.state.paths import StatePaths
+    from kvnb.local.state.store import Store
 
     paths = paths or StatePaths.resolve()
 
@@ -128,9 +128,9 @@ def local_resolver(paths=None) -> Resolver:
 
 def local_handles(paths=None) -> dict[str, str]:
     """The local tenant's persona handles (case-folded) → object ids."""
-    from kvnb.local.directory import Directory
-    from kvnb.local.paths import StatePaths
-    from kvnb.local.store import Store
+    from kvnb.local.state.directory import Directory
+    from kvnb.local.state.paths import StatePaths
+    from kvnb.local.state.store import Store
 
     store = Store(paths or StatePaths.resolve())
     try:

@@ -10,7 +10,7 @@ import click
 
 from ..durations import parse_duration
 from ..local import control
-from ..local.paths import StatePaths, StateDirError
+from ..local.state.paths import StatePaths, StateDirError
 from .options import local_persona_option
 
 
@@ -45,7 +45,7 @@ def start(port, foreground, latency_ms, throttle, challenge_resource) -> None:
     paths = _paths()
     extra = ["--latency-ms", str(latency_ms), "--throttle", throttle, "--challenge-resource", challenge_resource]
     if foreground:
-        from ..local.server import main
+        from ..local.server.process import main
 
         args = ["--home", str(paths.home), *extra] + (["--port", str(port)] if port is not None else [])
         sys.exit(main(args))
@@ -109,8 +109,8 @@ def reset(empty) -> None:
     if control.running(paths):
         _admin("reset", {"empty": empty})
     else:
-        from ..local import scenario
-        from ..local.store import Store
+        from ..local.seed import scenario
+        from ..local.state.store import Store
 
         store = Store(paths)
         scenario.reset(store, empty=empty)
@@ -160,8 +160,8 @@ def add_vault(name, port) -> None:
 
 
 def _directory():
-    from ..local.directory import Directory
-    from ..local.store import Store
+    from ..local.state.directory import Directory
+    from ..local.state.store import Store
 
     paths = _paths()
     if not paths.database.exists():

@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import StatePaths
+from .state.paths import StatePaths
 
 START_TIMEOUT = 20.0
 SP_VARIABLES = (  # would take precedence over the managed identity in DefaultAzureCredential
@@ -175,7 +175,7 @@ def stop(paths: StatePaths, timeout: float = 10.0) -> bool:
 
 
 def _open_store(paths: StatePaths):
-    from .store import Store
+    from .state.store import Store
 
     return Store(paths)
 
