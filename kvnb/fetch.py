@@ -108,7 +108,11 @@ def _close(target: VaultTarget) -> None:
 # -- fetching ----------------------------------------------------------------------------------------
 def fetch_secret(name: str, *, version: str | None = None, vault: str | None = None,
                  persona: str | None = None, **options):
-    """Fetch one secret as a masked ``kvnb.secret.Secret``; see ``fetch_secrets`` for *options*."""
+    """Fetch one secret as a masked ``kvnb.secret.Secret``; see ``fetch_secrets`` for *options*.
+
+    Needs ``secrets/getSecret/action`` on the secret (Key Vault Secrets User), and raises what
+    `fetch_secrets` raises for one secret (never ``FetchErrors``).
+    """
     return fetch_secrets([SecretRequest(name, version)], vault=vault, persona=persona, **options)[0]
 
 
@@ -124,6 +128,19 @@ def fetch_secrets(requests: Iterable[str | SecretRequest], *, vault: str | None 
     the vault). A secret whose ``exp`` has passed is still returned, with a notice: passed to
     ``on_expired(message)`` when given (``%kvget`` prints it), else an ``ExpiredSecretWarning``.
     Every failure is raised together as ``FetchErrors`` (a single one as itself).
+
+    Needs ``secrets/getSecret/action`` on each secret (Key Vault Secrets User).
+
+    :raises kvnb.errors.VaultReferenceError: the vault cannot be named or opened.
+    :raises kvnb.errors.InvalidSecretNameError: a name (or version) is not a Key Vault one.
+    :raises kvnb.errors.SecretNotFoundError: no such secret or version (with close matches).
+    :raises kvnb.errors.SecretDisabledError: the secret is disabled.
+    :raises kvnb.errors.AccessDeniedError: RBAC refused; names the missing role and the access package
+        to request.
+    :raises kvnb.errors.NotSignedInError: no credential gave a token.
+    :raises kvnb.errors.VaultUnreachableError: the vault did not answer.
+    :raises kvnb.errors.ThrottledError: 429 after the SDK's retries.
+    :raises kvnb.errors.FetchErrors: several secrets failed; each failure is in ``.errors``.
     """
     wanted = [r if isinstance(r, SecretRequest) else SecretRequest(r) for r in requests]
     for request in wanted:
@@ -155,7 +172,14 @@ def check_name(name: str, version: str | None = None) -> None:
 
 def list_secret_names(*, vault: str | None = None, persona: str | None = None,
                       target: VaultTarget | None = None) -> list[str]:
-    """Names of the vault's secrets the caller may list (needs secrets/readMetadata)."""
+    """Names of the vault's secrets the caller may list (needs secrets/readMetadata).
+
+    Needs ``secrets/readMetadata/action`` on the vault (Key Vault Reader).
+
+    :raises kvnb.errors.AccessDeniedError: the caller may not list.
+    :raises kvnb.errors.NotSignedInError: no token.
+    :raises kvnb.errors.VaultUnreachableError: the vault did not answer.
+    """
     from azure.core.exceptions import AzureError
 
     target = target or open_target(vault, persona=persona)

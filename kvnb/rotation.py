@@ -267,9 +267,16 @@ def rotate_secret(name: str, value: ValueSource, *, vault: str | None = None, pe
                   check_access: bool = True) -> RotationResult:
     """Set a new version of *name* from *value* (a str, or a callable asked only after the checks).
 
-    ``confirm(plan)`` returning False cancels before the value is asked for. Raises ``RotationRefused``
-    without set permission, ``RotationError`` when the value or the read-back is wrong, and the other
-    ``kvnb.errors`` for what the vault answers.
+    ``confirm(plan)`` returning False cancels before the value is asked for. What the vault answers
+    otherwise comes as the other ``kvnb.errors`` (as for `kvnb.fetch.fetch_secret`).
+
+    Needs ``secrets/setSecret/action`` on the secret (Key Vault Secrets Officer), and
+    ``secrets/update/action`` with *disable_previous*.
+
+    :raises kvnb.errors.RotationRefused: the access layer says you may not set it (checked first).
+    :raises kvnb.errors.RotationCancelled: *confirm* said no: nothing changed.
+    :raises kvnb.errors.RotationError: the value or the read-back is wrong.
+    :raises kvnb.errors.RotationVerificationError: the new version reads back as another value.
     """
     from azure.core.exceptions import AzureError
 

@@ -104,7 +104,14 @@ def _names(target: VaultTarget, ids: set[str], resolver: Resolver | None) -> dic
 
 
 def list_role_assignments(target: VaultTarget, *, secret: str | None = None, resolver: Resolver | None = None):
-    """Every assignment at the vault (or one secret), on its secrets, and inherited from above."""
+    """Every assignment at the vault (or one secret), on its secrets, and inherited from above.
+
+    Needs ``Microsoft.Authorization/roleAssignments/read`` at the vault (Key Vault Reader, Reader,
+    Owner, ...).
+
+    :raises kvnb.errors.PermissionMissingError: ARM refused the read (403).
+    :raises kvnb.errors.VaultReferenceError: the vault's resource id is unknown.
+    """
     import pandas as pd
 
     vault = vault_scope(target)

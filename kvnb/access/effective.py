@@ -143,7 +143,15 @@ def _grants(target: VaultTarget, vault: str, *, me: bool) -> tuple[list[_Grant],
 
 def effective_access(target: VaultTarget, principal: str | None = None, *, secret: str | None = None,
                      resolver: Resolver | None = None) -> EffectiveAccess:
-    """What *principal* (object id, UPN, group name or persona; default: you) may do on the vault or *secret*."""
+    """What *principal* (object id, UPN, group name or persona; default: you) may do on the vault or *secret*.
+
+    Needs ``Microsoft.Authorization/roleAssignments/read`` at the vault (for yourself, PIM's
+    ``asTarget()`` schedule instances do without it) and directory read access for group memberships.
+
+    :raises kvnb.errors.PermissionMissingError: the assignments could not be read.
+    :raises kvnb.errors.PrincipalNotFoundError: *principal* names nobody, or several.
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused the directory lookups.
+    """
     with resolving(target, resolver) as directory:
         return _effective_access(target, principal, secret, directory)
 

@@ -84,6 +84,14 @@ def grant(target: VaultTarget, principal: str, role: str, *, secret: str | None 
     *principal*: object id, user principal name, group display name or (local vault) persona handle.
     *role*: a name such as ``Key Vault Secrets User``, or a GUID. Granting what is already held changes
     nothing and returns ``created=False``.
+
+    Needs ``Microsoft.Authorization/roleAssignments/write`` at the scope (Key Vault Data Access
+    Administrator for Key Vault roles, User Access Administrator or Owner).
+
+    :raises kvnb.errors.PermissionMissingError: ARM refused the write (403).
+    :raises kvnb.errors.PrincipalNotFoundError: *principal* names nobody, or several.
+    :raises kvnb.errors.RoleNotFoundError: *role* is no role definition.
+    :raises ValueError: *duration* or *until* cannot be read, or both are given.
     """
     from azure.core.exceptions import HttpResponseError, ResourceExistsError
 
@@ -134,6 +142,12 @@ def revoke(target: VaultTarget, principal: str, role: str, *, secret: str | None
     A time-bound assignment is removed through an ``AdminRemove`` schedule request, a permanent one
     by deleting the role assignment. Assignments inherited from above or made to a group the principal
     is in are not touched.
+
+    Needs ``Microsoft.Authorization/roleAssignments/delete`` at the scope (as `grant`).
+
+    :raises kvnb.errors.PermissionMissingError: ARM refused (403).
+    :raises kvnb.errors.PrincipalNotFoundError: *principal* names nobody, or several.
+    :raises kvnb.errors.RoleNotFoundError: *role* is no role definition.
     """
     from azure.core.exceptions import HttpResponseError
 

@@ -51,7 +51,12 @@ def identity_from_token(token: str, *, persona: str | None = None) -> Identity:
 
 
 def whoami(target: VaultTarget) -> Identity:
-    """Who *target*'s credential signs in as (uses the ARM token, which governance calls need anyway)."""
+    """Who *target*'s credential signs in as (uses the ARM token, which governance calls need anyway).
+
+    Needs only a token for ARM.
+
+    :raises kvnb.errors.NotSignedInError: no credential gave a token, or not a JWT.
+    """
     try:
         token = target.credential.get_token(target.arm_scope)
     except Exception as exc:  # azure-identity raises several types; all mean "no token"

@@ -130,7 +130,13 @@ def _key(principal_id: str, role_id: str, secret: str | None) -> tuple:
 
 
 def check_plan(target: VaultTarget, plan: GovernancePlan, *, resolver: Resolver | None = None) -> Drift:
-    """Compare the vault's own assignments (vault and secret scope) with *plan*."""
+    """Compare the vault's own assignments (vault and secret scope) with *plan*.
+
+    Needs ``Microsoft.Authorization/roleAssignments/read`` at the vault.
+
+    :raises kvnb.errors.PermissionMissingError: the assignments could not be read.
+    :raises kvnb.errors.PlanError: the plan names a role or principal that does not exist.
+    """
     with resolving(target, resolver) as directory:
         return _check_plan(target, plan, directory)
 
@@ -176,7 +182,14 @@ def _check_plan(target: VaultTarget, plan: GovernancePlan, resolver: Resolver) -
 
 def apply_plan(target: VaultTarget, plan: GovernancePlan, *, remove: bool = False,
                resolver: Resolver | None = None) -> PlanResult:
-    """Create the plan's missing assignments; with ``remove=True`` also delete extra and bypass ones."""
+    """Create the plan's missing assignments; with ``remove=True`` also delete extra and bypass ones.
+
+    Needs ``Microsoft.Authorization/roleAssignments/read`` and ``roleAssignments/write`` at the vault
+    (``/delete`` too with *remove*).
+
+    :raises kvnb.errors.PermissionMissingError: ARM refused (403).
+    :raises kvnb.errors.PlanError: the plan cannot be applied.
+    """
     with resolving(target, resolver) as directory:
         return _apply_plan(target, plan, remove, directory)
 

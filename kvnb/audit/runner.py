@@ -68,7 +68,13 @@ async def _collect_and_close(target: VaultTarget, owned: bool, settings, on_prog
 
 def audit_vault(vault, *, persona: str | None = None, settings: AuditSettings | None = None,
                 on_progress: ProgressCallback | None = None) -> VaultAudit:
-    """Audit *vault* (a name, URL, ``local`` or an open `VaultTarget`) and return its tables and findings."""
+    """Audit *vault* (a name, URL, ``local`` or an open `VaultTarget`) and return its tables and findings.
+
+    Needs Key Vault Reader at the vault; what else it cannot read becomes a `Limitation`.
+
+    :raises kvnb.errors.AuditAccessError: the vault cannot be audited at all.
+    :raises kvnb.errors.VaultReferenceError: *vault* cannot be opened.
+    """
     target, owned = _target(vault, persona)
     return run_blocking(_collect_and_close(target, owned, settings, on_progress))
 

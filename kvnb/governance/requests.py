@@ -97,6 +97,12 @@ def _call(fn, table: str):
 
 # -- packages ------------------------------------------------------------------------------------------------
 def get_access_packages(target: VaultTarget, *, graph: GraphClient | None = None) -> list[AccessPackage]:
+    """Every access package you may see, with its policy's approvers.
+
+    Needs ``EntitlementManagement.Read.All`` or a catalog reader role on Azure.
+
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    """
     with graph_for(target, graph) as client:
         items = _call(lambda: list(client.list(f"{EM}/accessPackages", params={"$expand": _EXPAND})),
                       "access_packages")
@@ -104,6 +110,12 @@ def get_access_packages(target: VaultTarget, *, graph: GraphClient | None = None
 
 
 def list_access_packages(target: VaultTarget, *, graph: GraphClient | None = None) -> pd.DataFrame:
+    """`get_access_packages` as a DataFrame, `PACKAGE_COLUMNS`.
+
+    Needs what `get_access_packages` needs.
+
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    """
     rows = [(p.id, p.display_name, p.description, p.group_id, p.policy_id, ", ".join(p.approver_ids))
             for p in get_access_packages(target, graph=graph)]
     return pd.DataFrame(rows, columns=list(PACKAGE_COLUMNS))
@@ -111,7 +123,16 @@ def list_access_packages(target: VaultTarget, *, graph: GraphClient | None = Non
 
 def find_access_package(target: VaultTarget, *, role: str | None = None, group: str | None = None,
                         package: str | None = None, graph: GraphClient | None = None) -> AccessPackage:
-    """The package granting *role* on the vault (through a group holding it), or *group*, or named *package*."""
+    """The package granting *role* on the vault (through a group holding it), or *group*, or named *package*.
+
+    Needs what `get_access_packages` needs; with *role*,
+    ``Microsoft.Authorization/roleAssignments/read`` at the vault too.
+
+    :raises kvnb.errors.AccessPackageNotFoundError: no package, or several, match.
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    :raises kvnb.errors.PermissionMissingError: the vault's assignments could not be read (*role*).
+    :raises ValueError: not exactly one of *role*, *group*, *package*.
+    """
     if sum(x is not None for x in (role, group, package)) != 1:
         raise ValueError("Give exactly one of role=, group= or package=.")
     with graph_for(target, graph) as client:
@@ -158,7 +179,15 @@ def access_package_name(target: VaultTarget, role: str) -> str | None:
 # -- requests ------------------------------------------------------------------------------------------------
 def request_access(target: VaultTarget, *, justification: str, role: str | None = None, group: str | None = None,
                    package: str | None = None, graph: GraphClient | None = None) -> AccessRequest:
-    """Request an access package for yourself (``userAdd``); the approver decides later."""
+    """Request an access package for yourself (``userAdd``); the approver decides later.
+
+    Anyone may request a package its policy lets them request (``userAdd`` for yourself).
+
+    :raises kvnb.errors.AccessPackageNotFoundError: as `find_access_package`.
+    :raises kvnb.errors.GovernanceError: Entra refused the request (e.g. one is already open).
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    :raises ValueError: *justification* is empty.
+    """
     if not justification or not justification.strip():
         raise ValueError("Say why you need the access (justification=): the approver reads it.")
     with graph_for(target, graph) as client:
@@ -214,7 +243,12 @@ def list_my_requests(target: VaultTarget, *, graph: GraphClient | None = None) -
 
 
 def list_pending_approvals(target: VaultTarget, *, graph: GraphClient | None = None) -> pd.DataFrame:
-    """Requests waiting for your decision as an approver, `REQUEST_COLUMNS`."""
+    """Requests waiting for your decision as an approver, `REQUEST_COLUMNS`.
+
+    Needs to be an approver in a package's policy.
+
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    """
     return _filtered(target, "approver", graph)
 
 
@@ -237,12 +271,25 @@ def _decide(target: VaultTarget, request_id: str, result: str, justification: st
 
 def approve_request(target: VaultTarget, request_id: str, *, justification: str | None = None,
                     graph: GraphClient | None = None) -> AccessRequest:
-    """Approve as an approver of the package's policy; Entra then delivers the membership."""
+    """Approve as an approver of the package's policy; Entra then delivers the membership.
+
+    Needs to be an approver named in the package's policy.
+
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403): not an approver.
+    :raises kvnb.errors.GovernanceError: the request was already decided.
+    """
     return _decide(target, request_id, "Approve", justification, graph)
 
 
 def deny_request(target: VaultTarget, request_id: str, *, justification: str | None = None,
                  graph: GraphClient | None = None) -> AccessRequest:
+    """
+
+    Deny as an approver of the package's policy; needs what `approve_request` needs.
+
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403): not an approver.
+    :raises kvnb.errors.GovernanceError: the request was already decided.
+    """
     return _decide(target, request_id, "Deny", justification, graph)
 
 

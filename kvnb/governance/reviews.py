@@ -160,7 +160,13 @@ def review_status(target: VaultTarget, *, groups: dict[str, list[str]] | None = 
     """One row per group holding a role on the vault (or per id in *groups*), `STATUS_COLUMNS`.
 
     *groups* maps group ids to role names; by default they come from the vault's role assignments.
-    Raises `MissingGraphPermissionError` when Graph refuses (use `errors.degrade` for a report).
+
+    Needs ``AccessReview.Read.All`` (and ``Microsoft.Authorization/roleAssignments/read`` at the vault
+    unless *groups* is given).
+
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403); `degrade` turns it into a
+        `Limitation`.
+    :raises kvnb.errors.PermissionMissingError: the vault's assignments could not be read.
     """
     groups = role_holding_groups(target) if groups is None else {g.lower(): list(r) for g, r in groups.items()}
     rows = []
@@ -228,7 +234,14 @@ def _decision_rows(items: list[dict]) -> pd.DataFrame:
 
 def review_decisions(target: VaultTarget, group: str, *, instance: str = "open",
                      graph: GraphClient | None = None) -> pd.DataFrame:
-    """Decisions of the group's open instance (``"last_completed"``, or an instance id), `DECISION_COLUMNS`."""
+    """Decisions of the group's open instance (``"last_completed"``, or an instance id), `DECISION_COLUMNS`.
+
+    Needs ``AccessReview.Read.All``, or to be a reviewer of the group's review.
+
+    :raises kvnb.errors.GroupNotFoundError: no such group.
+    :raises kvnb.errors.ReviewNotFoundError: no review, or no such instance.
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    """
     with graph_for(target, graph) as client:
         group_id = find_group(target, group, graph=client).id
         return _decision_rows(_decisions(client, _instance_for(client, group_id, instance)))
@@ -250,6 +263,13 @@ def record_decisions(target: VaultTarget, group: str, decision: str, *, principa
 
     *principals* limits it to these object ids, user principal names or display names; with
     *only_not_reviewed* decisions already made stay as they are.
+
+    Needs to be a reviewer of the group's review.
+
+    :raises ValueError: *decision* is not one Graph takes.
+    :raises kvnb.errors.GroupNotFoundError: no such group.
+    :raises kvnb.errors.ReviewNotFoundError: no open review, or none of *principals* is in it.
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
     """
     if decision not in ("Approve", "Deny", "DontKnow", "NotReviewed"):
         raise ValueError("decision must be Approve, Deny, DontKnow or NotReviewed.")
@@ -272,14 +292,28 @@ def record_decisions(target: VaultTarget, group: str, decision: str, *, principa
 
 
 def complete_review(target: VaultTarget, group: str, *, graph: GraphClient | None = None) -> None:
-    """Stop the group's open review instance now (its decisions become final)."""
+    """Stop the group's open review instance now (its decisions become final).
+
+    Needs to be a reviewer, or an Identity Governance Administrator.
+
+    :raises kvnb.errors.GroupNotFoundError: no such group.
+    :raises kvnb.errors.ReviewNotFoundError: no open review.
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    """
     with graph_for(target, graph) as client:
         instance = _instance_for(client, find_group(target, group, graph=client).id, "open")
         _write(lambda: client.post(f"{DEFINITIONS}/{instance['_definition']}/instances/{instance['id']}/stop"))
 
 
 def apply_review_decisions(target: VaultTarget, group: str, *, graph: GraphClient | None = None) -> pd.DataFrame:
-    """Apply the last completed instance's decisions (denied members leave the group); returns them."""
+    """Apply the last completed instance's decisions (denied members leave the group); returns them.
+
+    Needs to be a reviewer, or an Identity Governance Administrator.
+
+    :raises kvnb.errors.GroupNotFoundError: no such group.
+    :raises kvnb.errors.ReviewNotFoundError: no completed review.
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    """
     with graph_for(target, graph) as client:
         instance = _instance_for(client, find_group(target, group, graph=client).id, "last_completed")
         path = f"{DEFINITIONS}/{instance['_definition']}/instances/{instance['id']}"
