@@ -63,6 +63,9 @@ def test_forbidden_names_the_missing_role_and_action(vault):
     assert refused.value.missing_role == "Key Vault Secrets User"
     assert refused.value.action == GET_SECRET
     assert refused.value.secret_name == "APICaller"
+    # fetch, which has the context, looks up the access package that grants the role (errors.py does not)
+    assert refused.value.access_package.startswith("azDevOpsKV01_secAccess")
+    assert f"Request the access package {refused.value.access_package}" in str(refused.value)
 
 
 def test_not_found_suggests_only_names_the_caller_may_list(vault):
