@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import os
 import re
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import urlsplit
 
 from .errors import (
@@ -243,60 +243,64 @@ def find_vault_resource_id(target: VaultTarget) -> str | None:
     return None
 
 
-def _local_runtime(start_local: bool):
-    """The local vault's paths and runtime, started if need be; its failures as kvnb errors."""
-    from .local import control
-    from .local.state.paths import StateDirError, StatePaths
+@contextmanager
+def _local_errors() -> Iterator[None]:
+    """The local vault's own exceptions, as the kvnb errors `open_vault` promises."""
+    from . import local
 
     try:
-        paths = StatePaths.resolve()
-        runtime = control.running(paths)
-        if runtime is None:
-            if not start_local:
-                raise LocalVaultNotRunningError(str(control.NotRunning(paths)))
-            runtime, _ = control.start(paths)
-    except control.StartFailed as exc:
+        yield
+    except local.NotRunning as exc:
+        raise LocalVaultNotRunningError(str(exc)) from None
+    except local.StartFailed as exc:
         raise LocalVaultStartError(str(exc)) from None
-    except StateDirError as exc:
+    except (local.StateDirError, local.AdminError) as exc:
         raise LocalVaultError(str(exc)) from None
-    return paths, runtime
+    except LookupError as exc:  # no such persona, or a group: who to be instead is the user's choice
+        if isinstance(exc, (KeyError, IndexError)):  # bugs, not choices
+            raise
+        raise VaultReferenceError(f"{exc} Pick one with --persona NAME.") from None
+
+
+def _local_runtime(start_local: bool):
+    """The running local vault, started first if need be and *start_local*; its failures as kvnb errors."""
+    from . import local
+
+    with _local_errors():
+        return local.connect(start_if_stopped=start_local)
 
 
 def _open_local(name: str | None, persona: str | None, start_local: bool) -> VaultTarget:
-    paths, runtime = _local_runtime(start_local)
+    runtime = _local_runtime(start_local)
     vaults = runtime.vaults
     if name:
         vaults = [v for v in runtime.vaults if v["name"].lower() == name.lower()]
         if not vaults:
             known = ", ".join(v["name"] for v in runtime.vaults)
             raise VaultNameError(f"No local vault {name!r} (running: {known}). Add one with `kvnb local add-vault {name}`.")
-    return _local_target(paths, runtime, vaults[0], persona)
+    return _local_target(runtime, vaults[0], persona)
 
 
 def _open_local_by_port(port: int | None, persona: str | None, start_local: bool) -> VaultTarget:
-    paths, runtime = _local_runtime(start_local)
+    runtime = _local_runtime(start_local)
     match = [v for v in runtime.vaults if v["port"] == (port or 443)]
     if not match:
         raise VaultNameError(f"No local vault listens on port {port}. See `kvnb local status`.")
-    return _local_target(paths, runtime, match[0], persona)
+    return _local_target(runtime, match[0], persona)
 
 
-def _local_target(paths, runtime, vault: dict, persona: str | None) -> VaultTarget:
+def _local_target(runtime, vault: dict, persona: str | None) -> VaultTarget:
+    from . import local
     from .credentials import LocalIdentity, new_credential
-    from .local import control
 
-    persona = persona or os.environ.get("KVNB_PERSONA") or control.default_persona(paths)
-    try:
-        header = control.identity_header(paths, persona)
-    except LookupError as exc:  # no such persona, or a group: who to be instead is the user's choice
-        raise VaultReferenceError(f"{exc} Pick one with --persona NAME.") from None
-    ca = str(paths.ca_cert)
-    info = control.status(paths)
-    resource_id = next(v["resource_id"] for v in info["vaults"] if v["name"] == vault["name"])
+    with _local_errors():
+        persona = persona or os.environ.get("KVNB_PERSONA") or local.default_persona(runtime.home)
+        header = local.identity_header(persona, runtime.home)
+    ca = str(runtime.ca_path)
     identity = LocalIdentity(runtime.token_endpoint, header, persona=persona, connection_verify=ca)
     return VaultTarget(
         name=vault["name"], url=f"https://127.0.0.1:{vault['port']}", is_local=True,
         credential=new_credential(local=identity), local_identity=identity,
         arm_url=runtime.base_url, graph_url=runtime.base_url, connection_verify=ca, persona=persona,
-        known_resource_id=resource_id, tenant_id=info["tenant_id"],
+        known_resource_id=vault["resource_id"], tenant_id=runtime.tenant_id,
     )
