@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .errors import (
