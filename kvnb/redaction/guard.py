@@ -49,6 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kvnb.home import default_home, make_private_dir
 from kvnb.matching import MIN_WHOLE
 
 MAGIC = b"kvnb-save-guard 2\n"
@@ -58,8 +59,7 @@ _TABLE_HEAD = struct.Struct("<II")  # window length, digest count
 
 def guard_dir(home: str | os.PathLike | None = None) -> Path:
     """``$KVNB_HOME/guard`` (``~/.kvnb/guard`` by default): where kernels leave their guard files."""
-    base = home or os.environ.get("KVNB_HOME") or Path.home() / ".kvnb"
-    return Path(base).expanduser() / "guard"
+    return (Path(home).expanduser() if home else default_home()) / "guard"
 
 
 def min_run() -> int:
@@ -152,7 +152,7 @@ def value_tables(key: GuardKey, forms, k: int) -> dict[int, np.ndarray]:
 
 def private_dir(path: Path) -> None:
     """Make ``path`` (mode 0700 at creation) or check an existing one is ours and private."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dir(path)  # and KVNB_HOME above it: %load_ext may be the first to make it
     info = os.lstat(path)
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
         raise PermissionError(0, f"{path} is not a private folder of this user (mode 0700)")
