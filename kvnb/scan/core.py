@@ -106,11 +106,12 @@ def _read(path: str, max_file_size: int) -> tuple[str, bytes]:
         chunks = []
         wanted = max_file_size + 1
         while wanted > 0:  # one read for a regular file; bounded by max_file_size in any case
-            chunk = os.read(descriptor, min(wanted, max(size + 1, 65536)))
-            if not chunk:
-                break
+            asked = min(wanted, max(size + 1, 65536))
+            chunk = os.read(descriptor, asked)
             chunks.append(chunk)
             wanted -= len(chunk)
+            if len(chunk) < asked:  # a regular file answers short only at its end: no second read
+                break
         data = b"".join(chunks) if len(chunks) != 1 else chunks[0]
     except OSError:
         return "unreadable", b""
