@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from cryptography.exceptions import InvalidTag
 
 from kvnb.matching.views import views
 from kvnb.redaction.guard import MAGIC, GuardKey, code_points, guard_dir, unpack_tables
@@ -41,7 +43,9 @@ _BITMAP_BITS = 22  # a 4 MB prefilter on the digests' top bits before the exact 
 _log = logging.getLogger(__name__)
 
 try:  # jupyter_server re-raises tornado HTTPErrors from a pre-save hook and rejects the save;
-    from tornado.web import HTTPError as _HTTPError  # any other exception is logged and the file saved
+    from tornado.web import (
+        HTTPError as _HTTPError,  # any other exception is logged and the file saved
+    )
 except ImportError:  # pragma: no cover - kvnb without a Jupyter server installed
     _HTTPError = Exception
 
@@ -186,7 +190,8 @@ def _read_guard(key_path: Path) -> _Guard | None:
         return _Guard(key, {length: _Table.of(p) for length, p in parts.items()})
     except FileNotFoundError:  # the kernel stopped meanwhile
         return None
-    except Exception as exc:  # damaged or foreign: said in the log, the other guards still apply
+    except (OSError, ValueError, struct.error, InvalidTag) as exc:
+        # Damaged, foreign or of another version: said in the log; the other guards still apply.
         _log.warning("kvnb save guard: ignoring %s (%s)", digests_path, type(exc).__name__)
         return None
 

@@ -22,8 +22,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..fingerprint import fingerprint_key  # the same key as fingerprint(); fast path below
-from ..fingerprint import WITHHELD, fingerprint, may_show
+from ..fingerprint import (
+    WITHHELD,
+    fingerprint,
+    fingerprint_key,  # the same key as fingerprint(); fast path below
+    may_show,
+)
 from ..matching import MIN_WHOLE as MIN_VALUE_LENGTH
 from .matching import Hit
 
