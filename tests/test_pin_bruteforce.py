@@ -160,3 +160,14 @@ def test_another_local_user_cannot_read_the_guard_files(ip, vault_env, pin, tmp_
     digests = digests_path.read_bytes()
     for candidate in (pin.encode(), pin.encode().hex().encode()):
         assert_not_leaked(candidate.decode(), digests)
+
+
+def test_rotating_to_a_pin_shows_no_fingerprint_of_it(vault_env, pin, open_as):
+    from kvnb.rotation import rotate_secret
+
+    new_pin = Unprinted(f"{(int(pin) + 1 + secrets.randbelow(10**6 - 1)) % 10**6:06d}")
+    result = rotate_secret("DoorPin", new_pin, target=open_as("lead"), reason="PIN changed")
+    shown = "\n".join(result.summary_lines()) + "\n" + (result.history.to_string() if result.history is not None else "")
+    assert result.verified and "fingerprints withheld" in shown
+    assert candidates_matching_fingerprints(vault_env.url, shown) == []
+    assert_not_leaked(new_pin, shown)
