@@ -140,7 +140,7 @@ sign(pem, 1)"""),
                            'print(requests.Request("GET", "https://db.test/login", '
                            'params={"pw": pw, "key": key}).prepare().url)'),
     Case("requests-userinfo", 'print(requests.Request("GET", '
-                              'f"https://svc:{urllib.parse.quote(pw)}@db.test/").prepare().url)'),
+                              'f"https://svc:{urllib.parse.quote(pw, safe=\'\')}@db.test/").prepare().url)'),
     Case("httpx-query", 'import httpx\nprint(httpx.URL("https://db.test/q", params={"pw": pw}))'),
     Case("httpx-path", 'print(httpx.URL("https://db.test/").join(urllib.parse.quote(nonascii)))'),
     Case("urlencode", "print(urllib.parse.urlencode({'conn': conn}))"),

@@ -307,12 +307,17 @@ def _build(values: dict[str, str], min_run: int) -> _Index | None:
     literals: list[str] = []
     postings: list[list[tuple[int, int]]] = []
     for number, entry in enumerate(entries):
-        text = entry.form.text
+        text, public = entry.form.text, entry.form.public
         if len(text) < min_run:
             grams = [(text, 0)]
         else:
             grams = [(text[i : i + q], i) for i in range(0, len(text) - q + 1, q)]
         for gram, offset in grams:
+            if public is not None and 0 not in public[offset : offset + len(gram)]:
+                # Boilerplate only: every connection string has it, ordinary output too. A run
+                # through it that counts holds other characters, in grams of their own (but
+                # for fewer than q at the very edges of a stretch of boilerplate).
+                continue
             literal_id = literal_ids.get(gram)
             if literal_id is None:
                 literal_id = literal_ids[gram] = len(literals)
