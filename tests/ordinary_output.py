@@ -16,6 +16,8 @@ import io
 import json
 import pydoc
 import random
+import secrets
+import string
 import traceback
 
 MODULES = ("json", "re", "collections", "pathlib", "argparse", "logging", "datetime", "base64",
@@ -74,3 +76,38 @@ def _pandas(rng: random.Random) -> list[str]:
         parts.append(buffer.getvalue())
         parts.append(repr(frame.groupby("group")["value"].agg(["mean", "std", "count"])))
     return parts
+
+
+def unrelated_values(count: int = 100) -> list[str]:
+    """Values shaped like real ones: two PEM keys, then connection strings sharing every keyword
+    and domain, 88-character storage keys and passwords with quotes and non-ASCII in turn, then
+    tokens."""
+    rng = secrets.SystemRandom()
+    values = []
+    for _ in range(2):
+        body = base64.b64encode(secrets.token_bytes(240)).decode()
+        values.append("-----BEGIN PRIVATE KEY-----\n" + "\n".join(
+            body[i : i + 64] for i in range(0, 320, 64)) + "\n-----END PRIVATE KEY-----\n")
+    for i in range(count // 5):
+        values.append(f"Server=tcp:kv{secrets.token_hex(4)}.database.windows.net,1433;Initial "
+                      f"Catalog=db{secrets.token_hex(3)};Persist Security Info=False;User ID="
+                      f"u{secrets.token_hex(3)};Password={secrets.token_urlsafe(12)};"
+                      "MultipleActiveResultSets=False;Encrypt=True;TrustServerCertificate=False;"
+                      "Connection Timeout=30;")
+        values.append(base64.b64encode(secrets.token_bytes(64)).decode())
+        special = list("'\"<&+/%é-") + [rng.choice(string.ascii_letters) for _ in range(15)]
+        rng.shuffle(special)
+        values.append("".join(special))
+    while len(values) < count:
+        values.append(secrets.token_urlsafe(24))
+    return values
+
+
+def masked_share(text: str, matcher) -> float:
+    """The share of ``text``'s characters that ``matcher`` masks (overlaps counted once)."""
+    covered, end = 0, 0
+    for match in matcher.find(text):
+        start = max(match.start, end)
+        covered += max(0, match.end - start)
+        end = max(end, match.end)
+    return covered / len(text)

@@ -10,46 +10,10 @@ those other connection strings. The share of characters changed is the figure is
 
 from __future__ import annotations
 
-import base64
-import secrets
-import string
-
 import pytest
+from ordinary_output import masked_share, ordinary_output, unrelated_values
 
 from kvnb.matching import Matcher
-
-from ordinary_output import ordinary_output
-
-
-def unrelated_values(count: int = 100) -> list[str]:
-    rng = secrets.SystemRandom()
-    values = []
-    for _ in range(2):
-        body = base64.b64encode(secrets.token_bytes(240)).decode()
-        values.append("-----BEGIN PRIVATE KEY-----\n" + "\n".join(
-            body[i : i + 64] for i in range(0, 320, 64)) + "\n-----END PRIVATE KEY-----\n")
-    for i in range(count // 5):
-        values.append(f"Server=tcp:kv{secrets.token_hex(4)}.database.windows.net,1433;Initial "
-                      f"Catalog=db{secrets.token_hex(3)};Persist Security Info=False;User ID="
-                      f"u{secrets.token_hex(3)};Password={secrets.token_urlsafe(12)};"
-                      "MultipleActiveResultSets=False;Encrypt=True;TrustServerCertificate=False;"
-                      "Connection Timeout=30;")
-        values.append(base64.b64encode(secrets.token_bytes(64)).decode())
-        special = list("'\"<&+/%é-") + [rng.choice(string.ascii_letters) for _ in range(15)]
-        rng.shuffle(special)
-        values.append("".join(special))
-    while len(values) < count:
-        values.append(secrets.token_urlsafe(24))
-    return values
-
-
-def masked_share(text: str, matcher: Matcher) -> float:
-    covered, end = 0, 0
-    for match in matcher.find(text):
-        start = max(match.start, end)
-        covered += max(0, match.end - start)
-        end = max(end, match.end)
-    return covered / len(text)
 
 
 @pytest.mark.slow

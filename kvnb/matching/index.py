@@ -16,7 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kvnb.matching.forms import Form, forms_of, split_forms
-from kvnb.matching.literals import SHARD_SIZE, SHORT_TEXT, LiteralSet, release_freed_memory
+from kvnb.matching.literals import (
+    SHARD_SIZE,
+    SHORT_TEXT,
+    literal_set,
+    release_freed_memory,
+)
 from kvnb.matching.settings import MIN_WHOLE, check_min_run, redact_min_run
 from kvnb.matching.structured import secret_parts
 from kvnb.matching.views import views
@@ -327,6 +332,6 @@ def _build(values: dict[str, str], min_run: int) -> _Index | None:
     shards = []
     for first in range(0, len(literals), SHARD_SIZE):
         chunk = literals[first : first + SHARD_SIZE]
-        shards.append((LiteralSet(chunk), postings[first : first + SHARD_SIZE]))
+        shards.append((literal_set(chunk), postings[first : first + SHARD_SIZE]))
     release_freed_memory()
     return _Index(entries, min_run, shards)
