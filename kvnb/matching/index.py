@@ -296,6 +296,22 @@ def apply(text: str, matches: list[Match], replace: Callable[[Match], str] = def
     return "".join(pieces)
 
 
+def _edge_offsets(public: bytes, q: int) -> set[int]:
+    """Where the grams start that hold the last character before a stretch of boilerplate (and
+    q - 1 of it), or the first one after it.
+
+    A run of K = 2q characters whose other characters are all fewer than q, at one edge of a
+    stretch of boilerplate, holds no aligned gram with any of them; it holds one of these.
+    """
+    offsets = set()
+    for i in range(len(public) - 1):
+        if public[i] == 0 and public[i + 1] == 1 and i + q <= len(public):
+            offsets.add(i)
+        elif public[i] == 1 and public[i + 1] == 0 and i + 2 - q >= 0:
+            offsets.add(i + 2 - q)
+    return offsets
+
+
 def _build(values: dict[str, str], min_run: int) -> _Index | None:
     if not values:
         return None
@@ -316,12 +332,15 @@ def _build(values: dict[str, str], min_run: int) -> _Index | None:
         if len(text) < min_run:
             grams = [(text, 0)]
         else:
-            grams = [(text[i : i + q], i) for i in range(0, len(text) - q + 1, q)]
+            offsets = set(range(0, len(text) - q + 1, q))
+            if public is not None:
+                offsets |= _edge_offsets(public, q)
+            grams = [(text[i : i + q], i) for i in sorted(offsets)]
         for gram, offset in grams:
             if public is not None and 0 not in public[offset : offset + len(gram)]:
                 # Boilerplate only: every connection string has it, ordinary output too. A run
-                # through it that counts holds other characters, in grams of their own (but
-                # for fewer than q at the very edges of a stretch of boilerplate).
+                # that counts holds another character, and the grams at the edges of each
+                # stretch of boilerplate (``_edge_offsets``) catch one that holds only a few.
                 continue
             literal_id = literal_ids.get(gram)
             if literal_id is None:
