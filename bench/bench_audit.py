@@ -39,17 +39,18 @@ VERSIONS = (1, 2, 3, 4, 5)   # cycled: 3 versions on average
 
 
 def seed(home: str, secrets: int, assignments: int, groups: int) -> dict:
-    from kvnb.local import roles, scenario
-    from kvnb.local.assignments import create_assignment
-    from kvnb.local.directory import Directory
-    from kvnb.local.paths import StatePaths
-    from kvnb.local.secretstore import set_secret
-    from kvnb.local.store import Store
+    from kvnb.local.identity import roles
+    from kvnb.local.seed import scenario
+    from kvnb.local.state.assignments import create_assignment
+    from kvnb.local.state.directory import Directory
+    from kvnb.local.state.paths import StatePaths
+    from kvnb.local.state.secrets import set_secret
+    from kvnb.local.state.store import Store
 
     store = Store(StatePaths.resolve(home))
     scenario.reset(store, first_port=0)
     if store.db.execute("SELECT 1 FROM graph_review_definitions LIMIT 1").fetchone() is None:
-        from kvnb.local.seed_governance import seed_governance  # the seed's reviews, if reset has not laid them
+        from kvnb.local.seed.governance import seed_governance  # the seed's reviews, if reset has not laid them
 
         seed_governance(store, Directory(store))
     vault, scope = scenario.FIRST_VAULT, scenario.vault_scope(store)
@@ -138,7 +139,7 @@ def main() -> int:
     os.environ["KVNB_HOME"] = home
     os.environ.pop("KVNB_PERSONA", None)
     from kvnb.local import control
-    from kvnb.local.paths import StatePaths
+    from kvnb.local.state.paths import StatePaths
     from kvnb.vault import open_vault
 
     print(f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

@@ -94,7 +94,7 @@ def main() -> None:
 
     from kvnb.credentials import LocalVaultCredential
     from kvnb.local import control
-    from kvnb.local.paths import StatePaths
+    from kvnb.local.state.paths import StatePaths
 
     with tempfile.TemporaryDirectory() as home:
         cold = timed_start(home)

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
     home = tempfile.mkdtemp(prefix="kvnb-bench-")
     from kvnb.local import control
-    from kvnb.local.paths import StatePaths
+    from kvnb.local.state.paths import StatePaths
 
     paths = StatePaths.resolve(home)
     control.start(paths, port=0)

@@ -13,7 +13,7 @@ import urllib.request
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.authorization import AuthorizationManagementClient
 
-from kvnb.local import scenario
+from kvnb.local.seed import scenario
 
 ARM_SCOPE = "https://management.azure.com/.default"
 

@@ -18,10 +18,11 @@ import pytest
 
 from kvnb import fetch, ledger
 from kvnb.credentials import AsyncLocalVaultCredential, LocalVaultCredential
-from kvnb.local import control, tls
-from kvnb.local.identity import TokenIssuer
-from kvnb.local.paths import StatePaths
-from kvnb.local.server import LocalVaultServer
+from kvnb.local import control
+from kvnb.local.server import tls
+from kvnb.local.identity.issuer import TokenIssuer
+from kvnb.local.state.paths import StatePaths
+from kvnb.local.server.process import LocalVaultServer
 from kvnb.vault import open_vault
 
 from ipshell import ipython_shell
@@ -47,7 +48,7 @@ def key_material(tmp_path_factory) -> Path:
     paths = StatePaths.resolve(tmp_path_factory.mktemp("key-material")).ensure()
     tls.ensure_tls(paths)
     TokenIssuer(paths, "00000000-0000-0000-0000-000000000000")
-    from kvnb.local.store import Store
+    from kvnb.local.state.store import Store
     Store(paths).close()
     return paths.home
 

@@ -11,8 +11,8 @@ import pytest
 
 import kvnb.access as access
 from kvnb.access.assignments import secret_scope
-from kvnb.local import roles as local_roles
-from kvnb.local.rbac import role_permits
+from kvnb.local.identity import roles as local_roles
+from kvnb.local.identity.rbac import role_permits
 
 
 def handle_id(local_vault, handle: str) -> str:
@@ -89,7 +89,7 @@ def test_assignments_frame_has_documented_columns_and_utc_times(open_as, local_v
 
 
 def test_inherited_assignments_say_where_from(open_as, local_vault):
-    from kvnb.local import assignments
+    from kvnb.local.state import assignments
 
     subscription = f"/subscriptions/{local_vault.store.subscription_id}"
     assignments.create_assignment(local_vault.store, subscription, local_roles.READER,

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 import pytest
 from azcli import MARKS, profile_env, run_az
 
-from kvnb.local import control, roles
+from kvnb.local import control
+from kvnb.local.identity import roles
 
 pytestmark = MARKS
 

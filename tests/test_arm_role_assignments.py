@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import uuid
 
-from kvnb.local import assignments, roles, scenario
+from kvnb.local.state import assignments
+from kvnb.local.identity import roles
+from kvnb.local.seed import scenario
 
 from armcalls import arm_client, arm_error, call, object_id, role_id, vault_id
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from azure.core.exceptions import HttpResponseError
 
-from kvnb.local import roles
+from kvnb.local.identity import roles
 
 from armcalls import arm_client, arm_error, call, object_id, role_id, vault_id
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from kvnb.cli.audit import audit
-from kvnb.local.scenario import FIRST_VAULT
+from kvnb.local.seed.scenario import FIRST_VAULT
 
 
 @pytest.fixture

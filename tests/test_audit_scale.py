@@ -14,8 +14,8 @@ import pytest
 
 from kvnb.audit.collect import AuditProgress, VaultAudit, iter_vault_audit
 from kvnb.audit.pacing import RequestPacer
-from kvnb.local.scenario import FIRST_VAULT
-from kvnb.local.secretstore import set_secret
+from kvnb.local.seed.scenario import FIRST_VAULT
+from kvnb.local.state.secrets import set_secret
 
 
 LIMIT, WINDOW = 120, 2.0   # requests per window: 60 per second

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from kvnb.audit import audit_vault
-from kvnb.local.directory import Directory
-from kvnb.local.scenario import FIRST_VAULT
+from kvnb.local.state.directory import Directory
+from kvnb.local.seed.scenario import FIRST_VAULT
 
 DAY = timedelta(days=1)
 
@@ -96,8 +96,8 @@ def leave_groups(handle: str):
 
 
 def drop_role_writing_assignment(vault, target):
-    from kvnb.local import roles
-    from kvnb.local.assignments import delete_assignment, list_assignments
+    from kvnb.local.identity import roles
+    from kvnb.local.state.assignments import delete_assignment, list_assignments
 
     lead = Directory(vault.store).principal_by_handle("lead")
     for record in list_assignments(vault.store):

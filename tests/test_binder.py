@@ -130,7 +130,7 @@ def test_postbuild_installs_kvnb_from_source_and_start_serves_notebook_02(tmp_pa
 def _current_api_caller(home: Path) -> str:
     """APICaller's value from the vault binder/start started (its state is in HOME/.kvnb)."""
     from kvnb.local import control
-    from kvnb.local.paths import StatePaths
+    from kvnb.local.state.paths import StatePaths
 
     paths = StatePaths.resolve(home / ".kvnb")
     runtime = control.running(paths)

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from kvnb.local.directory import (
+from kvnb.local.state.directory import (
     GROUP,
     GUEST,
     SERVICE_PRINCIPAL,
@@ -16,8 +16,8 @@ from kvnb.local.directory import (
     group_paths,
     object_id,
 )
-from kvnb.local.paths import StatePaths
-from kvnb.local.store import Store
+from kvnb.local.state.paths import StatePaths
+from kvnb.local.state.store import Store
 
 
 @pytest.fixture

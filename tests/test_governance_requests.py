@@ -18,7 +18,7 @@ from kvnb.governance import (
     request_access,
     wait_for_delivery,
 )
-from kvnb.local.scenario import FIRST_VAULT
+from kvnb.local.seed.scenario import FIRST_VAULT
 
 
 def reads_api_caller(vault, persona: str) -> bool:

@@ -19,7 +19,7 @@ from kvnb.governance import (
     review_decisions,
     review_status,
 )
-from kvnb.local.scenario import FIRST_VAULT
+from kvnb.local.seed.scenario import FIRST_VAULT
 from kvnb.vault import open_vault
 
 ADMIN, READER, SEC, PIPELINE = (f"{FIRST_VAULT}_{s}" for s in ("admin", "reader", "secAccess", "pipeline"))

@@ -13,7 +13,7 @@ import pytest
 from azcli import MARKS, profile_env, run_az
 
 from kvnb.local import control
-from kvnb.local.directory import Directory
+from kvnb.local.state.directory import Directory
 
 pytestmark = MARKS
 

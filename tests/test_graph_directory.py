@@ -8,7 +8,7 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
 
 from kvnb.graph import GraphClient, GraphPermissionError
-from kvnb.local.scenario import FIRST_VAULT
+from kvnb.local.seed.scenario import FIRST_VAULT
 
 USERS = {"lead", "backup", "member", "newmember", "aad-team", "contractor", "leaver", "shortcut"}
 
@@ -80,7 +80,7 @@ def test_group_members_direct_and_transitive(graph, local_vault):
     pipeline = list(graph.list(f"/groups/{groups[f'{FIRST_VAULT}_pipeline']}/members"))
     assert [m["@odata.type"] for m in pipeline] == ["#microsoft.graph.servicePrincipal"]
     # Nest the pipeline group inside secAccess: transitive members include its service principal.
-    from kvnb.local.directory import Directory
+    from kvnb.local.state.directory import Directory
 
     Directory(local_vault.store).add_member(sec, groups[f"{FIRST_VAULT}_pipeline"])
     direct = {m["displayName"] for m in graph.list(f"/groups/{sec}/members")}
@@ -200,7 +200,7 @@ def test_service_time_follows_the_services_date_header(graph):
 
 
 def test_single_objects_and_transitive_member_of_by_id(graph, local_vault):
-    from kvnb.local.directory import Directory
+    from kvnb.local.state.directory import Directory
 
     directory = Directory(local_vault.store)
     sec = directory.principal_by_handle(f"{FIRST_VAULT}_secAccess")

@@ -6,7 +6,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 
 from kvnb.graph import GraphClient, GraphPermissionError
-from kvnb.local.scenario import FIRST_VAULT
+from kvnb.local.seed.scenario import FIRST_VAULT
 
 EM = "/identityGovernance/entitlementManagement"
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-from kvnb.local.directory import Directory
+from kvnb.local.state.directory import Directory
 from valuecheck import assert_same_value
 
 SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from kvnb.cli import cli
 from kvnb.local import control
-from kvnb.local.paths import StatePaths
+from kvnb.local.state.paths import StatePaths
 
 
 def test_certificate_is_valid_for_loopback(local_vault):

@@ -8,10 +8,10 @@ import uuid
 
 import pytest
 
-from kvnb.local import roles
-from kvnb.local.directory import Directory
-from kvnb.local.paths import StatePaths
-from kvnb.local.rbac import (
+from kvnb.local.identity import roles
+from kvnb.local.state.directory import Directory
+from kvnb.local.state.paths import StatePaths
+from kvnb.local.identity.rbac import (
     Authorizer,
     ConditionError,
     Decision,
@@ -20,8 +20,8 @@ from kvnb.local.rbac import (
     forbidden_by_rbac_message,
     role_permits,
 )
-from kvnb.local.roles import RoleDefinition, role_by_id, role_by_name
-from kvnb.local.store import Store
+from kvnb.local.identity.roles import RoleDefinition, role_by_id, role_by_name
+from kvnb.local.state.store import Store
 
 SUB = "8c1a9b52-5f04-4f43-9a7e-1f0e2b6f8a31"
 RG = f"/subscriptions/{SUB}/resourceGroups/kvnb-rg"

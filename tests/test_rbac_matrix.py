@@ -10,11 +10,11 @@ import uuid
 
 import pytest
 
-from kvnb.local import roles
-from kvnb.local.directory import Directory
-from kvnb.local.paths import StatePaths
-from kvnb.local.rbac import Authorizer
-from kvnb.local.store import Store
+from kvnb.local.identity import roles
+from kvnb.local.state.directory import Directory
+from kvnb.local.state.paths import StatePaths
+from kvnb.local.identity.rbac import Authorizer
+from kvnb.local.state.store import Store
 
 SUBSCRIPTION = "8c1a9b52-5f04-4f43-9a7e-1f0e2b6f8a31"
 VAULT = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/kvnb-rg/providers/Microsoft.KeyVault/vaults/azDevOpsKV01"

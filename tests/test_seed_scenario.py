@@ -11,10 +11,10 @@ from azure.core.exceptions import HttpResponseError
 from click.testing import CliRunner
 
 from kvnb.cli import cli
-from kvnb.local import roles
-from kvnb.local.assignments import create_assignment
-from kvnb.local.directory import Directory
-from kvnb.local.scenario import SECRETS, vault_scope
+from kvnb.local.identity import roles
+from kvnb.local.state.assignments import create_assignment
+from kvnb.local.state.directory import Directory
+from kvnb.local.seed.scenario import SECRETS, vault_scope
 
 from valuecheck import assert_different_value
 

@@ -10,7 +10,8 @@ import click
 
 from ..durations import parse_duration
 from ..local import control
-from ..local.paths import StatePaths, StateDirError
+from ..local.state.paths import StatePaths, StateDirError, write_private
+from .options import local_persona_option
 
 
 def _paths() -> StatePaths:
@@ -42,9 +43,13 @@ def local() -> None:
 def start(port, foreground, latency_ms, throttle, challenge_resource) -> None:
     """Start the local vault (in the background unless --foreground; does nothing if running)."""
     paths = _paths()
+    tightened = paths.tighten()
+    if tightened:
+        click.echo(f"Closed the state directory {paths.home} to other users (it was readable by them): "
+                   + ", ".join(tightened))
     extra = ["--latency-ms", str(latency_ms), "--throttle", throttle, "--challenge-resource", challenge_resource]
     if foreground:
-        from ..local.server import main
+        from ..local.server.process import main
 
         args = ["--home", str(paths.home), *extra] + (["--port", str(port)] if port is not None else [])
         sys.exit(main(args))
@@ -84,7 +89,7 @@ def status(as_json) -> None:
 
 
 @local.command()
-@click.option("--persona", help="Local identity to act as (default: `kvnb local login`, else lead).")
+@local_persona_option
 @click.option("--vault", help="Which local vault VAULT_URL points at (default: the first).")
 @click.option("--format", "fmt", type=click.Choice(["sh", "json"]), default="sh")
 def env(persona, vault, fmt) -> None:
@@ -108,8 +113,8 @@ def reset(empty) -> None:
     if control.running(paths):
         _admin("reset", {"empty": empty})
     else:
-        from ..local import scenario
-        from ..local.store import Store
+        from ..local.seed import scenario
+        from ..local.state.store import Store
 
         store = Store(paths)
         scenario.reset(store, empty=empty)
@@ -159,8 +164,8 @@ def add_vault(name, port) -> None:
 
 
 def _directory():
-    from ..local.directory import Directory
-    from ..local.store import Store
+    from ..local.state.directory import Directory
+    from ..local.state.store import Store
 
     paths = _paths()
     if not paths.database.exists():
@@ -212,5 +217,5 @@ def login(name) -> None:
         raise click.ClickException(f"No local identity {name!r}. See `kvnb local personas`.")
     if not principal.can_sign_in:
         raise click.ClickException(f"{name!r} cannot sign in (a group, or a disabled account).")
-    _paths().login.write_text(principal.handle + "\n")
+    write_private(_paths().login, (principal.handle + "\n").encode())
     click.echo(f"kvnb now acts as {principal.display_name} ({principal.upn or principal.handle}) on the local vault.")

@@ -1,0 +1,1 @@
+"""The Key Vault data plane: secret routes and Key Vault's error shapes."""

@@ -1,0 +1,1 @@
+"""The seed: the team, vaults, secrets and assignments `kvnb local reset` lays down, and its governance."""

@@ -1,0 +1,48 @@
+"""Assemble the local vault's ASGI app from each surface's list of routes."""
+
+from __future__ import annotations
+
+from email.utils import formatdate
+
+from starlette.applications import Starlette
+
+from ..arm.routes import routes as arm_routes
+from ..graph.routes import routes as graph_routes
+from ..identity.endpoint import routes as token_routes
+from ..keyvault.routes import routes as keyvault_routes
+from .admin import routes as admin_routes
+from .demo import routes as demo_routes
+from .faults import FaultsMiddleware
+from .service import LocalVaultService
+
+ROUTES = [*token_routes, *admin_routes, *demo_routes, *keyvault_routes, *arm_routes, *graph_routes]
+
+
+class VaultClockDate:
+    """Send the vault clock as the HTTP ``Date`` header (uvicorn's own is turned off).
+
+    Clients that judge time-dependent state (review due dates) by the service's time then agree
+    with the vault after `kvnb local clock --advance`, as they agree with Azure's clock on Azure.
+    """
+
+    def __init__(self, app, service: LocalVaultService):
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_date(message):
+            if message["type"] == "http.response.start":
+                date = formatdate(self.service.store.now(), usegmt=True).encode()
+                message["headers"] = [*message.get("headers", []), (b"date", date)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_date)
+
+
+def create_app(service: LocalVaultService) -> VaultClockDate:
+    app = Starlette(routes=ROUTES)
+    app.state.service = service
+    return VaultClockDate(FaultsMiddleware(app, service), service)
