@@ -204,7 +204,7 @@ time.sleep(0.6)"""),
 
 # -- running it ---------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(repr=False)  # a failing assert shows its arguments: never the values
 class Run:
     values: dict[str, str]
     texts: dict[str, str] = field(default_factory=dict)  # case id -> everything the case showed
