@@ -29,74 +29,65 @@ def _edge_offsets(public: bytes, q: int) -> set[int]:
 
 
 class IndexBuilder:
-    """Builds index snapshots, reusing what did not change since the last one.
+    """Builds index snapshots, redoing only what a new value changes.
 
     A kernel adds values one at a time (each ``%kvget``) and the next output needs a new
-    snapshot: the forms of each value, the compiled literal shards whose literals are the same
-    and the Bloom filter's bits of values already in are kept.
+    snapshot. While values are only added, the entries, grams and Bloom filter grow in place
+    (a posting list is copied before it grows, so older snapshots stay as they were) and only the
+    last literal shard is compiled again; a dropped value starts everything afresh.
     """
 
     def __init__(self, min_run: int) -> None:
         self.min_run = min_run
-        self._forms: dict[str, list[Form]] = {}
         self._shards: dict[tuple[str, ...], object] = {}
+        self._reset()
+
+    def _reset(self) -> None:
+        self._order: list[str] = []  # the values taken in, in order
+        self._entries: list[Entry] = []
+        self._seen: set[str] = set()
+        self._literal_ids: dict[str, int] = {}
+        self._literals: list[str] = []
+        self._postings: list[list[tuple[int, int]]] = []
         self._bloom = bytearray(BLOOM_BITS // 8)
-        self._bloomed: set[str] = set()
         self._alphabet: set[str] = set()
 
     def build(self, values: dict[str, str]) -> Index | None:
         if not values:
+            self._reset()
             return None
-        if any(value not in values for value in self._bloomed):  # a value was dropped
-            self._bloom, self._bloomed, self._alphabet = bytearray(BLOOM_BITS // 8), set(), set()
-        for value in list(self._forms):
-            if value not in values:
-                del self._forms[value]
-        entries: list[Entry] = []
-        seen: set[str] = set()
-        for value_id, (value, label) in enumerate(values.items()):
-            forms = self._forms.get(value)
-            if forms is None:
-                forms = forms_of(value, min_length=MIN_WHOLE)
-                forms = self._forms[value] = forms + split_forms(forms, self.min_run)
+        names = list(values)
+        if names[: len(self._order)] != self._order:  # a value was dropped
+            self._reset()
+        for value_id in range(len(self._order), len(names)):
+            value = names[value_id]
+            forms = forms_of(value, min_length=MIN_WHOLE)
+            forms += split_forms(forms, self.min_run)
             for form in forms:
-                if form.text not in seen:
-                    seen.add(form.text)
-                    entries.append(Entry(form, label, value_id))
-            if value not in self._bloomed:
-                self._add_to_bloom(forms)
-                self._bloomed.add(value)
-        literals, postings = _grams(entries, self.min_run)
-        shards, reused = [], {}
-        for first in range(0, len(literals), SHARD_SIZE):
-            chunk = tuple(literals[first : first + SHARD_SIZE])
+                if form.text not in self._seen:
+                    self._seen.add(form.text)
+                    self._entries.append(Entry(form, values[value], value_id))
+                    self._add_grams(len(self._entries) - 1)
+            self._add_to_bloom(forms)
+            self._order.append(value)
+        shards, kept = [], {}
+        for first in range(0, len(self._literals), SHARD_SIZE):
+            chunk = tuple(self._literals[first : first + SHARD_SIZE])
             compiled = self._shards.get(chunk) or literal_set(chunk)
-            reused[chunk] = compiled
-            shards.append((compiled, postings[first : first + SHARD_SIZE]))
-        if len(reused) > len(set(reused) & set(self._shards)):
+            kept[chunk] = compiled
+            shards.append((compiled, self._postings[first : first + SHARD_SIZE]))
+        if set(kept) - set(self._shards):
             release_freed_memory()  # a shard was compiled
-        self._shards = reused
-        return Index(entries, self.min_run, shards, frozenset(self._alphabet), bytes(self._bloom))
+        self._shards = kept
+        return Index(list(self._entries), self.min_run, shards, frozenset(self._alphabet),
+                     bytes(self._bloom))
 
-    def _add_to_bloom(self, forms: list[Form]) -> None:
-        bloom, mask = self._bloom, BLOOM_BITS - 1
-        for form in forms:
-            text = form.text
-            self._alphabet.update(text)
-            for i in range(len(text) - PIECE + 1):
-                bit = hash(text[i : i + PIECE]) & mask
-                bloom[bit >> 3] |= 1 << (bit & 7)
-
-
-def _grams(entries: list[Entry], min_run: int) -> tuple[list[str], list[list[tuple[int, int]]]]:
-    """The distinct grams to search for, and per gram the (entry number, offset) it stands for."""
-    q = max(1, min_run // 2)
-    literal_ids: dict[str, int] = {}
-    literals: list[str] = []
-    postings: list[list[tuple[int, int]]] = []
-    for number, entry in enumerate(entries):
-        text, public = entry.form.text, entry.form.public
-        if len(text) < min_run:
+    def _add_grams(self, number: int) -> None:
+        """Register the grams of entry ``number`` (see the module docstring)."""
+        form = self._entries[number].form
+        text, public = form.text, form.public
+        q = max(1, self.min_run // 2)
+        if len(text) < self.min_run:
             grams = [(text, 0)]
         else:
             offsets = set(range(0, len(text) - q + 1, q))
@@ -109,10 +100,19 @@ def _grams(entries: list[Entry], min_run: int) -> tuple[list[str], list[list[tup
                 # that counts holds another character, and the grams at the edges of each
                 # stretch of boilerplate (``_edge_offsets``) catch one that holds only a few.
                 continue
-            literal_id = literal_ids.get(gram)
+            literal_id = self._literal_ids.get(gram)
             if literal_id is None:
-                literal_id = literal_ids[gram] = len(literals)
-                literals.append(gram)
-                postings.append([])
-            postings[literal_id].append((number, offset))
-    return literals, postings
+                self._literal_ids[gram] = len(self._literals)
+                self._literals.append(gram)
+                self._postings.append([(number, offset)])
+            else:  # a new list: a snapshot holding the old one must not see it change
+                self._postings[literal_id] = [*self._postings[literal_id], (number, offset)]
+
+    def _add_to_bloom(self, forms: list[Form]) -> None:
+        bloom, mask = self._bloom, BLOOM_BITS - 1
+        for form in forms:
+            text = form.text
+            self._alphabet.update(text)
+            for i in range(len(text) - PIECE + 1):
+                bit = hash(text[i : i + PIECE]) & mask
+                bloom[bit >> 3] |= 1 << (bit & 7)
