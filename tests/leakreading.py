@@ -108,6 +108,11 @@ def leaks(text: str, value: str, k: int) -> set[str]:
             found.add("decoded:whole")
         if any(w in decoded for w in data_windows):
             found.add("decoded:run")
+        elif b"\\" in decoded or b"%" in decoded or b"&" in decoded:  # JSON or a URL, encoded
+            readable = decoded.decode("utf-8", "replace")
+            for reading in (unbackslash(readable), unquote(readable), html.unescape(readable)):
+                if any(w in reading for w in windows):
+                    found.add("decoded-escaped:run")
     return found
 
 

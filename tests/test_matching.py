@@ -10,6 +10,12 @@ import string
 from urllib.parse import quote, quote_plus
 
 import pytest
+from valuecheck import (
+    assert_not_leaked,
+    assert_same_value,
+    assert_value_in,
+    assert_value_not_in,
+)
 
 from kvnb.matching import (
     Match,
@@ -20,8 +26,6 @@ from kvnb.matching import (
     redact_min_run,
     secret_parts,
 )
-
-from valuecheck import assert_not_leaked, assert_same_value, assert_value_in, assert_value_not_in
 
 
 def password() -> str:
@@ -254,5 +258,5 @@ def test_a_value_among_many_in_a_long_text(case):
     assert shown.count("redacted") == 3
     assert_value_in(filler, shown)
     for value in values:
-        for i in range(0, len(value) - 15):
+        for i in range(len(value) - 15):
             assert_value_not_in(value[i : i + 16], shown)

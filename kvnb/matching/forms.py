@@ -19,7 +19,7 @@ import base64
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from urllib.parse import quote
 
 from kvnb.matching.boilerplate import public_mask
@@ -220,7 +220,8 @@ def forms_of(value: str, *, min_length: int = 6) -> list[Form]:
         for family in range(len(_HTML_FAMILIES)):
             for newline in range(len(_HTML_NEWLINES)):
                 for non_ascii in _HTML_NON_ASCII:
-                    table = _table(text, lambda c: _html_char(c, family, newline, non_ascii))
+                    table = _table(text, partial(_html_char, family=family, newline=newline,
+                                                         non_ascii=non_ascii))
                     key = tuple(sorted(table.items()))
                     if key not in seen_tables:  # most escapers agree on most values
                         seen_tables.add(key)
@@ -228,7 +229,7 @@ def forms_of(value: str, *, min_length: int = 6) -> list[Form]:
     for safe_set in range(len(_URL_SAFE_SETS)):
         for plus in (False, True):
             for lower in (False, True):
-                add(_charwise(raw, lambda c: _url_char(c, safe_set, plus, lower)), "url")
+                add(_charwise(raw, partial(_url_char, safe_set=safe_set, plus=plus, lower=lower)), "url")
     for text, kind in texts:
         if kind in ("raw", "json"):
             for encoded, b64kind in _base64_forms(text):
@@ -249,7 +250,8 @@ def _text_forms(raw: _Text) -> list[tuple[_Text, str]]:
         for upper in (False, True):
             for htmlsafe in (False, True):
                 for slash in (False, True):
-                    text = _charwise(raw, lambda c: _json_char(c, ascii_only, upper, htmlsafe, slash))
+                    text = _charwise(raw, partial(_json_char, ascii_only=ascii_only, upper=upper,
+                                                   htmlsafe=htmlsafe, slash=slash))
                     texts.append((text, "json"))
                     if not (upper or htmlsafe or slash):
                         once.append(text)
@@ -257,8 +259,9 @@ def _text_forms(raw: _Text) -> list[tuple[_Text, str]]:
         texts.append((_charwise(text, lambda c: _json_char(c, True, False, False, False)), "json"))
     for quote_char in ("'", '"'):
         for ascii_only in (False, True):
-            texts.append((_charwise(raw, lambda c: _repr_char(c, quote_char, ascii_only)), "repr"))
-        texts.append((_bytewise(raw, lambda b: _bytes_repr(b, quote_char)), "repr"))
+            texts.append((_charwise(raw, partial(_repr_char, quote_char=quote_char,
+                                                 ascii_only=ascii_only)), "repr"))
+        texts.append((_bytewise(raw, partial(_bytes_repr, quote_char=quote_char)), "repr"))
     seen: set[str] = set()
     unique = []
     for text, kind in texts:

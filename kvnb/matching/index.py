@@ -1,155 +1,23 @@
-"""The matcher: every run of K or more characters of any form of any registered value.
+"""The matcher: registered values, and every match of any of their forms in a text.
 
-Searching every substring of every form is the naive way; instead each form of K characters or
-more is cut into grams of q = K // 2 characters at offsets 0, q, 2q, … Any run of K characters of
-the form contains one of those grams whole, so it is enough to find the grams (a C literal
-matcher, ``literals``) and, at each hit, to extend the run in both directions by comparing the
-text with the form. Forms shorter than K are grams of their own and count only whole.
-
-A run made only of public boilerplate (``boilerplate``) is not a copy and is not reported.
+``Matcher`` keeps the values and an index snapshot (``build``, rebuilt on the first search after a
+change); ``search`` finds the matches of one text; the text is also read without its markup and
+with MIME line breaks joined (``views``).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from kvnb.matching.forms import Form, forms_of, split_forms
-from kvnb.matching.literals import SHARD_SIZE, SHORT_TEXT, LiteralSet, release_freed_memory
+from kvnb.matching.build import IndexBuilder
+from kvnb.matching.literals import SHORT_TEXT
+from kvnb.matching.search import Index, Match, default_mask, order
 from kvnb.matching.settings import MIN_WHOLE, check_min_run, redact_min_run
 from kvnb.matching.structured import secret_parts
 from kvnb.matching.views import views
 
-# A stream's held tail is checked against 5-character pieces of every form (a Bloom filter).
-_PIECE = 5
-_BLOOM_BITS = 1 << 24
-
-
-@dataclass(frozen=True)
-class Match:
-    """``text[start:end]`` is a copy of ``label``'s value in ``form``: ``whole`` when it is an
-    entire registered form, else a run of at least K characters of one. No text in it."""
-
-    start: int
-    end: int
-    label: str
-    form: str
-    whole: bool
-
-
-def default_mask(match: Match) -> str:
-    """The text that replaces a match: ``[secret LABEL redacted]``, with the form when encoded."""
-    if match.form in ("raw", "line", "split"):
-        return f"[secret {match.label} redacted]"
-    return f"[secret {match.label} redacted, {match.form}]"
-
-
-@dataclass(frozen=True, repr=False)
-class _Entry:
-    form: Form
-    label: str
-    value_id: int
-
-
-class _Index:
-    """An immutable snapshot: scans need no lock while another thread adds a value."""
-
-    def __init__(self, entries: list[_Entry], min_run: int, shards: list[tuple]) -> None:
-        self.entries = entries
-        self.min_run = min_run
-        # shards: (LiteralSet, [list of (entry number, offset)] per literal id)
-        self.shards = shards
-        self.alphabet = frozenset("".join(e.form.text for e in entries))
-        bloom = bytearray(_BLOOM_BITS // 8)
-        mask = _BLOOM_BITS - 1
-        for entry in entries:
-            text = entry.form.text
-            for i in range(len(text) - _PIECE + 1):
-                bit = hash(text[i : i + _PIECE]) & mask
-                bloom[bit >> 3] |= 1 << (bit & 7)
-        self.bloom = bytes(bloom)
-
-    def piece_known(self, piece: str) -> bool:
-        bit = hash(piece) & (_BLOOM_BITS - 1)
-        return bool(self.bloom[bit >> 3] & (1 << (bit & 7)))
-
-    def find(self, text: str, data: bytes | None = None) -> list[Match]:
-        found: dict[tuple[int, int], tuple[int, int]] = {}  # (entry, text - form offset) -> run
-        matches: list[Match] = []
-        k = self.min_run
-        for literals, postings in self.shards:
-            hits = literals.ends(text, data)
-            if not hits:
-                continue
-            # The last match reported: a hit inside it is skipped. Another form's run through that
-            # hit may reach further, but its part beyond the match holds hits of its own if it is
-            # K long, and a shorter part next to a mask shows no run of K.
-            covered = (0, 0)
-            for literal_id, end in hits:
-                gram = literals.literals[literal_id]
-                start = end - len(gram)
-                if covered[0] <= start and end <= covered[1]:
-                    continue
-                for entry_number, offset in postings[literal_id]:
-                    diagonal = start - offset
-                    seen = found.get((entry_number, diagonal))
-                    if seen is not None and seen[0] <= start and end <= seen[1]:
-                        continue
-                    entry = self.entries[entry_number]
-                    form = entry.form.text
-                    left = _common_suffix(text, start, form, offset)
-                    right = _common_prefix(text, end, form, offset + len(gram))
-                    run_start, run_end = start - left, end + right
-                    found[(entry_number, diagonal)] = (run_start, run_end)
-                    form_start = offset - left
-                    length = run_end - run_start
-                    whole = length == len(form)
-                    if length < k and not (whole and length >= MIN_WHOLE):
-                        continue
-                    public = entry.form.public
-                    if public is not None and b"\0" not in public[form_start : form_start + length]:
-                        continue  # boilerplate only
-                    matches.append(Match(run_start, run_end, entry.label, entry.form.kind, whole))
-                    if run_end - run_start > covered[1] - covered[0] or run_start >= covered[1]:
-                        covered = (run_start, run_end)
-        matches.sort(key=_order)
-        return matches
-
-
-# Of matches with the same span, the simplest explanation names it.
-_KIND_ORDER = {kind: i for i, kind in enumerate(
-    ("raw", "line", "split", "json", "repr", "html", "url", "base64", "base64url", "hex"))}
-
-
-def _order(match: Match):
-    return match.start, -match.end, not match.whole, _KIND_ORDER.get(match.form, 99)
-
-
-def _common_prefix(text: str, start: int, form: str, offset: int) -> int:
-    """How many characters from ``text[start]`` on equal those from ``form[offset]`` on."""
-    return _gallop(lambda a, b: text[start + a : start + b] == form[offset + a : offset + b],
-                   min(len(text) - start, len(form) - offset))
-
-
-def _common_suffix(text: str, end: int, form: str, offset: int) -> int:
-    """How many characters before ``text[end]`` equal those before ``form[offset]``."""
-    return _gallop(lambda a, b: text[end - b : end - a] == form[offset - b : offset - a],
-                   min(end, offset))
-
-
-def _gallop(equal, limit: int) -> int:
-    """The largest n <= limit with equal(0, n), given equal(a, b) for the pieces a..b (in C)."""
-    low, step = 0, 8
-    while low < limit:
-        high = min(low + step, limit)
-        if equal(low, high):
-            low, step = high, step * 2
-        elif high - low == 1:
-            break
-        else:
-            step = max(1, (high - low) // 2)
-    return low
+__all__ = ["Match", "Matcher", "apply", "default_mask"]
 
 
 class Matcher:
@@ -164,7 +32,8 @@ class Matcher:
         self._lock = threading.Lock()
         self._values: dict[str, str] = {}  # value -> label (parts of structured values included)
         self._top: dict[str, str] = {}  # the values given to add() themselves -> label
-        self._index: _Index | None = None
+        self._index: Index | None = None
+        self._builder = IndexBuilder(self.min_run)
         self._dirty = False
 
     def __repr__(self) -> str:
@@ -204,12 +73,12 @@ class Matcher:
     def labels(self) -> list[str]:
         return sorted(set(self._values.values()))
 
-    def snapshot(self) -> _Index | None:
+    def snapshot(self) -> Index | None:
         """The current index (None when nothing is registered)."""
         if self._dirty:
             with self._lock:
                 if self._dirty:
-                    self._index = _build(self._values, self.min_run)
+                    self._index = self._builder.build(self._values)
                     self._dirty = False
         return self._index
 
@@ -224,7 +93,7 @@ class Matcher:
         if "<" in text or "\x1b" in text or "\n" in text and len(text) > 64:
             for view in views(text, data):
                 matches += _new_in_view(view, index.find(view.text), matches)
-                matches.sort(key=_order)
+                matches.sort(key=order)
         if len(matches) < 2:
             return matches
         outermost: list[Match] = []
@@ -289,39 +158,3 @@ def apply(text: str, matches: list[Match], replace: Callable[[Match], str] = def
     pieces.append(replace(current))
     pieces.append(text[current_end:])
     return "".join(pieces)
-
-
-def _build(values: dict[str, str], min_run: int) -> _Index | None:
-    if not values:
-        return None
-    entries: list[_Entry] = []
-    seen: set[str] = set()
-    for value_id, (value, label) in enumerate(values.items()):
-        forms = forms_of(value, min_length=MIN_WHOLE)
-        for form in forms + split_forms(forms, min_run):
-            if form.text not in seen:
-                seen.add(form.text)
-                entries.append(_Entry(form, label, value_id))
-    q = max(1, min_run // 2)
-    literal_ids: dict[str, int] = {}
-    literals: list[str] = []
-    postings: list[list[tuple[int, int]]] = []
-    for number, entry in enumerate(entries):
-        text = entry.form.text
-        if len(text) < min_run:
-            grams = [(text, 0)]
-        else:
-            grams = [(text[i : i + q], i) for i in range(0, len(text) - q + 1, q)]
-        for gram, offset in grams:
-            literal_id = literal_ids.get(gram)
-            if literal_id is None:
-                literal_id = literal_ids[gram] = len(literals)
-                literals.append(gram)
-                postings.append([])
-            postings[literal_id].append((number, offset))
-    shards = []
-    for first in range(0, len(literals), SHARD_SIZE):
-        chunk = literals[first : first + SHARD_SIZE]
-        shards.append((LiteralSet(chunk), postings[first : first + SHARD_SIZE]))
-    release_freed_memory()
-    return _Index(entries, min_run, shards)

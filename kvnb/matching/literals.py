@@ -25,13 +25,13 @@ SHARD_SIZE = 5000
 SHORT_TEXT = 256
 
 
-class LiteralSet:
-    """An immutable set of literals (``str``); ``ends(text)`` yields ``(literal id, end index)``."""
+def literal_set(literals: Sequence[str]) -> LiteralSet:
+    """The literals, ready to search: with Hyperscan if it is installed."""
+    return (_HyperscanSet if hyperscan is not None else _AhoCorasickSet)(literals)
 
-    def __new__(cls, literals: Sequence[str]):
-        if cls is LiteralSet:
-            cls = _HyperscanSet if hyperscan is not None else _AhoCorasickSet
-        return super().__new__(cls)
+
+class LiteralSet:
+    """An immutable set of literals (``str``); ``ends(text)`` gives ``(literal id, end index)``."""
 
     def __init__(self, literals: Sequence[str]) -> None:
         self.literals = list(literals)

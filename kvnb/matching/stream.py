@@ -15,8 +15,7 @@ import threading
 from collections.abc import Callable
 
 from kvnb.matching.index import Match, Matcher, apply, default_mask
-
-_PIECE = 5
+from kvnb.matching.search import PIECE as _PIECE
 
 
 class StreamScrubber:

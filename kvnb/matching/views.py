@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from itertools import accumulate
 from collections.abc import Iterator
+from itertools import accumulate
 
 from kvnb.matching.literals import wrapped_line_breaks
 
