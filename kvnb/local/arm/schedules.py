@@ -17,7 +17,15 @@ from starlette.routing import Route
 from ...durations import parse_duration
 from ..identity import roles
 from ..state import schedules
-from .assignments import assignment_id, known_role_guid, principal_type_for, reach_of, select
+from .assignments import (
+    assignment_id,
+    checked_condition,
+    known_role_guid,
+    principal_type_for,
+    reach_of,
+    select,
+    write_attributes,
+)
 from .common import (
     ArmError,
     Scope,
@@ -189,12 +197,14 @@ async def create_request(request: Request) -> JSONResponse:
                        "vault; use AdminAssign or AdminRemove.")
     if request_type not in (schedules.ADMIN_ASSIGN, schedules.ADMIN_REMOVE):
         raise ArmError(400, "InvalidRequestType", f"The request type '{request_type}' is not valid.")
-    action = "roleAssignments/write" if request_type == schedules.ADMIN_ASSIGN else "roleAssignments/delete"
-    require_permission(request, caller, _AUTH + action, _object_id(scope.path, REQUESTS, name),
-                       {"role_definition_id": roles.role_guid(role_text)})
     store = request.app.state.service.store
+    assign = request_type == schedules.ADMIN_ASSIGN
+    require_permission(request, caller, _AUTH + ("roleAssignments/write" if assign else "roleAssignments/delete"),
+                       _object_id(scope.path, REQUESTS, name),
+                       write_attributes(store, role_text, principal_id, source="Request" if assign else "Resource"))
     guid = known_role_guid(role_text)
     principal_type = principal_type_for(store, principal_id, None)
+    condition, condition_version = checked_condition(props)
     ticket = props.get("ticketInfo") if isinstance(props.get("ticketInfo"), dict) else {}
     common = dict(scope=scope.path, role_guid=guid, principal_id=principal_id, principal_type=principal_type,
                   requestor_id=caller.oid, justification=text_property(props, "justification"),
@@ -202,8 +212,7 @@ async def create_request(request: Request) -> JSONResponse:
     try:
         if request_type == schedules.ADMIN_ASSIGN:
             item = schedules.admin_assign(store, name, window=_window(store, props.get("scheduleInfo")),
-                                          condition=text_property(props, "condition"),
-                                          condition_version=text_property(props, "conditionVersion"), **common)
+                                          condition=condition, condition_version=condition_version, **common)
         else:
             item = schedules.admin_remove(store, name, **common)
     except ScheduleError as exc:
@@ -267,7 +276,7 @@ async def cancel(request: Request) -> JSONResponse:
                        f"The role assignment schedule request '{request.path_params['name']}' is not found.")
     if item.requestor_id.lower() != caller.oid.lower():
         require_permission(request, caller, _AUTH + "roleAssignments/write", scope.path,
-                           {"role_definition_id": item.role_definition_id})
+                           write_attributes(store, item.role_definition_id, item.principal_id))
     try:
         schedules.cancel_request(store, item.name)
     except ScheduleError as exc:
