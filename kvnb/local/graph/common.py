@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..state.directory import Directory
 from ..identity.issuer import Caller, InvalidToken
+from ..server import bodies
 
 PREFIX = "/v1.0"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
@@ -102,12 +103,11 @@ class GraphContext:
 
     async def body(self) -> dict:
         try:
-            data = await self.request.json()
-        except (ValueError, UnicodeDecodeError):
-            raise bad_request("The request body is not valid JSON.") from None
-        if not isinstance(data, dict):
-            raise bad_request("The request body must be a JSON object.")
-        return data
+            return await bodies.json_object(self.request)
+        except bodies.BodyTooLarge as exc:  # unverified: Graph's code for an oversized body
+            raise GraphError(413, "RequestEntityTooLarge", str(exc)) from None
+        except bodies.BodyError as exc:
+            raise bad_request(str(exc)) from None
 
 
 def _error_response(request: Request, status: int, code: str, message: str, headers: dict | None = None):
