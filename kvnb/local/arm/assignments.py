@@ -27,6 +27,7 @@ from .common import (
     is_guid,
     is_related,
     iso,
+    listing,
     json_body,
     parse_filter,
     parse_scope,
@@ -107,7 +108,7 @@ async def list_role_assignments(request: Request) -> JSONResponse:
     if list_filter.assigned_to:
         reach = reach_of(service.store, list_filter.assigned_to)
         records = [r for r in records if r.principal_id.lower() in reach]
-    return JSONResponse({"value": [assignment_body(service, r) for r in records]})
+    return listing(records, lambda record: assignment_body(service, record))
 
 
 def _find(request: Request, scope: Scope, name: str) -> RoleAssignmentRecord | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass
+import logging
 from datetime import datetime, timezone
 
 import jwt
@@ -18,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from ..identity.issuer import Caller, InvalidToken
 from ..server import bodies
 
+log = logging.getLogger("kvnb.local.arm")
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _ARM_AUDIENCES = ("'https://management.core.windows.net/','https://management.core.windows.net',"
@@ -34,6 +36,19 @@ class ArmError(Exception):
     def response(self) -> JSONResponse:
         return JSONResponse({"error": {"code": self.code, "message": self.message}},
                             status_code=self.status, headers=self.headers)
+
+
+def listing(items, render) -> JSONResponse:
+    """ARM's ``{"value": [...]}`` of ``render(item)`` for each stored item. An item that cannot be
+    rendered (a row an older vault wrote, or one edited by hand) is left out with a warning in the
+    log: one row never breaks a listing for everyone."""
+    value = []
+    for item in items:
+        try:
+            value.append(render(item))
+        except (ValueError, TypeError, KeyError, OverflowError, AttributeError) as exc:
+            log.warning("A listing left out a stored item it cannot show (%s).", exc.__class__.__name__)
+    return JSONResponse({"value": value})
 
 
 def is_guid(text: str) -> bool:
@@ -274,8 +289,14 @@ def _lower(value: str | None) -> str | None:
 
 
 # -- times ------------------------------------------------------------------------------------------
+# The instants ARM's schedules can name: from the Unix epoch to .NET's DateTime.MaxValue, to the second.
+EARLIEST, LATEST = 0, 253402300799  # 1970-01-01T00:00:00Z, 9999-12-31T23:59:59Z
+
+
 def iso(seconds: int | None) -> str | None:
-    if seconds is None:
+    """ARM's date-time form; None for no time, and for a stored time no calendar can show (an older
+    vault's row), so that one row never breaks a listing."""
+    if seconds is None or not EARLIEST <= seconds <= LATEST:
         return None
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
 
@@ -290,7 +311,10 @@ def parse_iso(text: object, name: str) -> int:
         raise ArmError(400, "InvalidRequestContent", f"'{name}' is not an ISO 8601 date-time: '{text[:40]}'.")
     zone = (match[3] or "Z").upper().replace("Z", "+00:00")
     try:
-        moment = datetime.fromisoformat(match[1] + zone)
-    except ValueError:
+        seconds = int(datetime.fromisoformat(match[1] + zone).timestamp())
+    except (ValueError, OverflowError):  # e.g. month 13, or an offset that leaves year 9999
         raise ArmError(400, "InvalidRequestContent", f"'{name}' is not a valid date-time: '{text[:40]}'.") from None
-    return int(moment.timestamp())
+    if not EARLIEST <= seconds <= LATEST:
+        raise ArmError(400, "InvalidScheduleInfo", f"'{name}' is out of range: give a date-time between "
+                       "1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z.")
+    return seconds

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ...durations import parse_duration
+from ...durations import duration_seconds
 from ..identity import roles
 from ..state import schedules
 from .assignments import (
@@ -27,6 +27,7 @@ from .assignments import (
     write_attributes,
 )
 from .common import (
+    LATEST,
     ArmError,
     Scope,
     authenticate,
@@ -35,6 +36,7 @@ from .common import (
     is_guid,
     iso,
     json_body,
+    listing,
     parse_filter,
     parse_iso,
     parse_scope,
@@ -161,12 +163,15 @@ def _window(store, info: object) -> schedules.Window:
     if kind == "AfterDuration":
         text = expiration.get("duration")
         try:
-            seconds = int(parse_duration(text).total_seconds()) if isinstance(text, str) else 0
+            seconds = duration_seconds(text) if isinstance(text, str) else 0
         except ValueError:
             seconds = 0
         if seconds <= 0:
             raise ArmError(400, "InvalidScheduleInfo", "An AfterDuration expiration needs a positive ISO 8601 "
                            "'duration' such as PT1H or P30D.")
+        if start + seconds > LATEST:
+            raise ArmError(400, "InvalidScheduleInfo", f"The duration '{text[:40]}' ends the schedule after "
+                           "9999-12-31T23:59:59Z; give a shorter duration or an earlier start.")
         return schedules.Window(start, start + seconds, kind, text)
     if kind == "AfterDateTime":
         if not expiration.get("endDateTime"):
@@ -261,7 +266,7 @@ async def list_requests(request: Request) -> JSONResponse:
     if list_filter.as_target:
         reach = reach_of(store, caller.oid)
         items = [i for i in items if i.principal_id.lower() in reach]
-    return JSONResponse({"value": [request_body(request, i) for i in items]})
+    return listing(items, lambda item: request_body(request, item))
 
 
 @guarded
@@ -298,9 +303,8 @@ def _views(kind: str):
         if target:
             reach = reach_of(store, target)
             views = [v for v in views if v.principal_id.lower() in reach]
-        body = [schedule_body(request, v, scope.path, instance=kind == INSTANCES, by_target=bool(target))
-                for v in views]
-        return JSONResponse({"value": body})
+        return listing(views, lambda view: schedule_body(request, view, scope.path, instance=kind == INSTANCES,
+                                                         by_target=bool(target)))
 
     async def get_view(request: Request) -> JSONResponse:
         require_api_version(request)
