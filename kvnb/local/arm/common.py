@@ -68,6 +68,24 @@ def guarded(handler):
     return route
 
 
+_PROVIDER_TYPE = re.compile(r"/providers/([^/]+)/([^/]+)", re.IGNORECASE)
+
+
+def unknown_route(request: Request, status: int) -> Response:
+    """ARM's answer for a path the local ARM does not serve (404) or a method a path lacks (405)."""
+    if status == 405:  # the message as a public capture shows it (Azure/azure-rest-api-specs#8320)
+        return ArmError(405, "MethodNotAllowed",
+                        f"The requested resource does not support http method '{request.method}'.").response()
+    found = _PROVIDER_TYPE.findall(request.url.path)
+    if found:  # ARM's wording for a type a provider does not have, as public captures show it
+        namespace, kind = found[-1]
+        version = request.query_params.get("api-version", "")
+        return ArmError(404, "InvalidResourceType", f"The resource type '{kind}' could not be found in the "
+                        f"namespace '{namespace}' for api version '{version}'.").response()
+    # unverified wording
+    return ArmError(404, "NotFound", f"The local vault's ARM serves no resource at '{request.url.path[:200]}'.").response()
+
+
 # -- request checks ---------------------------------------------------------------------------------
 def require_api_version(request: Request) -> str:
     version = request.query_params.get("api-version", "")

@@ -138,7 +138,7 @@ class GraphContext:
             raise bad_request(str(exc)) from None
 
 
-def _error_response(request: Request, status: int, code: str, message: str, headers: dict | None = None):
+def error_response(request: Request, status: int, code: str, message: str, headers: dict | None = None):
     request_id = str(uuid.uuid4())
     client_request_id = request.headers.get("client-request-id") or request_id
     body = {"error": {"code": code, "message": message, "innerError": {
@@ -173,12 +173,12 @@ def graph_route(handler: Callable) -> Callable:
         try:
             caller = service.authenticate(request, "graph")
         except InvalidToken as exc:
-            return _error_response(request, 401, "InvalidAuthenticationToken", _token_message(exc),
+            return error_response(request, 401, "InvalidAuthenticationToken", _token_message(exc),
                                    {"WWW-Authenticate": _CHALLENGE})
         try:
             result = await handler(GraphContext(request, caller))
         except GraphError as exc:
-            return _error_response(request, exc.status, exc.code, exc.message)
+            return error_response(request, exc.status, exc.code, exc.message)
         if isinstance(result, Response):
             return result
         return ok(request, result)

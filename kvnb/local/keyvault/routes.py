@@ -388,6 +388,12 @@ def _endpoint(collection: str):
     return endpoint
 
 
+def unknown_route(request: Request, status: int) -> Response:
+    """Key Vault's answer for a path it has no operation for (404), or a method a path lacks (405)."""
+    error = kverrors.not_found_path() if status == 404 else kverrors.method_not_allowed(request.method)
+    return _Reply(error.status, error.body(), _headers(request))
+
+
 _secrets = _endpoint("secrets")
 _deleted = _endpoint("deletedsecrets")
 
