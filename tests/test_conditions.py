@@ -8,18 +8,17 @@ import time
 import uuid
 
 import pytest
+from armcalls import arm_client, arm_error, object_id, role_id, vault_id
 from azure.core.exceptions import HttpResponseError
 
 from kvnb.local.identity import roles
-from kvnb.local.state import assignments
 from kvnb.local.identity.conditions import (
     ConditionError,
     condition_holds,
     parse_condition,
     role_assignment_attributes,
 )
-
-from armcalls import arm_client, arm_error, object_id, role_id, vault_id
+from kvnb.local.state import assignments
 
 WRITE = "Microsoft.Authorization/roleAssignments/write"
 DELETE = "Microsoft.Authorization/roleAssignments/delete"
@@ -60,21 +59,21 @@ def request(principal=ALICE, role=roles.KEY_VAULT_SECRETS_USER, kind="User", sou
     # strings
     ("@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringEquals 'User'", WRITE, request(), True),
     ("@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringEquals 'user'", WRITE, request(), False),
-    ("@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringEqualsIgnoreCase 'user'", WRITE,
-     request(), True),
+    ("@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringEqualsIgnoreCase 'user'",
+     WRITE, request(), True),
     ("@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringNotEquals 'Group'", WRITE,
      request(), True),
     ("@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringLike 'U?e*'", WRITE, request(), True),
     ("@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringLike 'G*'", WRITE, request(), False),
     ("@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringStartsWith 'Us'", WRITE,
      request(), True),
-    ("@Request[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase "
-     "{'group', 'user'}", WRITE, request(), True),
+    (("@Request[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase "
+      "{'group', 'user'}"), WRITE, request(), True),
     # compound: precedence by parentheses, and the symbol forms of AND / OR
-    (f"(!(ActionMatches{{'{WRITE}'}})) OR ({PRINCIPAL} GuidEquals {ALICE} AND {ROLE} GuidEquals "
-     f"{roles.KEY_VAULT_READER})", WRITE, request(ALICE, roles.KEY_VAULT_READER), True),
-    (f"(!(ActionMatches{{'{WRITE}'}})) || ({PRINCIPAL} GuidEquals {ALICE} && {ROLE} GuidEquals "
-     f"{roles.KEY_VAULT_READER})", WRITE, request(ALICE, roles.OWNER), False),
+    ((f"(!(ActionMatches{{'{WRITE}'}})) OR ({PRINCIPAL} GuidEquals {ALICE} AND {ROLE} GuidEquals "
+      f"{roles.KEY_VAULT_READER})"), WRITE, request(ALICE, roles.KEY_VAULT_READER), True),
+    ((f"(!(ActionMatches{{'{WRITE}'}})) || ({PRINCIPAL} GuidEquals {ALICE} && {ROLE} GuidEquals "
+      f"{roles.KEY_VAULT_READER})"), WRITE, request(ALICE, roles.OWNER), False),
     (f"(!(ActionMatches{{'{WRITE}'}})) OR ({PRINCIPAL} GuidEquals {ALICE})", GET, {}, True),  # never read
     # the built-in Data Access Administrator condition, on writes and on deletes
     (roles.DATA_ACCESS_ADMINISTRATOR_CONDITION, WRITE, request(role=roles.KEY_VAULT_SECRETS_OFFICER), True),

@@ -18,11 +18,10 @@ from urllib.parse import quote
 
 import pytest
 import requests
+from fuzzing import run_generated
 from hypothesis import strategies as st
 
 from kvnb.local.graph.routes import routes as graph_routes
-
-from fuzzing import run_generated
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 EXAMPLES = 12  # per route and method

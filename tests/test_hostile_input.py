@@ -12,14 +12,13 @@ import ssl
 import uuid
 
 import pytest
+from armcalls import arm_client, arm_error, call, object_id, role_id, vault_id
 from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 
 from kvnb.graph import GraphClient, GraphPermissionError
 from kvnb.local.identity import roles
 from kvnb.local.seed.scenario import FIRST_VAULT
-
-from armcalls import arm_client, arm_error, call, object_id, role_id, vault_id
 
 KEYVAULT_SCOPE = "https://vault.azure.net/.default"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -255,9 +254,9 @@ def test_nobody_approves_their_own_access_package_request(governed_vault):
 # -- unknown routes -------------------------------------------------------------------------------------
 def test_unknown_routes_answer_the_error_shape_of_their_surface(local_vault):
     secrets = local_vault.secret_client()
-    with secrets.send_request(HttpRequest("GET", "/keys/k1?api-version=7.5")) as response:
-        with pytest.raises(HttpResponseError) as info:
-            response.raise_for_status()
+    with secrets.send_request(HttpRequest("GET", "/keys/k1?api-version=7.5")) as response, \
+            pytest.raises(HttpResponseError) as info:
+        response.raise_for_status()
     assert info.value.status_code == 404 and info.value.error.code == "NotFound"
     assert response.headers["content-type"].startswith("application/json")
 

@@ -6,10 +6,10 @@ challenge. Bad input is always a 4xx with a message that says what to fix: never
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from dataclasses import dataclass
-import logging
 from datetime import datetime, timezone
 
 import jwt

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Mapping
 
 from ...permissions import action_matches
 
