@@ -88,6 +88,21 @@ def test_oversized_bodies_are_refused_before_they_are_read_whole(local_vault):
     assert_graph_error(status, document, 413, "RequestEntityTooLarge")
 
 
+def test_admin_bodies_are_bounded_too(local_vault):
+    # Only the owner holds the admin token, but even they cannot make the vault answer 500 for everyone.
+    port, token = local_vault.service.first_port, local_vault.service.admin_token
+    context = ssl.create_default_context(cafile=local_vault.ca)
+    for body in (nested(DEPTH_BOMB, key="advance_seconds"), b'{"advance_seconds": 1000000000000000}'):
+        connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=context)
+        try:
+            connection.request("POST", "/_kvnb/admin/clock", body=body,
+                               headers={"x-kvnb-admin-token": token, "content-type": "application/json"})
+            assert connection.getresponse().status == 400
+        finally:
+            connection.close()
+    assert local_vault.secret_client().get_secret("APICaller").name == "APICaller"
+
+
 # -- PIM times and durations ----------------------------------------------------------------------------
 def schedule_request(local_vault, principal: str, schedule_info: dict, *, scope: str | None = None) -> dict:
     return {"properties": {"roleDefinitionId": role_id(local_vault, roles.KEY_VAULT_SECRETS_OFFICER),
