@@ -1,9 +1,9 @@
-"""The vault panel: a vault's secrets (metadata), role assignments, reviews and findings in one widget.
+"""``kvnb.vaultpanel``, the vault panel: a vault's secrets (metadata), role assignments, reviews and findings in one widget.
 
 ::
 
-    import kvnb.panel
-    p = kvnb.panel("local", persona="newmember")     # or kvnb.panel.panel(...), or %kvpanel
+    import kvnb
+    p = kvnb.panel("local", persona="newmember")     # or %kvpanel
     p                                                # the panel (a cell's last value)
     p.on_select(lambda tab, row: print(tab, row["name"]))
 
@@ -13,8 +13,6 @@ never reads a secret value. See docs/panel.md.
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 
 from .widget import REPAINT_SECONDS, VaultPanel
@@ -28,13 +26,3 @@ def panel(vault=None, *, persona: str | None = None, settings=None, export_dir: 
     With no *vault*, ``KVNB_VAULT`` names it. The panel paints as results arrive.
     """
     return VaultPanel(vault, persona=persona, settings=settings, export_dir=export_dir)
-
-
-class _CallableModule(types.ModuleType):
-    """Lets ``kvnb.panel(vault)`` (the issue's spelling) work as well as ``kvnb.panel.panel(vault)``."""
-
-    def __call__(self, vault=None, **options) -> VaultPanel:
-        return panel(vault, **options)
-
-
-sys.modules[__name__].__class__ = _CallableModule
