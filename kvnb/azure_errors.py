@@ -22,6 +22,7 @@ from .errors import (
     VaultUnreachableError,
 )
 from .permissions import GET_SECRET, READ_METADATA, ROLE_FOR_ACTION, SET_SECRET
+from .surface import Placeholder, access_command
 
 if TYPE_CHECKING:
     from .vault import VaultTarget
@@ -124,9 +125,9 @@ def access_denied(name: str, vault: str, action: str, package: str | None = None
     text = f"Access denied: you may not {what} {name or 'secrets'} in {vault}"
     text += f" (needs {role})." if role else "."
     if package:
-        text += f" Request the access package {package}: `%kvaccess request {role} --reason WHY`."
+        text += f" Request the access package {package}: `{access_command('request', role, reason=Placeholder('WHY'))}`."
     else:
-        text += " Ask the vault's owner for access; `%kvaccess` shows what you have."
+        text += f" Ask the vault's owner for access; `{access_command()}` shows what you have."
     return AccessDeniedError(text, secret_name=name, action=action, missing_role=role,
                              access_package=package, vault_name=vault)
 

@@ -34,6 +34,7 @@ from .errors import (
     VaultNameError,
     VaultReferenceError,
 )
+from .surface import vault_setting
 
 AZURE_VAULT_SUFFIX = ".vault.azure.net"
 AZURE_ARM = "https://management.azure.com"
@@ -166,7 +167,7 @@ def resolve_reference(vault: str | None) -> str:
     if not reference:
         raise VaultNameError(
             "No vault given. Pass one (a name like azDevOpsKV01, a URL, or `local`), "
-            "set `%config KvMagics.vault = ...`, or set KVNB_VAULT."
+            f"{vault_setting()}, or set KVNB_VAULT."
         )
     return reference
 

@@ -11,7 +11,7 @@ from kvnb.cli import cli
 
 
 def test_every_command_group_is_registered():
-    assert set(cli.commands) == {"audit", "local", "notebook", "scan", "secret"}
+    assert set(cli.commands) == {"access", "audit", "local", "notebook", "scan", "secret"}
 
 
 def test_audit_formats_match_the_audit_package():
@@ -51,7 +51,7 @@ def test_vault_and_persona_options_are_shared_and_read_the_kvnb_variables(monkey
     # KVNB_PERSONA is left to open_vault, which applies it to the local vault only.
     assert runner.invoke(show, []).output.strip() == "azDevOpsKV01|None"
     assert runner.invoke(show, ["--vault", "local", "--persona", "lead"]).output.strip() == "local|lead"
-    for command in (["scan", "--help"], ["secret", "rotate", "--help"]):
+    for command in (["scan", "--help"], ["secret", "rotate", "--help"], ["access", "check", "--help"]):
         assert "KVNB_VAULT" in runner.invoke(cli, command).output
     for command in (["scan", "--help"], ["secret", "rotate", "--help"], ["audit", "--help"]):
         assert "KVNB_PERSONA" in runner.invoke(cli, command).output

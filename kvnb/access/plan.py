@@ -58,6 +58,17 @@ class GovernancePlan:
         except TypeError as exc:
             raise PlanError(f"The plan is not readable: {exc}. Each entry needs 'principal' and 'role'.") from None
 
+    @classmethod
+    def from_file(cls, path: str) -> GovernancePlan:
+        """From a JSON file in the `from_dict` shape; PlanError when it cannot be read."""
+        import json
+        from pathlib import Path
+
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise PlanError(f"Cannot read the plan {path}: {exc}") from None
+
     def to_dict(self) -> dict:
         def entries(items):
             return [{"principal": a.principal, "role": a.role, **({"secret": a.secret} if a.secret else {})}
@@ -102,6 +113,11 @@ class Drift:
 
     def items(self) -> tuple[DriftItem, ...]:
         return self.missing + self.extra + self.bypass
+
+    def summary(self) -> str:
+        """``no drift``, ``1 drift item``, ``3 drift items``."""
+        count = len(self.items())
+        return "no drift" if not count else f"{count} drift item{'' if count == 1 else 's'}"
 
     def __str__(self) -> str:
         return "no drift" if self.clean else "\n".join(str(item) for item in self.items())
