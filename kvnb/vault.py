@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -34,6 +35,7 @@ from .errors import (
     VaultNameError,
     VaultReferenceError,
 )
+from .suggest import did_you_mean
 from .surface import vault_setting
 
 AZURE_VAULT_SUFFIX = ".vault.azure.net"
@@ -249,6 +251,9 @@ def _local_runtime(start_local: bool):
     from . import local
 
     try:
+        if start_local and local.running() is None:
+            # Starting takes seconds: say why this call is slow rather than leave the reader waiting.
+            print("Starting the local vault (not running)…", file=sys.stderr, flush=True)
         return local.connect(start_if_stopped=start_local)
     except local.NotRunning as exc:
         raise LocalVaultNotRunningError(str(exc)) from None
@@ -264,8 +269,9 @@ def _open_local(name: str | None, persona: str | None, start_local: bool) -> Vau
     if name:
         vaults = [v for v in runtime.vaults if v["name"].lower() == name.lower()]
         if not vaults:
-            known = ", ".join(v["name"] for v in runtime.vaults)
-            raise VaultNameError(f"No local vault {name!r} (running: {known}). Add one with `kvnb local add-vault {name}`.")
+            names = [v["name"] for v in runtime.vaults]
+            raise VaultNameError(f"No local vault {name!r} (running: {', '.join(names)}).{did_you_mean(name, names)} "
+                                 f"Add one with `kvnb local add-vault {name}`.")
     return _local_target(runtime, vaults[0], persona)
 
 
@@ -285,7 +291,9 @@ def _local_target(runtime, vault: dict, persona: str | None) -> VaultTarget:
     try:
         header = local.identity_header(persona, runtime.home)
     except LookupError as exc:  # no such persona, or a group: who to be instead is the user's choice
-        raise VaultReferenceError(f"{exc} Pick one with --persona NAME.") from None
+        people = [p.handle for p in local.personas(runtime.home) if p.can_sign_in]
+        raise VaultReferenceError(f"{exc}{did_you_mean(persona, people)} Pick one with --persona NAME "
+                                  "(names: `kvnb local personas`).") from None
     ca = str(runtime.ca_path)
     identity = LocalIdentity(runtime.token_endpoint, header, persona=persona, connection_verify=ca)
     return VaultTarget(

@@ -9,7 +9,7 @@ import json
 import re
 
 import pytest
-from kvnbcli import run_kvnb
+from kvnbcli import kvnb_cli, run_kvnb
 
 
 def kvnb(vault, *args: str, persona: str | None = None, env: dict | None = None):
@@ -122,3 +122,17 @@ def test_refusals_and_usage_errors_are_one_line_with_exit_2(local_vault):
                           persona="lead"), "Cannot read the duration")
     usage = kvnb(local_vault, "access", "request", "Key Vault Secrets User", persona="newmember")
     assert usage.returncode == 2 and "--reason" in usage.stderr
+
+
+def test_a_stopped_local_vault_is_started_with_a_note(tmp_path):
+    home = tmp_path / "home"
+    kvnb_cli(home, "local", "start", "--port", "0")  # seeds on a free port, kept for the next start
+    kvnb_cli(home, "local", "stop")
+    try:
+        done = run_kvnb(home, "access", "whoami", "--vault", "local", "--persona", "lead")
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.startswith("Starting the local vault (not running)…\n")
+        again = run_kvnb(home, "access", "whoami", "--vault", "local", "--persona", "lead")
+        assert again.returncode == 0 and "Starting" not in again.stderr
+    finally:
+        kvnb_cli(home, "local", "stop")
