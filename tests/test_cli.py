@@ -55,3 +55,26 @@ def test_vault_and_persona_options_are_shared_and_read_the_kvnb_variables(monkey
         assert "KVNB_VAULT" in runner.invoke(cli, command).output
     for command in (["scan", "--help"], ["secret", "rotate", "--help"], ["audit", "--help"]):
         assert "KVNB_PERSONA" in runner.invoke(cli, command).output
+
+
+def _commands(group, path=()):
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from _commands(command, path + (name,))
+        else:
+            yield path + (name,), command
+
+
+def test_every_option_says_what_it_does_and_names_its_value():
+    """Help for every option, and a metavar that says what to give (NAME, VAULT, MS), not click's default."""
+    import click
+
+    ctx = click.Context(cli)
+    for path, command in _commands(cli):
+        for param in command.params:
+            if not isinstance(param, click.Option) or param.name == "help":
+                continue
+            where = f"kvnb {' '.join(path)} {param.opts[0]}"
+            assert param.help, f"{where} has no help text"
+            shown = param.make_metavar(ctx) if not param.is_flag and param.metavar is None else ""
+            assert shown not in ("TEXT", "INTEGER", "INTEGER RANGE"), f"{where} shows click's default {shown}"

@@ -35,9 +35,10 @@ def local() -> None:
 
 
 @local.command()
-@click.option("--port", type=click.IntRange(0, 65535), help="Port of the first vault (default 8443; 0 picks a free one).")
+@click.option("--port", type=click.IntRange(0, 65535), metavar="PORT", help="Port of the first vault (default 8443; 0 picks a free one).")
 @click.option("--foreground", is_flag=True, help="Run in this terminal until Ctrl-C.")
-@click.option("--latency-ms", type=click.IntRange(0, 60000), default=0, help="Delay every request.")
+@click.option("--latency-ms", type=click.IntRange(0, 60000), default=0, metavar="MS",
+              help="Delay every request by MS milliseconds.")
 @click.option("--throttle", type=click.Choice(["on", "off"]), default="off", help="Enforce Key Vault's request limits.")
 @click.option("--challenge-resource", type=click.Choice(["azure", "ip-parent"]), default="azure",
               help="ip-parent lets unmodified SDK clients keep verify_challenge_resource on.")
@@ -125,7 +126,7 @@ def reset(empty) -> None:
 
 
 @local.command()
-@click.option("--advance", help="Move the vault's clock forward, e.g. 61m, 2h, 60d, PT61M.")
+@click.option("--advance", metavar="DURATION", help="Move the vault's clock forward, e.g. 61m, 2h, 60d, PT61M.")
 @click.option("--reset", "reset_", is_flag=True, help="Back to the wall clock.")
 def clock(advance, reset_) -> None:
     """Shift the vault's clock for resource state (expiry, assignment end, reviews); tokens keep wall time."""
@@ -159,7 +160,7 @@ def faults(latency_ms, throttle) -> None:
 
 @local.command("add-vault")
 @click.argument("name")
-@click.option("--port", type=click.IntRange(0, 65535), default=0, help="Its port (0 picks a free one).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, metavar="PORT", help="Its port (0 picks a free one).")
 def add_vault(name, port) -> None:
     """Serve another vault side by side (its own port; use it as local:NAME)."""
     result = _admin("vaults", {"name": name, "port": port})
