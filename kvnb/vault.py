@@ -22,7 +22,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -246,21 +247,36 @@ def find_vault_resource_id(target: VaultTarget) -> str | None:
     return None
 
 
-def _local_runtime(start_local: bool):
-    """The local vault's runtime, started if need be; its failures as kvnb errors."""
+@contextmanager
+def _local_errors(persona: str | None = None) -> Iterator[None]:
+    """The local vault's own exceptions, as the kvnb errors `open_vault` promises (an unknown *persona*
+    with the names close to it)."""
     from . import local
 
     try:
-        if start_local and local.running() is None:
-            # Starting takes seconds: say why this call is slow rather than leave the reader waiting.
-            print("Starting the local vault (not running)…", file=sys.stderr, flush=True)
-        return local.connect(start_if_stopped=start_local)
+        yield
     except local.NotRunning as exc:
         raise LocalVaultNotRunningError(str(exc)) from None
     except local.StartFailed as exc:
         raise LocalVaultStartError(str(exc)) from None
-    except local.StateDirError as exc:
+    except (local.StateDirError, local.AdminError) as exc:
         raise LocalVaultError(str(exc)) from None
+    except LookupError as exc:  # no such persona, or a group: who to be instead is the user's choice
+        if isinstance(exc, (KeyError, IndexError)):  # bugs, not choices
+            raise
+        hint = did_you_mean(persona, [p.handle for p in local.personas() if p.can_sign_in]) if persona else ""
+        raise VaultReferenceError(f"{exc}{hint} Pick one with --persona NAME (names: `kvnb local personas`).") from None
+
+
+def _local_runtime(start_local: bool):
+    """The running local vault, started first if need be and *start_local*; its failures as kvnb errors."""
+    from . import local
+
+    with _local_errors():
+        if start_local and local.running() is None:
+            # Starting takes seconds: say why this call is slow rather than leave the reader waiting.
+            print("Starting the local vault (not running)…", file=sys.stderr, flush=True)
+        return local.connect(start_if_stopped=start_local)
 
 
 def _open_local(name: str | None, persona: str | None, start_local: bool) -> VaultTarget:
@@ -287,13 +303,10 @@ def _local_target(runtime, vault: dict, persona: str | None) -> VaultTarget:
     from . import local
     from .credentials import LocalIdentity, new_credential
 
-    persona = persona or os.environ.get("KVNB_PERSONA") or local.default_persona(runtime.home)
-    try:
+    with _local_errors():
+        persona = persona or os.environ.get("KVNB_PERSONA") or local.default_persona(runtime.home)
+    with _local_errors(persona):
         header = local.identity_header(persona, runtime.home)
-    except LookupError as exc:  # no such persona, or a group: who to be instead is the user's choice
-        people = [p.handle for p in local.personas(runtime.home) if p.can_sign_in]
-        raise VaultReferenceError(f"{exc}{did_you_mean(persona, people)} Pick one with --persona NAME "
-                                  "(names: `kvnb local personas`).") from None
     ca = str(runtime.ca_path)
     identity = LocalIdentity(runtime.token_endpoint, header, persona=persona, connection_verify=ca)
     return VaultTarget(

@@ -11,9 +11,10 @@ plain callables, so any directory can plug in:
 
 Three resolvers keep that contract (``kvnb.testing.resolver`` is its test suite, run by each):
 `kvnb.access.graph_principals.graph_resolver` asks Microsoft Graph, on Azure and on the local vault
-alike (`kvnb.access.resolvers.default_resolver` picks it); `local_resolver` asks the local
-tenant's directory of the running vault (`kvnb.local.directory`, its admin API); `ids_only_resolver`
-is the fallback without any directory: object ids only, no groups, and effective access says so.
+alike (`kvnb.access.resolvers.default_resolver` picks it); `local_resolver` asks the running local
+vault for its tenant's directory through the local vault's seam (`kvnb.local.directory`, its admin
+API); `ids_only_resolver` is the fallback without any directory: object ids only, no groups, and
+effective access says so.
 """
 
 from __future__ import annotations

@@ -84,7 +84,10 @@ def start_audit(vault, *, persona: str | None = None, settings: AuditSettings | 
     """Start auditing *vault* in the background; returns a Future of the `VaultAudit`.
 
     *on_progress* sees each `AuditProgress` (first page of secrets, assignments, reviews, version
-    counts as they arrive), from the audit's thread: the panel paints from it.
+    counts as they arrive), from the audit's thread: the panel paints from it. Needs what
+    `audit_vault` needs; the Future raises what it raises.
+
+    :raises kvnb.errors.VaultReferenceError: *vault* cannot be opened (at once, not in the Future).
     """
     target, owned = _target(vault, persona)
     return start_coroutine(_collect_and_close(target, owned, settings, on_progress))

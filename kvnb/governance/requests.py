@@ -223,6 +223,13 @@ def request_access(target: VaultTarget, *, justification: str, role: str | None 
 
 
 def get_access_request(target: VaultTarget, request_id: str, *, graph: GraphClient | None = None) -> AccessRequest:
+    """One access request, with its package's name.
+
+    Needs to be its requestor or an approver of its package.
+
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    :raises azure.core.exceptions.ResourceNotFoundError: no such request.
+    """
     with graph_for(target, graph) as client:
         item = _call(lambda: client.get(f"{EM}/assignmentRequests/{request_id}",
                                         params={"$expand": "accessPackage"}), "access_requests")
@@ -252,7 +259,12 @@ def _filtered(target: VaultTarget, on: str, graph: GraphClient | None) -> pd.Dat
 
 
 def list_my_requests(target: VaultTarget, *, graph: GraphClient | None = None) -> pd.DataFrame:
-    """Requests for you (any state), `REQUEST_COLUMNS`."""
+    """Requests for you (any state), `REQUEST_COLUMNS`.
+
+    Anyone may list their own requests.
+
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    """
     return _filtered(target, "target", graph)
 
 
@@ -309,7 +321,12 @@ def deny_request(target: VaultTarget, request_id: str, *, justification: str | N
 
 def wait_for_delivery(target: VaultTarget, request_id: str, *, timeout: float = 120.0, interval: float = 2.0,
                       graph: GraphClient | None = None) -> AccessRequest:
-    """Poll until the request reaches a final state (on Azure delivery takes seconds to minutes)."""
+    """Poll until the request reaches a final state (on Azure delivery takes seconds to minutes).
+
+    Needs what `get_access_request` needs; returns the request as it is after *timeout* seconds.
+
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    """
     deadline = time.monotonic() + timeout
     with graph_for(target, graph) as client:
         for _ in range(max(1, int(timeout / max(interval, 0.1)) + 1)):

@@ -141,7 +141,12 @@ def _decisions(client: GraphClient, instance: dict) -> list[dict]:
 
 
 def role_holding_groups(target: VaultTarget) -> dict[str, list[str]]:
-    """Group object id → names of the roles it holds on the vault (at, above or below it)."""
+    """Group object id → names of the roles it holds on the vault (at, above or below it).
+
+    Needs ``Microsoft.Authorization/roleAssignments/read`` at the vault (Key Vault Reader).
+
+    :raises kvnb.errors.PermissionMissingError: ARM refused the read (403).
+    """
     from kvnb.access import ids_only_resolver, list_role_assignments
 
     frame = list_role_assignments(target, resolver=ids_only_resolver())

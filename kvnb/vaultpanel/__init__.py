@@ -23,6 +23,10 @@ __all__ = ["REPAINT_SECONDS", "VaultPanel", "panel"]
 def panel(vault=None, *, persona: str | None = None, settings=None, export_dir: str | Path | None = None) -> VaultPanel:
     """Start auditing *vault* (a name, URL, ``local`` or a `VaultTarget`) and return its panel.
 
-    With no *vault*, ``KVNB_VAULT`` names it. The panel paints as results arrive.
+    With no *vault*, ``KVNB_VAULT`` names it. The panel paints as results arrive. Needs what
+    `kvnb.audit.audit_vault` needs (Key Vault Reader); what the identity cannot see is listed as a
+    limitation in the panel.
+
+    :raises kvnb.errors.VaultReferenceError: *vault* cannot be opened.
     """
     return VaultPanel(vault, persona=persona, settings=settings, export_dir=export_dir)
