@@ -183,7 +183,7 @@ def secret_of_scope(scope: str | None) -> str | None:
     kind, _, name = scope.partition("/")
     if kind != "secret" or not name:
         raise ValueError("--scope takes secret/NAME (or vault).")
-    from kvnb.fetch import check_name
+    from kvnb.names import check_name
 
     check_name(name)
     return name

@@ -43,7 +43,7 @@ def register(access: click.Group) -> None:
     @output_option
     def check(target: VaultTarget, secret: str, output: str) -> None:
         """Your roles on SECRET and what they allow. Exit code 1 when you may not read its value."""
-        from kvnb.fetch import check_name
+        from kvnb.names import check_name
 
         check_name(secret)
         if not _report(target, secret, output).allows("get"):
