@@ -73,11 +73,12 @@ class IndexBuilder:
         shards, kept = [], {}
         for first in range(0, len(self._literals), SHARD_SIZE):
             chunk = tuple(self._literals[first : first + SHARD_SIZE])
-            compiled = self._shards.get(chunk) or literal_set(chunk)
+            compiled = self._shards.get(chunk)
+            if compiled is None:
+                compiled = literal_set(chunk)
+                release_freed_memory()  # what the compiler freed, before the next one takes more
             kept[chunk] = compiled
             shards.append((compiled, self._postings[first : first + SHARD_SIZE]))
-        if set(kept) - set(self._shards):
-            release_freed_memory()  # a shard was compiled
         self._shards = kept
         return Index(list(self._entries), self.min_run, shards, frozenset(self._alphabet),
                      bytes(self._bloom))

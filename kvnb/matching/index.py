@@ -86,7 +86,7 @@ class Matcher:
         """The matches in ``text``, also through markup and MIME line breaks: sorted by start, none
         inside another (of one span, the simplest form's is kept)."""
         index = self.snapshot()
-        if index is None or not text:
+        if index is None or len(text) < MIN_WHOLE:  # shorter than any gram
             return []
         data = text.encode("utf-8", "surrogatepass") if len(text) > SHORT_TEXT else None
         matches = index.find(text, data)

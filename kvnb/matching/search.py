@@ -62,6 +62,9 @@ class Index:
         return bool(self.bloom[bit >> 3] & (1 << (bit & 7)))
 
     def find(self, text: str, data: bytes | None = None) -> list[Match]:
+        """The matches in ``text`` (``data``: its UTF-8, if at hand), unsorted, overlapping."""
+        if data is None and len(self.shards) > 1:
+            data = text.encode("utf-8", "surrogatepass")  # once for every shard
         found: dict[tuple[int, int], tuple[int, int]] = {}  # (entry, text - form offset) -> run
         matches: list[Match] = []
         k = self.min_run
