@@ -14,7 +14,9 @@ the compiler freed is handed back to the system after each (glibc keeps it other
 from __future__ import annotations
 
 import threading
+from bisect import bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 
 try:
     import hyperscan
@@ -64,6 +66,10 @@ class LiteralSet:
 
     def any_in(self, data: bytes) -> bool:
         raise NotImplementedError
+
+    def found_in_each(self, datas: Sequence[bytes]) -> set[int]:
+        """The numbers of the ``datas`` in which some literal occurs."""
+        return {number for number, data in enumerate(datas) if self.any_in(data)}
 
 
 class _HyperscanSet(LiteralSet):
@@ -122,6 +128,18 @@ class _HyperscanSet(LiteralSet):
         except hyperscan.ScanTerminated:
             pass
         return bool(hit)
+
+
+    def found_in_each(self, datas: Sequence[bytes]) -> set[int]:
+        # One scan of them all joined: a literal found across a join only makes a file pass the
+        # pre-check needlessly, and one inside a file is found as in that file alone.
+        if self._db is None:
+            return set()
+        starts = list(accumulate(len(data) + 1 for data in datas[:-1]))
+        ends: list[int] = []
+        self._db.scan(b"\0".join(datas), match_event_handler=lambda _i, _s, end, _f, _c: ends.append(end),
+                      scratch=self._scratch())
+        return {bisect_right(starts, end - 1) for end in ends}
 
 
 class _AhoCorasickSet(LiteralSet):

@@ -19,6 +19,9 @@ DEFAULT_MAX_FILE_SIZE = 20 * 1024 * 1024
 # git's own test for "binary": a NUL byte in the first 8000 bytes.
 _SEPARATOR = "\0"
 _BINARY_SNIFF_BYTES = 8000
+# Files pre-checked together: enough to make the per-call cost vanish, few enough bytes to hold.
+_BATCH_FILES = 256
+_BATCH_BYTES = 4 * 1024 * 1024
 
 Progress = Callable[[int, int], None]  # (files done, files in total)
 
@@ -49,25 +52,25 @@ def scan_paths(
     examples: dict[str, list[str]] = {"ignored": list(selection.ignored_examples)}
     findings: list[Finding] = []
     total = len(selection.files)
+    read: list[tuple[str, bytes, bool]] = []  # (path, data, is text) read but not searched yet
+    read_bytes = 0
     for done, path in enumerate(selection.files, start=1):
         outcome, data = _read(path, max_file_size)
         if binary and outcome == "scanned" and not _is_utf8(data):
             outcome = "binary"  # text in another encoding (a protocol-0 pickle, Latin-1): read as bytes
-        if outcome == "binary" and binary:
+        if outcome == "scanned" or outcome == "binary" and binary:
             counts["scanned"] += 1
             counts["bytes"] += len(data)
-            findings.extend(_findings_in_binary(path, data, matcher))
-        elif outcome != "scanned":
+            read.append((path, data, outcome == "scanned"))
+            read_bytes += len(data)
+        else:
             counts[outcome] += 1
             kept = examples.setdefault(outcome, [])
             if len(kept) < EXAMPLES_KEPT:
                 kept.append(path)
-        else:
-            counts["scanned"] += 1
-            counts["bytes"] += len(data)
-            notebook = path.lower().endswith(".ipynb")
-            if matcher.may_match(data, notebook=notebook):
-                findings.extend(_findings_in_file(path, data, matcher, notebook))
+        if len(read) >= _BATCH_FILES or read_bytes >= _BATCH_BYTES or done == total:
+            findings.extend(_findings_in_batch(read, matcher))
+            read, read_bytes = [], 0
         if progress is not None:
             progress(done, total)
     return ScanResult(
@@ -84,6 +87,23 @@ def scan_paths(
         seconds=time.perf_counter() - started,
         skipped_examples={reason: paths for reason, paths in examples.items() if paths},
     )
+
+
+def _findings_in_batch(read: list[tuple[str, bytes, bool]], matcher) -> list[Finding]:
+    """The findings in files read, in order; the text files' bytes are pre-checked in one engine
+    call (one call per file costs more than the check itself on a tree of small files)."""
+    texts = [(path, data) for path, data, is_text in read if is_text]
+    notebooks = [path.lower().endswith(".ipynb") for path, _ in texts]
+    passed = iter(zip(notebooks, matcher.may_match_each([data for _, data in texts], notebooks)))
+    findings: list[Finding] = []
+    for path, data, is_text in read:
+        if not is_text:
+            findings.extend(_findings_in_binary(path, data, matcher))
+            continue
+        notebook, may = next(passed)
+        if may:
+            findings.extend(_findings_in_file(path, data, matcher, notebook))
+    return findings
 
 
 def _matcher_for(searched, min_run: int | None):

@@ -191,6 +191,9 @@ class FingerprintMatcher:
     def may_match(self, data: bytes, *, notebook: bool = False) -> bool:
         return len(data) >= self._min_length
 
+    def may_match_each(self, datas: list[bytes], notebooks: list[bool]) -> list[bool]:
+        return [len(data) >= self._min_length for data in datas]
+
     def hits(self, text: str) -> list[Hit]:
         found: list[Hit] = []
         line_start = 0

@@ -65,6 +65,13 @@ class ValueMatcher:
             return True
         return self._matcher.may_match(data)
 
+    def may_match_each(self, datas: list[bytes], notebooks: list[bool]) -> list[bool]:
+        """``may_match`` of each of ``datas`` (``notebooks``: which are), in one engine call."""
+        passed = self._matcher.may_match_each(datas)
+        if self._multiline:
+            passed = [may or notebook for may, notebook in zip(passed, notebooks)]
+        return passed
+
     def hits(self, text: str) -> list[Hit]:
         clusters: list[list] = []  # overlapping matches of one label: one copy
         for match in self._matcher.find(text):
