@@ -6,9 +6,9 @@ more (and at the edges of boilerplate), so that any run of K characters holds on
 
 from __future__ import annotations
 
-from kvnb.matching.forms import Form, forms_of, split_forms
+from kvnb.matching.forms import forms_of, split_forms
 from kvnb.matching.literals import SHARD_SIZE, literal_set, release_freed_memory
-from kvnb.matching.search import BLOOM_BITS, PIECE, Entry, Index
+from kvnb.matching.search import Entry, Index, PieceFilter
 from kvnb.matching.settings import MIN_WHOLE
 
 
@@ -49,8 +49,7 @@ class IndexBuilder:
         self._literal_ids: dict[str, int] = {}
         self._literals: list[str] = []
         self._postings: list[list[tuple[int, int]]] = []
-        self._bloom = bytearray(BLOOM_BITS // 8)
-        self._alphabet: set[str] = set()
+        self._pieces = PieceFilter()
 
     def build(self, values: dict[str, str]) -> Index | None:
         if not values:
@@ -68,7 +67,6 @@ class IndexBuilder:
                     self._seen.add(form.text)
                     self._entries.append(Entry(form, values[value], value_id))
                     self._add_grams(len(self._entries) - 1)
-            self._add_to_bloom(forms)
             self._order.append(value)
         shards, kept = [], {}
         for first in range(0, len(self._literals), SHARD_SIZE):
@@ -80,8 +78,7 @@ class IndexBuilder:
             kept[chunk] = compiled
             shards.append((compiled, self._postings[first : first + SHARD_SIZE]))
         self._shards = kept
-        return Index(list(self._entries), self.min_run, shards, frozenset(self._alphabet),
-                     bytes(self._bloom))
+        return Index(list(self._entries), self.min_run, shards, self._pieces)
 
     def _add_grams(self, number: int) -> None:
         """Register the grams of entry ``number`` (see the module docstring)."""
@@ -108,12 +105,3 @@ class IndexBuilder:
                 self._postings.append([(number, offset)])
             else:  # a new list: a snapshot holding the old one must not see it change
                 self._postings[literal_id] = [*self._postings[literal_id], (number, offset)]
-
-    def _add_to_bloom(self, forms: list[Form]) -> None:
-        bloom, mask = self._bloom, BLOOM_BITS - 1
-        for form in forms:
-            text = form.text
-            self._alphabet.update(text)
-            for i in range(len(text) - PIECE + 1):
-                bit = hash(text[i : i + PIECE]) & mask
-                bloom[bit >> 3] |= 1 << (bit & 7)

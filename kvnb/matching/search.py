@@ -9,6 +9,7 @@ own and count only whole. A run made only of public boilerplate is not reported.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from kvnb.matching.forms import Form
@@ -45,21 +46,58 @@ class Entry:
     value_id: int
 
 
+class PieceFilter:
+    """The characters and the 5-character pieces (``PIECE``) of every form, in a Bloom filter.
+
+    Filled on first use, for the entries a snapshot holds: only a stream's held tail asks, so a
+    scan or a one-off ``mask`` never pays for it. It grows in place as values are added, so an
+    older snapshot may see pieces of newer values: a tail is held now and then that need not be.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._bloom: bytearray | None = None
+        self.alphabet: set[str] = set()
+        self._done = 0  # entries whose forms are in
+
+    def cover(self, entries: list[Entry]) -> PieceFilter:
+        if self._done < len(entries):
+            with self._lock:
+                if self._bloom is None:
+                    self._bloom = bytearray(BLOOM_BITS // 8)
+                bloom, mask = self._bloom, BLOOM_BITS - 1
+                for entry in entries[self._done :]:
+                    text = entry.form.text
+                    self.alphabet.update(text)
+                    for i in range(len(text) - PIECE + 1):
+                        bit = hash(text[i : i + PIECE]) & mask
+                        bloom[bit >> 3] |= 1 << (bit & 7)
+                self._done = max(self._done, len(entries))
+        return self
+
+    def known(self, piece: str) -> bool:
+        bit = hash(piece) & (BLOOM_BITS - 1)
+        return self._bloom is not None and bool(self._bloom[bit >> 3] & (1 << (bit & 7)))
+
+
 class Index:
     """An immutable snapshot: scans need no lock while another thread adds a value."""
 
-    def __init__(self, entries: list[Entry], min_run: int, shards: list[tuple],
-                 alphabet: frozenset[str], bloom: bytes) -> None:
+    def __init__(self, entries: list[Entry], min_run: int, shards: list[tuple], pieces: PieceFilter) -> None:
         self.entries = entries
         self.min_run = min_run
         # shards: (LiteralSet, [list of (entry number, offset)] per literal id)
         self.shards = shards
-        self.alphabet = alphabet  # every character of every form
-        self.bloom = bloom  # every 5-character piece of every form (``PIECE``, ``BLOOM_BITS``)
+        self._pieces = pieces
+
+    @property
+    def alphabet(self) -> set[str]:
+        """Every character of every form."""
+        return self._pieces.cover(self.entries).alphabet
 
     def piece_known(self, piece: str) -> bool:
-        bit = hash(piece) & (BLOOM_BITS - 1)
-        return bool(self.bloom[bit >> 3] & (1 << (bit & 7)))
+        """Whether ``piece`` (``PIECE`` characters) may be in some form: False means it is in none."""
+        return self._pieces.cover(self.entries).known(piece)
 
     def find(self, text: str, data: bytes | None = None) -> list[Match]:
         """The matches in ``text`` (``data``: its UTF-8, if at hand), unsorted, overlapping."""

@@ -102,5 +102,5 @@ class ValueMatcher:
             value = self._values[label]
             self._encoded[label] = [form.text.encode("utf-8", "surrogatepass")
                                     for text in [value, *secret_parts(value)]
-                                    for form in forms_of(text) if form.kind in _ENCODED_KINDS]
+                                    for form in forms_of(text, text_only=True) if form.kind in _ENCODED_KINDS]
         return self._encoded[label]
