@@ -92,7 +92,7 @@ class Matcher:
         matches = index.find(text, data)
         if "<" in text or "\x1b" in text or "\n" in text and len(text) > 64:
             for view in views(text, data):
-                matches += _new_in_view(view, index.find(view.text), matches)
+                matches += _new_in_view(view, index.find(view.text, view.data), matches)
                 matches.sort(key=order)
         if len(matches) < 2:
             return matches

@@ -101,17 +101,7 @@ class _HyperscanSet(LiteralSet):
     def _long_ends(self, text: str, data: bytes | None) -> list[tuple[int, int]]:
         if data is None:
             data = text.encode("utf-8", "surrogatepass")
-        found = self.byte_ends(data)
-        if not found or len(data) == len(text):  # ASCII: byte offsets are character offsets
-            return found
-        found.sort(key=lambda hit: hit[1])
-        chars = position = 0
-        mapped = []
-        for literal_id, end in found:  # literals end on character boundaries
-            chars += len(data[position:end].decode("utf-8", "surrogatepass"))
-            position = end
-            mapped.append((literal_id, chars))
-        return mapped
+        return ends_in_sets([self], text, data)[0]
 
     def any_in(self, data: bytes) -> bool:
         if self._db is None or not data:
@@ -164,6 +154,27 @@ def _joined(datas: Sequence[bytes]) -> tuple[memoryview, list[int]]:
         buffer[end] = 0
         position = end + 1
     return memoryview(buffer)[: position - 1], starts
+
+
+def ends_in_sets(sets: Sequence[LiteralSet], text: str, data: bytes | None = None) -> list[list[tuple[int, int]]]:
+    """``ends`` of each set: with Hyperscan, byte offsets are turned into character offsets in one
+    pass over ``data`` for all the sets (a pass decodes the text; once is enough)."""
+    if not all(isinstance(literals, _HyperscanSet) for literals in sets):
+        return [literals.ends(text, data) for literals in sets]
+    if data is None:
+        data = text.encode("utf-8", "surrogatepass")
+    found = [literals.byte_ends(data) for literals in sets]
+    if len(data) == len(text) or not any(found):  # ASCII: byte offsets are character offsets
+        return found
+    ends = sorted({end for hits in found for _, end in hits})
+    chars = position = 0
+    to_chars = {}
+    for end in ends:  # literals end on character boundaries
+        chars += len(data[position:end].decode("utf-8", "surrogatepass"))
+        position = end
+        to_chars[end] = chars
+    return [sorted(((literal_id, to_chars[end]) for literal_id, end in hits), key=lambda hit: hit[1])
+            for hits in found]
 
 
 class _AhoCorasickSet(LiteralSet):

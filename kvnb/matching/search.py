@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 
 from kvnb.matching.forms import Form
+from kvnb.matching.literals import ends_in_sets
 from kvnb.matching.settings import MIN_WHOLE
 
 # A stream's held tail is checked against 5-character pieces of every form (a Bloom filter).
@@ -90,14 +91,9 @@ class Index:
         self.shards = shards
         self._pieces = pieces
 
-    @property
-    def alphabet(self) -> set[str]:
-        """Every character of every form."""
-        return self._pieces.cover(self.entries).alphabet
-
-    def piece_known(self, piece: str) -> bool:
-        """Whether ``piece`` (``PIECE`` characters) may be in some form: False means it is in none."""
-        return self._pieces.cover(self.entries).known(piece)
+    def pieces(self) -> PieceFilter:
+        """The characters (``alphabet``) and 5-character pieces (``known``) of every form."""
+        return self._pieces.cover(self.entries)
 
     def find(self, text: str, data: bytes | None = None) -> list[Match]:
         """The matches in ``text`` (``data``: its UTF-8, if at hand), unsorted, overlapping."""
@@ -106,8 +102,7 @@ class Index:
         found: dict[tuple[int, int], tuple[int, int]] = {}  # (entry, text - form offset) -> run
         matches: list[Match] = []
         k = self.min_run
-        for literals, postings in self.shards:
-            hits = literals.ends(text, data)
+        for (literals, postings), hits in zip(self.shards, ends_in_sets([s[0] for s in self.shards], text, data)):
             if not hits:
                 continue
             # The last match reported: a hit inside it is skipped. Another form's run through that

@@ -66,12 +66,13 @@ def _hold_start(text: str, index) -> int:
     if not text or text[-1] == "\n":
         return end
     low = max(0, end - (index.min_run - 1))
-    alphabet = index.alphabet
+    pieces = index.pieces()
+    alphabet = pieces.alphabet
     start = end
     while start > low and end - start < _PIECE - 1 and text[start - 1] in alphabet:
         start -= 1
     if end - start < _PIECE - 1:
         return start
-    while start > low and index.piece_known(text[start - 1 : start - 1 + _PIECE]):
+    while start > low and pieces.known(text[start - 1 : start - 1 + _PIECE]):
         start -= 1
     return start

@@ -22,6 +22,7 @@ _ANSI = r"\x1b\[[0-?]*[ -/]*[@-~]"
 _TAG = r"<[^<>\n]*>"  # starts with a literal, so ``re`` skips to each "<" in C
 _MARKUP = {(True, False): re.compile(_ANSI), (False, True): re.compile(_TAG),
            (True, True): re.compile(f"{_ANSI}|{_TAG}")}
+_BYTE_PATTERNS = {pattern: re.compile(pattern.pattern.encode("ascii")) for pattern in _MARKUP.values()}
 # A base64 line of 64 characters or more (PEM wraps at 64, MIME at 76) and its line end, followed
 # by more base64: the line end is cut. (The look-behind starts a try only where a run starts, so
 # the search stays linear in ordinary text.)
@@ -32,14 +33,20 @@ class View:
     """``text`` without the cut spans: a list of them, or every match of a pattern (removed with
     ``sub`` in C; the map back is built only when a match in the view asks for it)."""
 
-    def __init__(self, text: str, cut: re.Pattern | list[tuple[int, int]]) -> None:
+    def __init__(self, text: str, cut: re.Pattern | list[tuple[int, int]], data: bytes | None = None) -> None:
         self._original = text
+        self.data: bytes | None = None  # the view's UTF-8, when it came at no cost
         if isinstance(cut, list):
             self._cuts: list[tuple[int, int]] | None = cut
             self.text = "".join(text[a:b] for a, b in _kept(cut, len(text)))
         else:
             self._cuts, self._pattern = None, cut
-            self.text = cut.sub("", text)
+            if data is None:
+                self.text = cut.sub("", text)
+            else:  # the same cut on the UTF-8 (an ASCII pattern cuts whole characters): decoding
+                # the view costs a tenth of encoding it again for the search
+                self.data = _BYTE_PATTERNS[cut].sub(b"", data)
+                self.text = self.data.decode("utf-8", "surrogatepass")
         self._view_starts: list[int] | None = None
 
     def _build_map(self) -> None:
@@ -72,7 +79,7 @@ def views(text: str, data: bytes | None = None) -> Iterator[View]:
     """The readings of ``text`` that differ from it (usually none: a cheap test comes first)."""
     markup = ("\x1b" in text, "<" in text)
     if any(markup):
-        view = View(text, _MARKUP[markup])
+        view = View(text, _MARKUP[markup], data)
         if len(view.text) != len(text):
             yield view
     if "\n" in text and len(text) > 64:
