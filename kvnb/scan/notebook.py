@@ -76,9 +76,12 @@ def _strings(value: object, pointer: str) -> Iterator[tuple[str, str]]:
                 stack.extend((f"{where}/{index}", child) for index, child in reversed(list(enumerate(item))))
         elif isinstance(item, dict):
             for key, child in reversed(list(item.items())):
-                stack.append((f"{where}/{_escape(key)}", child))
-                stack.append((f"{where}/{_escape(key)}", key))
+                child_where = f"{where}/{_escape(key)}"
+                stack.append((child_where, child))
+                stack.append((child_where, key))
 
 
 def _escape(key: str) -> str:
+    if "~" not in key and "/" not in key:  # nearly every key: no new string
+        return key
     return key.replace("~", "~0").replace("/", "~1")
