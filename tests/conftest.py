@@ -13,8 +13,6 @@ Which vault fixture to use:
 * `start_local_vault` -- a PRIVATE server (about a second to start and stop): for server options
   (`challenge_mode`, `latency_ms`, `throttle`), for a second independent vault (its own tenant and
   subscription), or a module-scoped vault of a module's own (see test_keyvault_wire.py).
-* A route's shape that needs no TLS, token or SDK: Starlette's `TestClient` on
-  `create_app(service)` (a `LocalVaultService` over a Store in `tmp_path`), no server at all.
 
 Tests must not depend on each other's order or process: the suite runs under pytest-xdist. Use
 `tmp_path`, port 0 and `monkeypatch` for the environment. Every test also checks that the local
@@ -92,6 +90,16 @@ def no_server_errors():
     errors = list(_server_errors.records)
     _server_errors.records.clear()
     assert not errors, f"the local vault logged an error: {errors[0].getMessage()}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`--dist loadgroup`, as scripts/test runs it) the tests of a module that
+    share a module-scoped fixture (a JupyterLab, a browser, a corpus run in a kernel) stay on one
+    worker, which sets it up once; every other test is handed out on its own."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is not None and any(d.scope == "module" for defs in info.name2fixturedefs.values() for d in defs):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 @pytest.fixture(scope="session")
