@@ -93,9 +93,12 @@ def no_server_errors():
 
 
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (`--dist loadgroup`, as scripts/test runs it) the tests of a module that
-    share a module-scoped fixture (a JupyterLab, a browser, a corpus run in a kernel) stay on one
-    worker, which sets it up once; every other test is handed out on its own."""
+    """Modules with a slow test run first, so that under pytest-xdist (`--dist loadgroup`, as
+    scripts/test runs it) the long ones start early and the quick ones fill the gaps at the end.
+    The tests of a module that share a module-scoped fixture (a JupyterLab, a browser, a corpus run
+    in a kernel) stay on one worker, which sets it up once; every other test is handed out alone."""
+    slow_modules = {item.module.__name__ for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.module.__name__ not in slow_modules)  # stable: modules stay whole
     for item in items:
         info = getattr(item, "_fixtureinfo", None)
         if info is not None and any(d.scope == "module" for defs in info.name2fixturedefs.values() for d in defs):
