@@ -128,3 +128,12 @@ def test_plan_reports_the_shortcut_as_drift(ip, capsys):
 def test_usage_errors(ip, line, problem):
     with pytest.raises(UsageError, match=re.escape(problem)):
         run(ip, line)
+
+
+def test_each_subcommand_has_its_own_parser_and_help(ip, capsys):
+    run(ip, "%kvaccess grant -h")
+    out = output(capsys)
+    assert "usage: %kvaccess grant PRINCIPAL ROLE [--scope secret/NAME] [--for DURATION]" in out
+    assert "--reason TEXT" in out and "--persona NAME" in out
+    with pytest.raises(UsageError, match=re.escape("Usage: %kvaccess review [GROUP] (unrecognized arguments: --for")):
+        run(ip, "%kvaccess review --for 1h")

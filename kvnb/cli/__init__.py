@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import click
 
-from .. import __version__
-from .audit import audit
-from .local import local
-from .notebook import notebook
-from .scan import scan
-from .secret import secret
+from .._version import __version__
+from . import audit as _audit
+from . import local as _local
+from . import notebook as _notebook
+from . import scan as _scan
+from . import secret as _secret
+
+__all__ = ["cli", "main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,8 +20,8 @@ def cli() -> None:
     """Use Azure Key Vault securely: a local vault, audits, rotation and leak scans."""
 
 
-for command in (audit, local, notebook, scan, secret):
-    cli.add_command(command)
+for _command in (_audit.audit, _local.local, _notebook.notebook, _scan.scan, _secret.secret):
+    cli.add_command(_command)
 
 
 def main() -> None:
