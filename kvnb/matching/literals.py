@@ -159,7 +159,7 @@ def _joined(datas: Sequence[bytes]) -> tuple[memoryview, list[int]]:
 def ends_in_sets(sets: Sequence[LiteralSet], text: str, data: bytes | None = None) -> list[list[tuple[int, int]]]:
     """``ends`` of each set: with Hyperscan, byte offsets are turned into character offsets in one
     pass over ``data`` for all the sets (a pass decodes the text; once is enough)."""
-    if not all(isinstance(literals, _HyperscanSet) for literals in sets):
+    if not sets or not isinstance(sets[0], _HyperscanSet):  # one kind for all: ``literal_set``
         return [literals.ends(text, data) for literals in sets]
     if data is None:
         data = text.encode("utf-8", "surrogatepass")

@@ -89,6 +89,7 @@ class Index:
         self.min_run = min_run
         # shards: (LiteralSet, [list of (entry number, offset)] per literal id)
         self.shards = shards
+        self._sets = [literals for literals, _ in shards]
         self._pieces = pieces
 
     def pieces(self) -> PieceFilter:
@@ -102,7 +103,7 @@ class Index:
         found: dict[tuple[int, int], tuple[int, int]] = {}  # (entry, text - form offset) -> run
         matches: list[Match] = []
         k = self.min_run
-        for (literals, postings), hits in zip(self.shards, ends_in_sets([s[0] for s in self.shards], text, data)):
+        for (literals, postings), hits in zip(self.shards, ends_in_sets(self._sets, text, data)):
             if not hits:
                 continue
             # The last match reported: a hit inside it is skipped. Another form's run through that
