@@ -151,7 +151,8 @@ def test_usage_errors_exit_2_without_traceback(vault_env, no_prompt, args, messa
 
 @pytest.mark.parametrize("prefix", ["v", "-", "--"])
 def test_a_value_typed_as_an_argument_is_not_echoed(vault_env, no_prompt, prefix):
-    value, count = prefix + secrets.token_urlsafe(32), len(versions(vault_env))
+    # "Q" first: a random "-h…" would be click's help flag (exit 0), not a mistyped value.
+    value, count = prefix + "Q" + secrets.token_urlsafe(32), len(versions(vault_env))
     result = rotate("APICaller", value)
     assert result.exit_code == 2 and "give one secret NAME and known options only" in result.output
     assert_no_trace(result.output, value)
