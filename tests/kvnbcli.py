@@ -13,9 +13,16 @@ REPO = Path(__file__).resolve().parents[1]
 
 def kvnb_cli(home: Path, *args: str, timeout: float = 120) -> str:
     """`kvnb ARGS` with KVNB_HOME=*home* (and no KVNB_PERSONA from the caller); its stdout."""
-    env = {**os.environ, "KVNB_HOME": str(home)}
-    env.pop("KVNB_PERSONA", None)
-    done = subprocess.run([sys.executable, "-m", "kvnb.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO, check=False)
+    done = run_kvnb(home, *args, timeout=timeout)
     assert done.returncode == 0, f"kvnb {' '.join(args)} failed: {(done.stderr or done.stdout)[-2000:]}"
     return done.stdout
+
+
+def run_kvnb(home: Path, *args: str, timeout: float = 120, input: str | None = None,
+             env: dict | None = None) -> subprocess.CompletedProcess:
+    """`kvnb ARGS` with KVNB_HOME=*home*, no KVNB_PERSONA from the caller and *env* added; whatever it
+    exits with (stdout and stderr as text)."""
+    environment = {**os.environ, "KVNB_HOME": str(home), **(env or {})}
+    environment.pop("KVNB_PERSONA", None)
+    return subprocess.run([sys.executable, "-m", "kvnb.cli", *args], env=environment, capture_output=True,
+                          text=True, timeout=timeout, cwd=REPO, check=False, input=input)
