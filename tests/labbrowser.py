@@ -89,8 +89,9 @@ def _kernelspec(directory: Path, name: str, home: Path) -> None:
 
 
 class Lab:
-    def __init__(self, url: str, token: str, root: Path, jupyter_path: Path):
+    def __init__(self, url: str, token: str, root: Path, jupyter_path: Path, home: Path | None = None):
         self.url, self.token, self.root, self.jupyter_path = url, token, root, jupyter_path
+        self.home = home  # the vault's KVNB_HOME, where the lab's own kernels find it
 
     def add_kernel(self, name: str, home: Path) -> str:
         """A kernel of this venv's Python using *home*'s vault (JupyterLab lists kernels afresh)."""
@@ -134,9 +135,65 @@ def running_lab(base: Path, home: Path):
         stop_server(server, log)
 
 
+@contextmanager
+def running_demo(base: Path):
+    """``./scripts/demo`` as a newcomer runs it (as root when the suite is): the suite's venv, its own
+    KVNB_HOME, free ports for the vault and JupyterLab, and the URL the script prints last.
+
+    Yields a Lab whose ``home`` is the vault's KVNB_HOME. The notebooks are served from a copy in
+    *base*, and autosave is off, so nothing is written into the repository's notebooks/.
+    """
+    root, config, runtime, home = (base / n for n in ("root", "config", "runtime", "home"))
+    for directory in (root, config, runtime):
+        directory.mkdir()
+    settings = config / "lab-settings" / "@jupyterlab"
+    for extension, name, value in (("apputils-extension", "notification", {"fetchNews": "false"}),
+                                   ("docmanager-extension", "plugin", {"autosave": False})):
+        (settings / extension).mkdir(parents=True)
+        (settings / extension / f"{name}.jupyterlab-settings").write_text(json.dumps(value))
+    token = random_source.token_hex(16)
+    env = {**os.environ, "KVNB_HOME": str(home), "KVNB_LOCAL_PORT": "0", "JUPYTER_CONFIG_DIR": str(config),
+           "JUPYTER_DATA_DIR": str(base / "data"), "JUPYTER_RUNTIME_DIR": str(runtime),
+           "JUPYTERLAB_SETTINGS_DIR": str(config / "lab-settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(config / "workspaces")}
+    for name in ("KVNB_PERSONA", "KVNB_VAULT"):
+        env.pop(name, None)
+    command = [str(REPO / "scripts" / "demo"), "--no-browser", "--ServerApp.port=0",
+               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+               "--LabApp.expose_app_in_browser=True", "--LabApp.extension_manager=readonly"]
+    log_path = base / "demo.log"
+    log = log_path.open("w")
+    demo = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        url = _demo_url(demo, log_path)
+        yield Lab(url.split("lab?", 1)[0], token, root, base / "data", home)
+    finally:
+        try:
+            stop_server(demo, log)
+        finally:  # the demo leaves the vault running, as it tells its user
+            kvnb_cli(home, "local", "stop", timeout=60)
+
+
+def _demo_url(demo: subprocess.Popen, log: Path, timeout: float = 600) -> str:
+    """The URL on the demo's last line (the install may run first on a machine that lacks it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = log.read_text().splitlines()
+        if lines and lines[-1].startswith("JupyterLab is running"):
+            return lines[-1].rsplit(" ", 1)[-1]
+        if demo.poll() is not None:
+            raise AssertionError(f"scripts/demo exited with {demo.returncode}: {log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    raise AssertionError(f"scripts/demo printed no URL within {timeout} s: {log.read_text()[-3000:]}")
+
+
 def stop_server(server: subprocess.Popen, log) -> None:
     """Stop a Jupyter server started in its own session, and the kernels it started."""
-    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+    except ProcessLookupError:  # it has exited already
+        log.close()
+        return
     try:
         server.wait(20)
     except subprocess.TimeoutExpired:

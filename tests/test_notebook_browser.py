@@ -1,17 +1,17 @@
-"""Notebook 02 opened in JupyterLab in Debian's Chromium and run to the end, as a new member would.
+"""Notebook 02 opened in JupyterLab in Debian's Chromium and run to the end, as a new member would:
+through `./scripts/demo`, the README's first command (as root when the suite runs as root).
 
-Uses the JupyterLab, vault and browser fixtures of conftest.py, as `test_panel_browser` does (skipped
-loudly, with the reason, when /usr/bin/chromium is missing).
+Uses the browser fixtures of conftest.py, as `test_panel_browser` does (skipped loudly, with the
+reason, when /usr/bin/chromium is missing).
 """
 
 from __future__ import annotations
 
 import shutil
 
-import nbformat
 import pytest
 
-from labbrowser import ARTIFACTS, REPO, kvnb_home, open_and_run
+from labbrowser import ARTIFACTS, REPO, kvnb_home, open_and_run, running_demo
 from valuecheck import assert_not_leaked
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -53,11 +53,17 @@ def _all_values(home) -> list[str]:
             lead.close()
 
 
-def test_new_member_notebook_runs_to_the_end_in_jupyterlab(page, lab, seed_vault):
-    notebook = nbformat.read(REPO / "notebooks" / NOTEBOOK, as_version=4)
-    kernel = lab.add_kernel("kvnb-notebook-02", seed_vault)
-    notebook.metadata["kernelspec"] = {"name": kernel, "display_name": "kvnb", "language": "python"}
-    nbformat.write(notebook, lab.root / NOTEBOOK)
+@pytest.fixture(scope="module")
+def demo_lab(chromium, tmp_path_factory):
+    """JupyterLab and the local vault, started by `./scripts/demo` with free ports."""
+    with running_demo(tmp_path_factory.mktemp("demo")) as started:
+        yield started
+
+
+def test_new_member_notebook_runs_to_the_end_in_jupyterlab(page, demo_lab):
+    lab, seed_vault = demo_lab, demo_lab.home
+    # The notebook as committed, kernel included: the demo's JupyterLab runs it with the venv's kernel.
+    shutil.copy(REPO / "notebooks" / NOTEBOOK, lab.root / NOTEBOOK)
 
     open_and_run(page, lab, NOTEBOOK)
     ARTIFACTS.mkdir(exist_ok=True)
