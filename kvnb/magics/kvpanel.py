@@ -56,7 +56,8 @@ def run(settings, args):
         from kvnb.panel import VaultPanel
     except ImportError as exc:
         raise UsageError(str(exc)) from None
-    return VaultPanel(target, persona=target.persona if target.is_local else None)
+    return VaultPanel(target, persona=target.persona if target.is_local else None,
+                      export_dir=effective(settings, "export_dir"))
 
 
 def _unquoted(word: str | None) -> str | None:
