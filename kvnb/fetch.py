@@ -98,8 +98,7 @@ def _close(target) -> None:
 
 def _open(vault, persona, credential_options):
     from kvnb import vault as vaults
-    from kvnb.local.control import NotRunning, StartFailed
-    from kvnb.local.state.paths import StateDirError
+    from kvnb.local import NotRunning, StartFailed, StateDirError
 
     try:
         target = vaults.open_vault(vault, persona=persona)

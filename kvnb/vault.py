@@ -229,49 +229,40 @@ def find_vault_resource_id(target: VaultTarget) -> str | None:
 
 
 def _local_runtime(start_local: bool):
-    from .local import control
-    from .local.state.paths import StatePaths
+    from . import local
 
-    paths = StatePaths.resolve()
-    runtime = control.running(paths)
-    if runtime is None:
-        if not start_local:
-            raise control.NotRunning(paths)
-        runtime, _ = control.start(paths)
-    return paths, runtime
+    return local.connect(start_if_stopped=start_local)
 
 
 def _open_local(name: str | None, persona: str | None, start_local: bool) -> VaultTarget:
-    paths, runtime = _local_runtime(start_local)
+    runtime = _local_runtime(start_local)
     vaults = runtime.vaults
     if name:
         vaults = [v for v in runtime.vaults if v["name"].lower() == name.lower()]
         if not vaults:
             known = ", ".join(v["name"] for v in runtime.vaults)
             raise VaultNameError(f"No local vault {name!r} (running: {known}). Add one with `kvnb local add-vault {name}`.")
-    return _local_target(paths, runtime, vaults[0], persona)
+    return _local_target(runtime, vaults[0], persona)
 
 
 def _open_local_by_port(port: int | None, persona: str | None, start_local: bool) -> VaultTarget:
-    paths, runtime = _local_runtime(start_local)
+    runtime = _local_runtime(start_local)
     match = [v for v in runtime.vaults if v["port"] == (port or 443)]
     if not match:
         raise VaultNameError(f"No local vault listens on port {port}. See `kvnb local status`.")
-    return _local_target(paths, runtime, match[0], persona)
+    return _local_target(runtime, match[0], persona)
 
 
-def _local_target(paths, runtime, vault: dict, persona: str | None) -> VaultTarget:
+def _local_target(runtime, vault: dict, persona: str | None) -> VaultTarget:
+    from . import local
     from .credentials import LocalVaultCredential
-    from .local import control
 
-    persona = persona or os.environ.get("KVNB_PERSONA") or control.default_persona(paths)
-    header = control.identity_header(paths, persona)
-    ca = str(paths.ca_cert)
-    info = control.status(paths)
-    resource_id = next(v["resource_id"] for v in info["vaults"] if v["name"] == vault["name"])
+    persona = persona or os.environ.get("KVNB_PERSONA") or local.default_persona(runtime.home)
+    header = local.identity_header(persona, runtime.home)
+    ca = str(runtime.ca_path)
     return VaultTarget(
         name=vault["name"], url=f"https://127.0.0.1:{vault['port']}", is_local=True,
         credential=LocalVaultCredential(runtime.token_endpoint, header, persona=persona, connection_verify=ca),
         arm_url=runtime.base_url, graph_url=runtime.base_url, connection_verify=ca, persona=persona,
-        known_resource_id=resource_id, tenant_id=info["tenant_id"],
+        known_resource_id=vault["resource_id"], tenant_id=runtime.tenant_id,
     )

@@ -10,8 +10,8 @@ plain callables, so any directory can plug in:
   principal's direct group to that group, to explain "through group X")
 
 `default_resolver` asks Microsoft Graph (`graph_principals`), on Azure and on the local vault alike;
-for the local vault it also accepts persona handles (``aad-team``). `local_resolver` reads the local
-tenant's directory straight from the state directory (no HTTP), and `ids_only_resolver` is the
+for the local vault it also accepts persona handles (``aad-team``). `local_resolver` asks the local
+tenant's directory of the running vault (`kvnb.local.directory`, its admin API), and `ids_only_resolver` is the
 fallback without any directory: object ids only, no groups, and effective access says so.
 """
 
@@ -83,19 +83,11 @@ def ids_only_resolver() -> Resolver:
 
 
 def local_resolver(paths=None) -> Resolver:
-    """The local vault's directory, read from its state directory (``KVNB_HOME`` unless *paths*)."""
-    from kvnb.local.state.directory import Directory, group_paths
-    from kvnb.local.state.paths import StatePaths
-    from kvnb.local.state.store import Store
-
-    paths = paths or StatePaths.resolve()
+    """The local vault's directory, asked of the running vault (``KVNB_HOME`` unless *paths*)."""
+    from kvnb import local
 
     def with_directory(work):
-        store = Store(paths)
-        try:
-            return work(Directory(store))
-        finally:
-            store.close()
+        return work(local.directory(paths))
 
     def info(p) -> PrincipalInfo:
         return PrincipalInfo(id=p.id, kind=p.kind, display_name=p.display_name, user_principal_name=p.upn,
@@ -117,22 +109,16 @@ def local_resolver(paths=None) -> Resolver:
         return with_directory(find)
 
     def member_of(object_id: str) -> dict[str, tuple[str, ...]]:
-        return with_directory(lambda d: group_paths(object_id.lower(), d.membership_edges()))
+        return with_directory(lambda d: d.group_paths(object_id))
 
     return Resolver(lookup=lookup, search=search, member_of=member_of)
 
 
 def local_handles(paths=None) -> dict[str, str]:
     """The local tenant's persona handles (case-folded) → object ids."""
-    from kvnb.local.state.directory import Directory
-    from kvnb.local.state.paths import StatePaths
-    from kvnb.local.state.store import Store
+    from kvnb import local
 
-    store = Store(paths or StatePaths.resolve())
-    try:
-        return {p.handle.casefold(): p.id for p in Directory(store).list_principals() if p.handle}
-    finally:
-        store.close()
+    return {p.handle.casefold(): p.id for p in local.personas(paths)}
 
 
 def default_resolver(target) -> Resolver:

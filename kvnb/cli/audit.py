@@ -27,7 +27,7 @@ class AuditError(click.ClickException):
 
 
 def _open(vaults: tuple[str, ...], persona: str | None) -> list:
-    from ..local.control import NotRunning, StartFailed
+    from ..local import NotRunning, StartFailed
     from ..vault import VaultNameError, open_vault
 
     targets = []

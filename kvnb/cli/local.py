@@ -10,7 +10,7 @@ import click
 
 from ..durations import parse_duration
 from ..local import control
-from ..local.state.paths import StatePaths, StateDirError
+from ..local.state.paths import StatePaths, StateDirError, write_private
 
 
 def _paths() -> StatePaths:
@@ -42,6 +42,10 @@ def local() -> None:
 def start(port, foreground, latency_ms, throttle, challenge_resource) -> None:
     """Start the local vault (in the background unless --foreground; does nothing if running)."""
     paths = _paths()
+    tightened = paths.tighten()
+    if tightened:
+        click.echo(f"Closed the state directory {paths.home} to other users (it was readable by them): "
+                   + ", ".join(tightened))
     extra = ["--latency-ms", str(latency_ms), "--throttle", throttle, "--challenge-resource", challenge_resource]
     if foreground:
         from ..local.server.process import main
@@ -212,5 +216,5 @@ def login(name) -> None:
         raise click.ClickException(f"No local identity {name!r}. See `kvnb local personas`.")
     if not principal.can_sign_in:
         raise click.ClickException(f"{name!r} cannot sign in (a group, or a disabled account).")
-    _paths().login.write_text(principal.handle + "\n")
+    write_private(_paths().login, (principal.handle + "\n").encode())
     click.echo(f"kvnb now acts as {principal.display_name} ({principal.upn or principal.handle}) on the local vault.")

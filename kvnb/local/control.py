@@ -1,7 +1,9 @@
 """Drive a local vault from outside: start, stop, status, environment, admin calls.
 
-Used by the `kvnb local` commands, by kvnb's vault resolution (which starts the vault on demand)
-and by tests.
+The implementation behind the seam `kvnb.local`, used by the `kvnb local` commands and by tests.
+It never opens the vault's database or keys: it reads the owner-only runtime file the server writes
+(``server.json``: pid, ports, admin token) and asks the running vault the rest over its
+authenticated admin API (tenant, resource ids, principals, identity headers).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .state.paths import StatePaths
@@ -38,13 +40,28 @@ class StartFailed(RuntimeError):
     pass
 
 
+class AdminError(RuntimeError):
+    """The running vault refused an admin call: ``status`` is the HTTP status, ``detail`` its reason."""
+
+    def __init__(self, detail: str, status: int):
+        super().__init__(f"The local vault refused the request: {detail}")
+        self.detail, self.status = detail, status
+
+
 @dataclass(frozen=True)
 class Runtime:
+    """A running local vault as a client knows it: URLs, CA, tenant, identity endpoint.
+
+    ``vaults`` holds one ``{"name", "port", "url", "resource_id"}`` per vault, the first vault first.
+    """
+
     pid: int
     home: Path
-    admin_token: str
+    admin_token: str = field(repr=False)
     vaults: list[dict]
     challenge_mode: str
+    tenant_id: str | None = None
+    subscription_id: str | None = None
 
     @property
     def first_port(self) -> int:
@@ -52,11 +69,25 @@ class Runtime:
 
     @property
     def base_url(self) -> str:
+        """The first vault's URL, where ARM, Graph and the token endpoint are served too."""
         return f"https://127.0.0.1:{self.first_port}"
+
+    arm_url = graph_url = base_url
 
     @property
     def token_endpoint(self) -> str:
+        """The managed-identity endpoint (``IDENTITY_ENDPOINT``)."""
         return f"{self.base_url}/msi/token"
+
+    @property
+    def ca_path(self) -> Path:
+        """The local CA certificate, for ``connection_verify``."""
+        return StatePaths(self.home).ca_cert
+
+    @property
+    def ca_bundle(self) -> Path:
+        """The local CA plus the public roots, for ``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE``."""
+        return StatePaths(self.home).ca_bundle
 
 
 def _pid_alive(pid: int) -> bool:
@@ -101,27 +132,48 @@ def _request(paths: StatePaths, runtime: Runtime, method: str, path: str, body: 
         with urllib.request.urlopen(req, context=_ssl(paths), timeout=30) as resp:
             return json.loads(resp.read() or b"{}")
     except urllib.error.HTTPError as exc:
-        detail = json.loads(exc.read() or b"{}").get("error", exc.reason)
-        raise RuntimeError(f"The local vault refused the request: {detail}") from None
+        with exc:
+            detail = json.loads(exc.read() or b"{}").get("error", exc.reason)
+        raise AdminError(detail, exc.code) from None
 
 
-def healthy(paths: StatePaths, runtime: Runtime) -> bool:
+def describe(paths: StatePaths, runtime: Runtime) -> Runtime | None:
+    """*runtime* completed by the vault itself (tenant, resource ids), or None when it does not answer."""
     try:
-        return bool(_request(paths, runtime, "GET", "/_kvnb/admin/health").get("ok"))
+        info = _request(paths, runtime, "GET", "/_kvnb/admin/runtime")
     except (OSError, RuntimeError, ValueError):
-        return False
+        return None
+    if info.get("pid") != runtime.pid:
+        return None
+    vaults = [{**v, "url": f"https://127.0.0.1:{v['port']}"} for v in info["vaults"]]
+    return replace(runtime, vaults=vaults, tenant_id=info["tenant_id"],
+                   subscription_id=info["subscription_id"], challenge_mode=info["challenge_mode"])
 
 
 def running(paths: StatePaths) -> Runtime | None:
     runtime = read_runtime(paths)
-    return runtime if runtime is not None and healthy(paths, runtime) else None
+    return describe(paths, runtime) if runtime is not None else None
 
 
-def admin(paths: StatePaths, path: str, body: dict | None = None) -> dict:
+def connect(paths: StatePaths, *, start_if_stopped: bool = True) -> Runtime:
+    """The running vault; started first when it is not running and *start_if_stopped*."""
     runtime = running(paths)
     if runtime is None:
+        if not start_if_stopped:
+            raise NotRunning(paths)
+        runtime, _ = start(paths)
+    return runtime
+
+
+def admin(paths: StatePaths, path: str, body: dict | None = None, *, method: str = "POST") -> dict:
+    """One authenticated admin call (the token from the runtime file); NotRunning when nobody answers."""
+    runtime = read_runtime(paths)
+    if runtime is None:
         raise NotRunning(paths)
-    return _request(paths, runtime, "POST", f"/_kvnb/admin/{path}", body or {})
+    try:
+        return _request(paths, runtime, method, f"/_kvnb/admin/{path}", (body or {}) if method == "POST" else None)
+    except urllib.error.URLError:  # the process lives but does not serve (still starting, or stuck)
+        raise NotRunning(paths) from None
 
 
 def start(paths: StatePaths, *, port: int | None = None, extra_args: list[str] | None = None) -> tuple[Runtime, bool]:
@@ -135,7 +187,7 @@ def start(paths: StatePaths, *, port: int | None = None, extra_args: list[str] |
         cmd += ["--port", str(port)]
     cmd += extra_args or []
     paths.runtime.unlink(missing_ok=True)
-    with open(paths.log, "ab") as log:
+    with os.fdopen(os.open(paths.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                 start_new_session=True, close_fds=True)
     deadline = time.monotonic() + START_TIMEOUT
@@ -143,8 +195,10 @@ def start(paths: StatePaths, *, port: int | None = None, extra_args: list[str] |
         if proc.poll() is not None:
             raise StartFailed(_last_error(paths) or f"The local vault exited with code {proc.returncode}.")
         runtime = read_runtime(paths)
-        if runtime is not None and runtime.pid == proc.pid and healthy(paths, runtime):
-            return runtime, True
+        if runtime is not None and runtime.pid == proc.pid:
+            described = describe(paths, runtime)
+            if described is not None:
+                return described, True
         time.sleep(0.05)
     proc.kill()
     raise StartFailed(f"The local vault did not start within {START_TIMEOUT:.0f} s; see {paths.log}.")
@@ -174,48 +228,23 @@ def stop(paths: StatePaths, timeout: float = 10.0) -> bool:
     return True
 
 
-def _open_store(paths: StatePaths):
-    from .state.store import Store
-
-    return Store(paths)
-
-
 def status(paths: StatePaths) -> dict:
-    """The `kvnb local status --json` document."""
+    """The `kvnb local status --json` document (tenant and vaults are known while it runs)."""
     runtime = running(paths)
-    info: dict = {
+    return {
         "running": runtime is not None,
         "pid": runtime.pid if runtime else None,
         "home": str(paths.home),
         "ca_path": str(paths.ca_cert),
         "ca_bundle": str(paths.ca_bundle),
         "token_endpoint": runtime.token_endpoint if runtime else None,
-        "arm_url": runtime.base_url if runtime else None,
-        "graph_url": runtime.base_url if runtime else None,
-        "tenant_id": None,
-        "subscription_id": None,
-        "vaults": [],
+        "arm_url": runtime.arm_url if runtime else None,
+        "graph_url": runtime.graph_url if runtime else None,
+        "tenant_id": runtime.tenant_id if runtime else None,
+        "subscription_id": runtime.subscription_id if runtime else None,
+        "vaults": [{"name": v["name"], "url": v["url"], "resource_id": v["resource_id"]}
+                   for v in (runtime.vaults if runtime else [])],
     }
-    if not paths.database.exists():
-        return info
-    store = _open_store(paths)
-    try:
-        info["tenant_id"] = store.tenant_id
-        info["subscription_id"] = store.subscription_id
-        ports = {v["name"].lower(): v["port"] for v in runtime.vaults} if runtime else {}
-        for row in store.db.execute("SELECT name, port, resource_group FROM vaults ORDER BY position"):
-            port = ports.get(row["name"].lower())
-            info["vaults"].append({
-                "name": row["name"],
-                "url": f"https://127.0.0.1:{port}" if port else None,
-                "resource_id": (
-                    f"/subscriptions/{store.subscription_id}/resourceGroups/{row['resource_group']}"
-                    f"/providers/Microsoft.KeyVault/vaults/{row['name']}"
-                ),
-            })
-    finally:
-        store.close()
-    return info
 
 
 def default_persona(paths: StatePaths) -> str:
@@ -227,21 +256,18 @@ def default_persona(paths: StatePaths) -> str:
 
 
 def identity_header(paths: StatePaths, persona: str) -> str:
-    store = _open_store(paths)
+    """*persona*'s ``X-IDENTITY-HEADER``; LookupError for an unknown persona or a group."""
     try:
-        row = store.db.execute(
-            "SELECT identity_header, kind, enabled FROM principals WHERE handle = ? COLLATE NOCASE",
-            (persona,),
-        ).fetchone()
-        if row is None:
-            handles = [r[0] for r in store.db.execute(
-                "SELECT handle FROM principals WHERE identity_header IS NOT NULL ORDER BY handle")]
-            raise LookupError(f"No local identity {persona!r}. Known: {', '.join(handles)}.")
-        if row["identity_header"] is None:
-            raise LookupError(f"{persona!r} is a group; groups cannot sign in.")
-        return row["identity_header"]
-    finally:
-        store.close()
+        return admin(paths, "identity-header", {"persona": persona})["identity_header"]
+    except AdminError as exc:
+        if exc.status in (400, 404):
+            raise LookupError(exc.detail) from None
+        raise
+
+
+def directory(paths: StatePaths) -> dict:
+    """``{"principals": [...], "memberships": {member: [group, ...]}}`` of the running vault's tenant."""
+    return admin(paths, "directory", method="GET")
 
 
 def environment(paths: StatePaths, persona: str | None = None, *, vault: str | None = None) -> dict:

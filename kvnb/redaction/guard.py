@@ -19,6 +19,7 @@ import threading
 import warnings
 from pathlib import Path
 
+from kvnb.home import default_home, make_private_dir
 from kvnb.redaction._needles import needles
 
 FORMAT = "kvnb-save-guard"
@@ -29,8 +30,7 @@ DIGEST_SIZE = 16
 
 def guard_dir(home: str | os.PathLike | None = None) -> Path:
     """``$KVNB_HOME/guard`` (``~/.kvnb/guard`` by default): where kernels leave their guard files."""
-    base = home or os.environ.get("KVNB_HOME") or Path.home() / ".kvnb"
-    return Path(base).expanduser() / "guard"
+    return (Path(home).expanduser() if home else default_home()) / "guard"
 
 
 def keyed_digest(key: bytes, text: str) -> str:
@@ -94,7 +94,7 @@ class GuardFile:
     def _write(self) -> None:
         document = {"format": FORMAT, "format_version": FORMAT_VERSION, "pid": os.getpid(),
                     "key": self._key.hex(), "needles": self._entries}
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dir(self.path.parent)  # and KVNB_HOME above it: %load_ext may be the first to make it
         tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:

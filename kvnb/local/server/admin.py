@@ -1,11 +1,15 @@
-"""Admin routes for the `kvnb local` commands: reset, clock, faults, more vaults.
+"""Admin routes for the `kvnb local` commands and the client seam (`kvnb.local`).
 
-Only the machine's owner may call them: the admin token is in ``server.json`` in the state
-directory (mode 0600), and every admin call must present it.
+Reset, clock, faults and more vaults steer the vault; runtime, directory and identity-header tell a
+client what it needs (tenant, vault resource ids, principals, a persona's identity header) without
+it opening the database. Only the machine's owner may call them: the admin token is in
+``server.json`` in the state directory (0700, the file 0600), and every admin call must present it.
+Health answers anyone, with nothing but "ok": not which port is which vault.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import os
 
@@ -14,6 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ..seed import scenario
+from ..state.directory import GROUP, Directory
 
 ADMIN_HEADER = "x-kvnb-admin-token"
 
@@ -36,8 +41,49 @@ async def _body(request: Request) -> dict:
 
 
 async def health(request: Request) -> JSONResponse:
+    return JSONResponse({"ok": True})
+
+
+async def runtime(request: Request) -> JSONResponse:
+    if not _authorized(request):
+        return _refuse()
     service = request.app.state.service
-    return JSONResponse({"ok": True, "pid": os.getpid(), "ports": service.ports})
+    store = service.store
+    return JSONResponse({
+        "pid": os.getpid(),
+        "tenant_id": store.tenant_id,
+        "subscription_id": store.subscription_id,
+        "challenge_mode": service.challenge_mode,
+        "vaults": [{"name": name, "port": port, "resource_id": service.resource_id(name)}
+                   for port, name in service.ports.items()],
+    })
+
+
+async def directory(request: Request) -> JSONResponse:
+    """Every principal (identity headers left out) and who is directly in which group."""
+    if not _authorized(request):
+        return _refuse()
+    entries = Directory(request.app.state.service.store)
+    principals = [{k: v for k, v in dataclasses.asdict(p).items() if k != "identity_header"}
+                  for p in entries.list_principals()]
+    return JSONResponse({"principals": principals, "memberships": entries.membership_edges()})
+
+
+async def identity_header(request: Request) -> JSONResponse:
+    """The X-IDENTITY-HEADER a persona signs in with at the managed-identity endpoint."""
+    if not _authorized(request):
+        return _refuse()
+    entries = Directory(request.app.state.service.store)
+    handle = str((await _body(request)).get("persona", ""))
+    principal = entries.principal_by_handle(handle)
+    if principal is None:
+        known = ", ".join(sorted(p.handle for p in entries.list_principals() if p.identity_header and p.handle))
+        return JSONResponse({"error": f"No local identity {handle!r}. Known: {known}.",
+                             "code": "UnknownPersona"}, 404)
+    if principal.kind == GROUP or principal.identity_header is None:
+        return JSONResponse({"error": f"{handle!r} is a group; groups cannot sign in.",
+                             "code": "CannotSignIn"}, 400)
+    return JSONResponse({"identity_header": principal.identity_header})
 
 
 async def reset(request: Request) -> JSONResponse:
@@ -91,6 +137,9 @@ async def add_vault(request: Request) -> JSONResponse:
 
 routes = [
     Route("/_kvnb/admin/health", health, methods=["GET"]),
+    Route("/_kvnb/admin/runtime", runtime, methods=["GET"]),
+    Route("/_kvnb/admin/directory", directory, methods=["GET"]),
+    Route("/_kvnb/admin/identity-header", identity_header, methods=["POST"]),
     Route("/_kvnb/admin/reset", reset, methods=["POST"]),
     Route("/_kvnb/admin/clock", clock, methods=["POST"]),
     Route("/_kvnb/admin/faults", faults, methods=["POST"]),

@@ -65,6 +65,8 @@ class LocalVaultServer:
     def __init__(self, paths: StatePaths, *, port: int | None = None, challenge_mode: str = "azure",
                  latency_ms: int = 0, throttle: bool = False):
         self.paths = paths.ensure()
+        for change in self.paths.tighten():
+            log.warning("closed the state directory to other users: %s", change)
         tls.ensure_tls(self.paths)
         self.service = LocalVaultService.open(
             self.paths, challenge_mode=challenge_mode,

@@ -1,7 +1,9 @@
 """Where the local vault keeps its state.
 
-Everything lives in one directory, ``KVNB_HOME`` (default ``~/.kvnb``). Files holding key material are
-created readable by their owner only; the directory itself is ``0700``.
+Everything lives in one directory, ``KVNB_HOME`` (default ``~/.kvnb``), created ``0700``. Every file
+in it but the public certificates (`PUBLIC_FILES`) is created ``0600`` (`write_private`,
+`create_private`): the database holds every persona's identity header, the runtime file the admin
+token, the keys decrypt every value. `tighten` repairs a directory an older kvnb left open.
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...home import default_home, make_private_dir
+
+PUBLIC_FILES = frozenset({"ca.pem", "server.pem", "ca-bundle.pem"})  # certificates: anyone may read them
+
 
 class StateDirError(OSError):
     """The state directory cannot be created or written."""
-
-
-def default_home() -> Path:
-    return Path(os.environ.get("KVNB_HOME") or Path.home() / ".kvnb").expanduser()
 
 
 @dataclass(frozen=True)
@@ -76,9 +78,9 @@ class StatePaths:
 
     def ensure(self) -> "StatePaths":
         try:
-            self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+            make_private_dir(self.home)
             probe = self.home / ".write-probe"
-            probe.write_text("")
+            create_private(probe)
             probe.unlink()
         except OSError as exc:
             raise StateDirError(
@@ -87,14 +89,36 @@ class StatePaths:
             ) from None
         return self
 
+    def tighten(self) -> list[str]:
+        """Close a state directory left open (by an older kvnb): the directory to 0700, every file
+        but the public certificates to 0600. Returns what changed, as ``"name 0755 → 0700"``."""
+        changed = []
+        for path in [self.home, *sorted(self.home.iterdir())] if self.home.is_dir() else []:
+            if path.name in PUBLIC_FILES or path.is_symlink():
+                continue
+            wanted = 0o700 if path.is_dir() else 0o600
+            mode = path.stat().st_mode & 0o777
+            if mode & 0o077:
+                path.chmod(mode & wanted)
+                changed.append(f"{path.name if path != self.home else path} {mode:04o} → {mode & wanted:04o}")
+        return changed
+
+
+def create_private(path: Path) -> None:
+    """Create *path* empty with mode 0600 unless it exists (SQLite then gives its -wal and -shm the same)."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
 
 def write_private(path: Path, data: bytes) -> None:
     """Create or replace *path* with mode 0600, atomically."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

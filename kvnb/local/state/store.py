@@ -22,7 +22,7 @@ from typing import Any, Iterator
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .paths import StatePaths, write_private
+from .paths import StatePaths, create_private, write_private
 from .schema import all_ddl
 
 _NONCE = 12
@@ -35,6 +35,7 @@ class Store:
         self.paths = paths.ensure()
         self._local = threading.local()
         self._aead = AESGCM(self._load_or_create_key())
+        create_private(self.paths.database)  # before SQLite makes it 0644; its -wal and -shm copy this mode
         self._local_writes = 0
         self.db.executescript(all_ddl())  # idempotent DDL; executescript manages its own commit
 
