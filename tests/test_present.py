@@ -116,8 +116,9 @@ def test_panel_tabs_report_and_terminal_show_no_raw_missing_value_or_float_day(s
         text = shown.to_csv(index=False)
         assert not RAW_MISSING.search(text), key
         assert not FLOAT_DAYS.search(text), key
-    assert list(display_frame("role_assignments", tables["role_assignments"]).columns[:6]) == [
-        "principal", "role", "scope", "secret", "via", "reads values"]
+    assignments = display_frame("role_assignments", tables["role_assignments"])
+    assert list(assignments.columns[:5]) == ["principal", "role", "scope", "via", "reads values"]
+    assert "User (guest)" in set(assignments["type"]) and "User (disabled)" in set(assignments["type"])
 
     html = render([seed_audit], "html")
     body = re.sub(r"<svg.*?</svg>", "", html, flags=re.S)

@@ -22,6 +22,6 @@ def read_reviews(target, groups: dict[str, list[str]], settings, *, now=None):
     except MissingGraphPermissionError as exc:
         # Graph's own message and the fix both name the permission: say it once, then the fix.
         fix = exc.fix.replace(f"for {exc.permission} and ", "for it and ", 1)
-        raise sources.Unavailable(f"Access reviews need {exc.permission}, which this identity lacks. {fix}") from None
+        raise sources.Unavailable(f"Access reviews need {exc.permission}. {fix}") from None
     except (GovernanceError, GraphPermissionError) as exc:
         raise sources.Unavailable(f"Access reviews: {exc}") from None

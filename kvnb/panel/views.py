@@ -30,8 +30,8 @@ TABS = (
         "name", "enabled", "expires", "days_to_expiry", "last_rotated", "days_since_rotation", "version_count",
         "content_type", "tags")),
     TabSpec("role_assignments", "Role assignments", ASSIGNMENTS, (
-        "principal_name", "role", "scope_kind", "secret", "via_group", "reads_secret_values", "principal_type",
-        "user_type", "account_enabled", "privileged", "end_time")),
+        "principal_name", "role", "scope_kind", "via_group", "reads_secret_values", "principal_type", "privileged",
+        "end_time")),
     TabSpec("reviews", "Reviews", REVIEWS, (
         "group", "roles", "status", "reason", "last_completed", "next_due", "days_since_review",
         "not_reviewed_share", "pending_denies")),
@@ -41,7 +41,7 @@ TABS = (
 TAB_KEYS = tuple(tab.key for tab in TABS)
 _BY_KEY = {tab.key: tab for tab in TABS}
 # Headers as a person says them; the audit's column names stay in exports.
-HEADERS = {"principal_name": "principal", "scope_kind": "scope", "via_group": "via",
+HEADERS = {"principal_name": "principal", "principal_type": "type", "scope_kind": "scope", "via_group": "via",
            "reads_secret_values": "reads values", "days_to_expiry": "days left", "days_since_rotation": "days since rotation",
            "version_count": "versions", "days_since_review": "days since review", "not_reviewed_share": "not reviewed",
            "affected_count": "affected #", "account_enabled": "enabled account"}
@@ -66,8 +66,25 @@ def display_frame(key: str, frame: pd.DataFrame) -> pd.DataFrame:
     such a column by value (`table.column_types`).
     """
     columns = shown_columns(key, frame)
-    shown = present.readable(frame.reset_index(drop=True), columns, reorder=False)
+    frame = frame.reset_index(drop=True)
+    if key == "role_assignments":
+        frame = _folded_assignments(frame)
+    shown = present.readable(frame, columns, reorder=False)
     return shown.rename(columns=lambda c: HEADERS.get(c, c.replace("_", " ")))
+
+
+def _folded_assignments(frame: pd.DataFrame) -> pd.DataFrame:
+    """Two facts per column, so the tab fits: scope ``secret/APICaller``, type ``User (guest, disabled)``."""
+    folded = frame.copy()
+    if "secret" in frame:
+        folded["scope_kind"] = [f"{kind}/{secret}" if isinstance(secret, str) and secret else kind
+                                for kind, secret in zip(frame["scope_kind"], frame["secret"])]
+    if {"user_type", "account_enabled"} <= set(frame.columns):
+        notes = [[note for note, applies in (("guest", user_type == "Guest"), ("disabled", enabled is False)) if applies]
+                 for user_type, enabled in zip(frame["user_type"], frame["account_enabled"])]
+        folded["principal_type"] = [f"{kind} ({', '.join(n)})" if n and isinstance(kind, str) else kind
+                                    for kind, n in zip(frame["principal_type"], notes)]
+    return folded
 
 
 def row_details(row: pd.Series) -> list[tuple[str, str]]:
