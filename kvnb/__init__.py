@@ -12,7 +12,7 @@ and pandas are imported on first use, so ``%load_ext kvnb`` stays cheap.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from kvnb._version import __version__
 
 __all__ = [
     "FetchEvent",
@@ -37,7 +37,7 @@ _LAZY = {
     "fetch_secret": "kvnb.fetch",
     "fetch_secrets": "kvnb.fetch",
     "open_vault": "kvnb.vault",
-    "panel": "kvnb.panel",  # kvnb.panel(vault): the vault panel widget
+    "panel": "kvnb.vaultpanel",  # kvnb.panel(vault): a function returning the vault panel widget
 }
 
 

@@ -1,14 +1,18 @@
-"""Credentials for the local vault: the App Service managed-identity protocol, one persona each.
+"""The one place kvnb builds credentials: `new_credential`, sync or async, from one set of options.
 
-On Azure kvnb uses ``DefaultAzureCredential``. For the local vault it could too (``kvnb local env``
+On Azure kvnb uses ``DefaultAzureCredential`` with `AZURE_DEFAULTS` plus the caller's options
+(``%config KvMagics.credential_options``). For the local vault it could too (``kvnb local env``
 sets the variables), but one kernel may act as several local identities at once (a tutorial
 switches from the new member to the lead), and ``DefaultAzureCredential`` reads its environment
-once. So kvnb asks the same token endpoint with the same protocol, per persona, through azure-core.
+once. So kvnb asks the same token endpoint with the App Service managed-identity protocol, per
+persona, through azure-core (`LocalVaultCredential` and its async twin).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from azure.core.credentials import AccessToken
@@ -18,7 +22,47 @@ from azure.core.pipeline.policies import RetryPolicy
 from azure.core.rest import HttpRequest
 from azure.identity import CredentialUnavailableError
 
+from .errors import SettingError
+
 _REFRESH_MARGIN = 300  # seconds before expiry, as MSAL does
+# A notebook may read vaults of several tenants (``additionally_allowed_tenants``); the shared
+# token cache is Windows' and Visual Studio's, and only slows every failure down.
+AZURE_DEFAULTS: dict[str, Any] = {"additionally_allowed_tenants": ["*"], "exclude_shared_token_cache_credential": True}
+
+
+@dataclass(frozen=True)
+class LocalIdentity:
+    """One local persona: the token endpoint, its identity header, and the CA to trust."""
+
+    token_endpoint: str
+    identity_header: str
+    persona: str = ""
+    connection_verify: str | bool = True
+
+
+def new_credential(*, options: Mapping[str, Any] | None = None, local: LocalIdentity | None = None,
+                   asynchronous: bool = False):
+    """A new credential (the caller closes it): for the *local* persona, else ``DefaultAzureCredential``.
+
+    *options* are ``DefaultAzureCredential`` keyword arguments over `AZURE_DEFAULTS` (ignored locally,
+    where the persona decides who you are); *asynchronous* gives the ``azure.identity.aio`` twin with
+    the same options.
+
+    :raises kvnb.errors.SettingError: *options* holds a keyword ``DefaultAzureCredential`` does not take.
+    """
+    if local is not None:
+        kind = AsyncLocalVaultCredential if asynchronous else LocalVaultCredential
+        return kind(local.token_endpoint, local.identity_header, persona=local.persona,
+                    connection_verify=local.connection_verify)
+    if asynchronous:
+        from azure.identity.aio import DefaultAzureCredential
+    else:
+        from azure.identity import DefaultAzureCredential  # type: ignore[assignment]
+    try:
+        return DefaultAzureCredential(**{**AZURE_DEFAULTS, **(options or {})})
+    except TypeError as exc:  # an option it does not take, e.g. tenant_id
+        raise SettingError(f"credential_options: {exc} See DefaultAzureCredential's keyword arguments "
+                           "(e.g. interactive_browser_tenant_id, managed_identity_client_id).") from None
 
 
 def _resource(scopes: tuple[str, ...]) -> str:

@@ -1,46 +1,94 @@
-"""The errors kvnb shows to people: one or two lines saying what happened and what to do.
+"""Every error kvnb raises on purpose: one or two lines saying what happened and what to do.
 
 The magics turn every ``KvnbError`` into IPython's ``UsageError`` (a short message, no
-traceback); Python callers catch them by type. Tracebacks are for bugs, so nothing here wraps
-an unexpected exception. No message ever holds a secret value.
+traceback); Python callers catch them by type and read their fields, never their wording.
+Tracebacks are for bugs, so nothing here wraps an unexpected exception. No message ever holds a
+secret value. This module is a leaf: it imports nothing of kvnb (a test pins that), so any layer
+may raise these without importing the layers above it. Turning azure-core's exceptions into
+these is `kvnb.azure_errors`' job.
 
 ::
 
-    KvnbError                      anything a user can fix
-    ├── VaultReferenceError        the vault cannot be named or opened (bad name, local vault down)
-    ├── NotSignedInError           no credential: `az login`, `kvnb local login NAME`, `kvnb local start`
-    ├── VaultUnreachableError      network: DNS, refused connection, TLS, timeout
-    ├── ThrottledError             429 after the SDK's own retries
-    ├── FetchErrors                several secrets failed in one fetch; each is in ``.errors``
-    ├── SecretError                about one secret (``.secret_name``)
-    │   ├── InvalidSecretNameError    not 1-127 letters, digits and dashes
-    │   ├── SecretNotFoundError       404; ``.close_matches`` among names the caller may list
-    │   ├── SecretDisabledError       403 SecretDisabled
-    │   └── AccessDeniedError         403 Forbidden; ``.action``, ``.missing_role``, ``.access_package``
-    ├── kvnb.access.AccessError           roles and assignments (drawn in kvnb/access/errors.py)
-    └── kvnb.governance.GovernanceError   access requests and reviews (kvnb/governance/errors.py)
+    KvnbError                           anything a user can fix
+    ├── VaultReferenceError             the vault cannot be named or opened
+    │   ├── VaultNameError              neither a URL, a vault name nor local[:NAME] (also a ValueError)
+    │   └── LocalVaultError             the local vault cannot be used
+    │       ├── LocalVaultNotRunningError   not running, and not to be started (`kvnb local start`)
+    │       └── LocalVaultStartError        it was started but did not come up
+    ├── SettingError                    a KVNB_* variable holds a value its setting cannot take
+    ├── NotSignedInError                no credential: `az login`, `kvnb local login NAME`, `kvnb local start`
+    ├── VaultUnreachableError           network: DNS, refused connection, TLS, timeout
+    ├── ThrottledError                  429 after the SDK's own retries
+    ├── FetchErrors                     several secrets failed in one fetch; each is in ``.errors``
+    ├── SecretError                     about one secret (``.secret_name``)
+    │   ├── InvalidSecretNameError      not 1-127 letters, digits and dashes
+    │   ├── SecretNotFoundError         404; ``.close_matches`` among names the caller may list
+    │   ├── SecretDisabledError         403 SecretDisabled
+    │   └── AccessDeniedError           403 Forbidden; ``.action``, ``.missing_role``, ``.access_package``
+    │       └── RotationRefused         the access layer says you may not set it; ``.access``
+    ├── RotationError                   a rotation could not be completed as asked
+    │   ├── RotationCancelled           the confirmation was declined: nothing changed
+    │   └── RotationVerificationError   the vault returned another value for the new version
+    ├── AuditAccessError                the vault cannot be audited at all (CLI exit code 2)
+    ├── AccessError                     roles and assignments
+    │   ├── PermissionMissingError      ARM said 403: ``.action``, ``.scope``, ``.roles``, ``.advice``
+    │   ├── PrincipalNotFoundError      no user, group or service principal matches the reference
+    │   ├── RoleNotFoundError           no role definition has that name or GUID
+    │   └── PlanError                   a governance plan that cannot be read or applied
+    └── GovernanceError                 access requests and reviews
+        ├── MissingGraphPermissionError Graph said 403: ``.table``, ``.permission``, ``.fix``
+        ├── GroupNotFoundError          no group has that id or display name
+        ├── AccessPackageNotFoundError  no access package matches the role, group or name
+        └── ReviewNotFoundError         no review for the group, or no instance in the state asked
+                                        for (``.instance``: ``open``, ``last_completed`` or an id)
 
     ExpiredSecretWarning (UserWarning)  the value was fetched but its ``exp`` has passed
 
-``from_azure_error`` turns azure-core's exceptions raised by secret operations into these (the
-only place that reads Key Vault's error bodies); anything nobody can fix from a notebook (a 500)
-propagates unchanged.
+    The masked ``Secret`` refuses misuse with errors of Python's own kinds, so ``hasattr`` and
+    ``except PermissionError`` keep working:
+    PeekNotAllowed (PermissionError)    ``Secret.peek`` refused by the peek policy
+    SecretValueDropped (RuntimeError)   the value left memory after its TTL and cannot be fetched again
+    RevealRequired (AttributeError)     a ``str`` method used on a ``Secret``: call ``.reveal()``
 """
 
 from __future__ import annotations
 
-import difflib
-from typing import Callable
+from typing import Any
 
 
 class KvnbError(Exception):
     """A failure the user can fix; ``str()`` says how."""
 
 
+# -- which vault ------------------------------------------------------------------------------------------
 class VaultReferenceError(KvnbError):
-    """The vault reference is malformed, unknown, or the local vault cannot be started."""
+    """The vault reference is malformed or unknown, or the local vault cannot be used."""
 
 
+class VaultNameError(VaultReferenceError, ValueError):
+    """The vault reference is neither a URL, a vault name, nor local[:NAME].
+
+    Also a ``ValueError``, as it was before it joined this tree.
+    """
+
+
+class LocalVaultError(VaultReferenceError):
+    """The local vault cannot be used (not running, failed to start, state directory unusable)."""
+
+
+class LocalVaultNotRunningError(LocalVaultError):
+    """The local vault is not running and was not to be started."""
+
+
+class LocalVaultStartError(LocalVaultError):
+    """The local vault was started but did not come up."""
+
+
+class SettingError(KvnbError):
+    """A KVNB_* variable holds something the setting cannot take."""
+
+
+# -- talking to the vault ------------------------------------------------------------------------------
 class NotSignedInError(KvnbError):
     """No credential could get a token."""
 
@@ -78,14 +126,21 @@ class SecretDisabledError(SecretError):
 
 
 class AccessDeniedError(SecretError):
-    """Azure RBAC refused the operation."""
+    """Azure RBAC refused the operation.
+
+    ``.action`` is the dataAction refused, ``.missing_role`` the least-privileged built-in role
+    that grants it, ``.access_package`` the access package that gives that role, when the caller
+    that raised it could find one (see ``kvnb.azure_errors.with_access_package``).
+    """
 
     def __init__(self, message: str, *, secret_name: str, action: str | None = None,
-                 missing_role: str | None = None, access_package: str | None = None):
+                 missing_role: str | None = None, access_package: str | None = None,
+                 vault_name: str | None = None):
         super().__init__(message, secret_name=secret_name)
         self.action = action
         self.missing_role = missing_role
         self.access_package = access_package
+        self.vault_name = vault_name
 
 
 class FetchErrors(KvnbError):
@@ -100,156 +155,147 @@ class ExpiredSecretWarning(UserWarning):
     """The secret's ``exp`` has passed; Key Vault still returns it (expiry is informational)."""
 
 
-# -- how azure-core's exceptions become these ---------------------------------------------------------
-# The least-privileged built-in role that grants each data action (reference B.1).
-ROLE_FOR_ACTION = {
-    "Microsoft.KeyVault/vaults/secrets/getSecret/action": "Key Vault Secrets User",
-    "Microsoft.KeyVault/vaults/secrets/readMetadata/action": "Key Vault Reader",
-    "Microsoft.KeyVault/vaults/secrets/setSecret/action": "Key Vault Secrets Officer",
-}
-GET_SECRET = "Microsoft.KeyVault/vaults/secrets/getSecret/action"
-_VERBS = {
-    GET_SECRET: "read the value of",
-    "Microsoft.KeyVault/vaults/secrets/readMetadata/action": "list or read the properties of",
-    "Microsoft.KeyVault/vaults/secrets/setSecret/action": "set",
-}
+# -- rotation ---------------------------------------------------------------------------------------------
+class RotationError(KvnbError):
+    """The rotation could not be completed as asked (value rejected, read-back mismatch)."""
 
 
-def _body(exc) -> dict:
-    response = getattr(exc, "response", None)
-    try:
-        return response.json().get("error") or {}
-    except Exception:  # no body, or not JSON: the status code has to do
-        return {}
+class RotationCancelled(RotationError):
+    """The confirmation was declined: nothing changed."""
 
 
-def result_code(exc) -> str:
-    """Key Vault's error code for the ledger: the inner code when there is one (ForbiddenByRbac)."""
-    body = _body(exc)
-    inner = (body.get("innererror") or {}).get("code")
-    return inner or body.get("code") or type(exc).__name__
+class RotationVerificationError(RotationError):
+    """The new version was set, but the vault returned another value for it."""
 
 
-def from_azure_error(exc, name: str, target, *, version: str | None = None,
-                     list_names: Callable[[], list[str]] | None = None) -> KvnbError:
-    """The kvnb error for an azure-core exception raised while working on secret *name* of *target*.
+class RotationRefused(AccessDeniedError):
+    """The access layer's verdict: you may not set (or disable versions of) this secret.
 
-    *list_names* lists the names the caller may see, for "did you mean" after a 404. Exceptions
-    nobody can fix from a notebook (500s, unexpected statuses) are re-raised as they are.
+    ``.access`` is the ``kvnb.access.EffectiveAccess`` the verdict came from.
     """
-    from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError,
-                                       ResourceNotFoundError, ServiceRequestError, ServiceResponseError)
 
-    vault = target.name
-    if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
-        hint = "Run `kvnb local start`." if target.is_local else "Check the network, VPN or proxy."
-        return VaultUnreachableError(f"Cannot reach the vault {vault} at {target.url} "
-                                     f"({type(exc).__name__}). {hint}")
-    status = getattr(exc, "status_code", None)
-    if isinstance(exc, ClientAuthenticationError) and status in (None, 401):
-        return _not_signed_in(exc, target)
-    if isinstance(exc, ResourceNotFoundError):
-        if version:
-            return SecretNotFoundError(
-                f"{name} has no version {version} in {vault}. Leave out --version for the latest.",
-                secret_name=name)
-        return _not_found(name, target, list_names)
-    if not isinstance(exc, HttpResponseError):
-        raise exc
-    body = _body(exc)
-    inner = (body.get("innererror") or {}).get("code")
-    if status == 403 and inner == "SecretDisabled":
-        return SecretDisabledError(
-            f"{name} is disabled in {vault}: Key Vault will not return its value. Ask its owner "
-            "to enable it, or use another secret.", secret_name=name)
-    if status == 403:
-        return _forbidden(name, target, body.get("message") or "")
-    if status == 429:
-        return ThrottledError(
-            f"Key Vault throttled requests to {vault} (429), still after the SDK's retries. Wait a "
-            "few seconds and run it again; fetch once and reuse the variable instead of in a loop.")
-    if status == 400:
-        return InvalidSecretNameError(
-            f"{vault} refused {name!r}: {body.get('message') or 'bad request'}", secret_name=name)
-    raise exc  # anything else is not something a user can fix: a bug or an outage
+    def __init__(self, message: str, *, secret_name: str, access: Any, action: str, missing_role: str,
+                 access_package: str | None):
+        super().__init__(message, secret_name=secret_name, action=action, missing_role=missing_role,
+                         access_package=access_package)
+        self.access = access
 
 
-def _not_signed_in(exc, target) -> NotSignedInError:
-    if target.is_local:
-        first = str(exc).splitlines()[0] if str(exc) else "no token"
-        return NotSignedInError(
-            f"Not signed in to the local vault as {target.persona!r} ({first}). Run "
-            "`kvnb local login NAME` (names: `kvnb local personas`), or `kvnb local start`.")
-    return NotSignedInError(
-        f"Not signed in to Azure for {target.name}: no credential gave a token. Run `az login` "
-        "(with `--tenant TENANT` for the vault's tenant), then run this again.")
+# -- audit ------------------------------------------------------------------------------------------------
+class AuditAccessError(KvnbError):
+    """The vault cannot be audited at all (unreachable, or no token): exit code 2 in the CLI."""
 
 
-def _not_found(name: str, target, list_names) -> SecretNotFoundError:
-    from azure.core.exceptions import AzureError
-
-    try:
-        names = list_names() if list_names is not None else []
-    except AzureError:  # the caller may not list: suggestions are a courtesy, not a requirement
-        names = []
-    by_lower = {n.lower(): n for n in names}
-    matches = tuple(by_lower[m] for m in difflib.get_close_matches(name.lower(), list(by_lower), n=3))
-    hint = f" Did you mean {', '.join(matches)}?" if matches else ""
-    return SecretNotFoundError(f"No secret {name} in {target.name}.{hint}",
-                               secret_name=name, close_matches=matches)
+# -- roles and assignments (kvnb.access) ------------------------------------------------------------------
+class AccessError(KvnbError):
+    """A role or assignment problem the user can fix."""
 
 
-def _forbidden(name: str, target, message: str) -> AccessDeniedError:
-    action = _line(message, "Action:") or GET_SECRET
-    role = ROLE_FOR_ACTION.get(action)
-    package = access_package_for(target, action)
-    what = _VERBS.get(action, f"perform {action} on")
-    text = f"Access denied: you may not {what} {name or 'secrets'} in {target.name}"
-    text += f" (needs {role})." if role else "."
-    if package:
-        text += f" Request the access package {package}: `%kvaccess request {role} --reason WHY`."
-    else:
-        text += " Ask the vault's owner for access; `%kvaccess` shows what you have."
-    return AccessDeniedError(text, secret_name=name, action=action, missing_role=role,
-                             access_package=package)
+class PermissionMissingError(AccessError):
+    """The caller lacks an ARM permission at a scope.
+
+    ``.reason`` says what was refused, ``.advice`` how to get it (``str()`` is both);
+    ``.roles`` are the roles that would allow ``.action`` (least privileged first).
+    """
+
+    def __init__(self, message: str, *, action: str, scope: str, roles: tuple[str, ...] = (),
+                 reason: str | None = None, advice: str | None = None):
+        super().__init__(message)
+        self.action, self.scope, self.roles = action, scope, roles
+        self.reason = reason if reason is not None else message
+        self.advice = advice
 
 
-def _line(message: str, prefix: str) -> str | None:
-    for line in message.splitlines():
-        if line.startswith(prefix):
-            return line[len(prefix):].strip().strip("'")
-    return None
+class PrincipalNotFoundError(AccessError):
+    """No principal matches the given object id, user principal name, display name or persona."""
 
 
-def access_package_for(target, action: str) -> str | None:
-    """The access package (named after its group) that grants *action* on the vault, if one can be found."""
-    role = ROLE_FOR_ACTION.get(action)
-    if role is None:
-        return None
-    try:
-        from kvnb.governance import find_access_package
-    except ImportError:  # the governance layer is optional here: the message then names the role only
-        return None
-    from azure.core.exceptions import AzureError
+class RoleNotFoundError(AccessError):
+    """No role definition matches the given name or GUID."""
 
-    try:
-        return find_access_package(target, role=role).display_name
-    except (KvnbError, AzureError):  # e.g. you may not read assignments: a hint, never a new error
-        return None
+
+class PlanError(AccessError):
+    """A governance plan that cannot be read or applied."""
+
+
+# -- access requests and reviews (kvnb.governance) --------------------------------------------------------
+class GovernanceError(KvnbError):
+    """A governance action (access request, review) that the user can fix."""
+
+
+class MissingGraphPermissionError(GovernanceError):
+    """Graph refused the call with 403; ``.reason`` is Graph's own sentence."""
+
+    def __init__(self, message: str, *, table: str, permission: str, fix: str, reason: str | None = None):
+        super().__init__(message)
+        self.table, self.permission, self.fix = table, permission, fix
+        self.reason = reason if reason is not None else message
+
+
+class GroupNotFoundError(GovernanceError):
+    """No group has that object id or display name."""
+
+
+class AccessPackageNotFoundError(GovernanceError):
+    """No access package grants the role, group or name asked for."""
+
+
+class ReviewNotFoundError(GovernanceError):
+    """No access review covers the group (``.instance`` None), or it has no instance in the state
+    asked for (``.instance``: ``"open"``, ``"last_completed"`` or the instance id)."""
+
+    def __init__(self, message: str, *, instance: str | None = None):
+        super().__init__(message)
+        self.instance = instance
+
+
+# -- the masked Secret's refusals -------------------------------------------------------------------------
+class PeekNotAllowed(PermissionError):
+    """``Secret.peek`` refused by the peek policy."""
+
+
+class SecretValueDropped(RuntimeError):
+    """The value left memory after its TTL and cannot be fetched again from here."""
+
+
+class RevealRequired(AttributeError):
+    """A ``str`` method used on a ``Secret``; an AttributeError so ``hasattr`` stays False."""
 
 
 __all__ = [
     "AccessDeniedError",
+    "AccessError",
+    "AccessPackageNotFoundError",
+    "AuditAccessError",
     "ExpiredSecretWarning",
     "FetchErrors",
+    "GovernanceError",
+    "GroupNotFoundError",
     "InvalidSecretNameError",
     "KvnbError",
+    "LocalVaultError",
+    "LocalVaultNotRunningError",
+    "LocalVaultStartError",
+    "MissingGraphPermissionError",
     "NotSignedInError",
+    "PeekNotAllowed",
+    "PermissionMissingError",
+    "PlanError",
+    "PrincipalNotFoundError",
+    "RevealRequired",
+    "ReviewNotFoundError",
+    "RoleNotFoundError",
+    "RotationCancelled",
+    "RotationError",
+    "RotationRefused",
+    "RotationVerificationError",
     "SecretDisabledError",
     "SecretError",
     "SecretNotFoundError",
+    "SecretValueDropped",
+    "SettingError",
     "ThrottledError",
+    "VaultNameError",
     "VaultReferenceError",
     "VaultUnreachableError",
-    "from_azure_error",
 ]

@@ -9,12 +9,11 @@ Not IPython-specific: ``%kvget`` is a thin wrapper over ``fetch_secrets``.
 Several names are fetched concurrently on a thread pool through one ``SecretClient`` (one
 connection pool). Opened vaults are kept per (vault, persona) so a warm fetch costs one
 ``get_secret`` round trip and nothing else. azure-core's exceptions become ``kvnb.errors`` types
-with short messages (see ``kvnb.errors.from_azure_error``); each call is recorded in ``kvnb.ledger``.
+with short messages (see ``kvnb.azure_errors.from_azure_error``); each call is recorded in ``kvnb.ledger``.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -24,10 +23,15 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from kvnb import errors, ledger as _ledger
+from kvnb.azure_errors import from_azure_error, result_code, with_access_package
 from kvnb.fingerprint import short_fingerprint
+from kvnb.tokens import unverified_claims
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
 SECRET_VERSION = re.compile(r"^[0-9A-Za-z]{1,64}$")
@@ -60,19 +64,24 @@ _targets_lock = threading.Lock()
 
 def open_target(vault: str | None = None, *, persona: str | None = None,
                 credential_options: dict | None = None):
-    """``kvnb.vault.open_vault`` with kvnb's errors, kept for reuse (same vault, same connection)."""
+    """``kvnb.vault.open_vault``, kept for reuse (same vault, same connection).
+
+    :raises kvnb.errors.VaultReferenceError: as ``open_vault`` does.
+    """
     options = json.dumps(credential_options, sort_keys=True, default=str) if credential_options else ""
     key = (vault or os.environ.get("KVNB_VAULT"), persona or os.environ.get("KVNB_PERSONA"),
            os.environ.get("KVNB_HOME"), options)
     with _targets_lock:
         target = _targets.get(key)
         if target is None:
-            target = _open(vault, persona, credential_options)
+            from kvnb.vault import open_vault
+
+            target = open_vault(vault, persona=persona, credential_options=credential_options)
             _targets[key] = target
         return target
 
 
-def forget_target(target) -> None:
+def forget_target(target: VaultTarget) -> None:
     """Drop a kept vault (after its endpoint stopped answering) and close its clients."""
     with _targets_lock:
         for key in [k for k, t in _targets.items() if t is target]:
@@ -89,43 +98,26 @@ def close_targets() -> None:
         _close(target)
 
 
-def _close(target) -> None:
+def _close(target: VaultTarget) -> None:
     target.close()
     close = getattr(target.credential, "close", None)
     if close is not None:  # its token connection too, or servers wait on an idle socket
         close()
 
 
-def _open(vault, persona, credential_options):
-    from kvnb import vault as vaults
-    from kvnb.local import NotRunning, StartFailed, StateDirError
-
-    try:
-        target = vaults.open_vault(vault, persona=persona)
-    except (vaults.VaultNameError, NotRunning, StartFailed, StateDirError) as exc:
-        raise errors.VaultReferenceError(str(exc)) from None
-    except LookupError as exc:  # an unknown local persona; KeyError/IndexError are bugs
-        if isinstance(exc, (KeyError, IndexError)):
-            raise
-        raise errors.VaultReferenceError(f"{exc} Pick one with --persona NAME.") from None
-    if credential_options and not target.is_local:
-        # TODO(vault.py): take credential options in open_vault, the one place for credentials.
-        from azure.identity import DefaultAzureCredential
-
-        options = {"additionally_allowed_tenants": ["*"], "exclude_shared_token_cache_credential": True}
-        target.credential = DefaultAzureCredential(**{**options, **credential_options})
-    return target
-
-
 # -- fetching ----------------------------------------------------------------------------------------
 def fetch_secret(name: str, *, version: str | None = None, vault: str | None = None,
                  persona: str | None = None, **options):
-    """Fetch one secret as a masked ``kvnb.secret.Secret``; see ``fetch_secrets`` for *options*."""
+    """Fetch one secret as a masked ``kvnb.secret.Secret``; see ``fetch_secrets`` for *options*.
+
+    Needs ``secrets/getSecret/action`` on the secret (Key Vault Secrets User), and raises what
+    `fetch_secrets` raises for one secret (never ``FetchErrors``).
+    """
     return fetch_secrets([SecretRequest(name, version)], vault=vault, persona=persona, **options)[0]
 
 
 def fetch_secrets(requests: Iterable[str | SecretRequest], *, vault: str | None = None,
-                  persona: str | None = None, target=None, client=None,
+                  persona: str | None = None, target: VaultTarget | None = None, client=None,
                   peek_policy="deny", value_ttl: float | None = None, cache_ttl: float = 0,
                   credential_options: dict | None = None,
                   on_expired: Callable[[str], None] | None = None) -> list:
@@ -136,6 +128,19 @@ def fetch_secrets(requests: Iterable[str | SecretRequest], *, vault: str | None 
     the vault). A secret whose ``exp`` has passed is still returned, with a notice: passed to
     ``on_expired(message)`` when given (``%kvget`` prints it), else an ``ExpiredSecretWarning``.
     Every failure is raised together as ``FetchErrors`` (a single one as itself).
+
+    Needs ``secrets/getSecret/action`` on each secret (Key Vault Secrets User).
+
+    :raises kvnb.errors.VaultReferenceError: the vault cannot be named or opened.
+    :raises kvnb.errors.InvalidSecretNameError: a name (or version) is not a Key Vault one.
+    :raises kvnb.errors.SecretNotFoundError: no such secret or version (with close matches).
+    :raises kvnb.errors.SecretDisabledError: the secret is disabled.
+    :raises kvnb.errors.AccessDeniedError: RBAC refused; names the missing role and the access package
+        to request.
+    :raises kvnb.errors.NotSignedInError: no credential gave a token.
+    :raises kvnb.errors.VaultUnreachableError: the vault did not answer.
+    :raises kvnb.errors.ThrottledError: 429 after the SDK's retries.
+    :raises kvnb.errors.FetchErrors: several secrets failed; each failure is in ``.errors``.
     """
     wanted = [r if isinstance(r, SecretRequest) else SecretRequest(r) for r in requests]
     for request in wanted:
@@ -165,15 +170,33 @@ def check_name(name: str, version: str | None = None) -> None:
             f"{version!r} is not a secret version: versions are 32 hex characters.", secret_name=name)
 
 
-def list_secret_names(*, vault: str | None = None, persona: str | None = None, target=None) -> list[str]:
-    """Names of the vault's secrets the caller may list (needs secrets/readMetadata)."""
+def list_secret_names(*, vault: str | None = None, persona: str | None = None,
+                      target: VaultTarget | None = None) -> list[str]:
+    """Names of the vault's secrets the caller may list (needs secrets/readMetadata).
+
+    Needs ``secrets/readMetadata/action`` on the vault (Key Vault Reader).
+
+    :raises kvnb.errors.AccessDeniedError: the caller may not list.
+    :raises kvnb.errors.NotSignedInError: no token.
+    :raises kvnb.errors.VaultUnreachableError: the vault did not answer.
+    """
     from azure.core.exceptions import AzureError
 
     target = target or open_target(vault, persona=persona)
     try:
         return _list_names(target.secret_client)
     except AzureError as exc:
-        raise errors.from_azure_error(exc, "", target) from None
+        raise explained(exc, "", target) from None
+
+
+def explained(exc, name: str, target: VaultTarget, **context) -> errors.KvnbError:
+    """`from_azure_error`, and for an access denial the access package that would grant the role."""
+    def package_for(role: str) -> str | None:
+        from kvnb.governance import access_package_name
+
+        return access_package_name(target, role)
+
+    return with_access_package(from_azure_error(exc, name, target, **context), package_for)
 
 
 def _list_names(client) -> list[str]:
@@ -199,7 +222,7 @@ def clear_cache() -> None:
 class _Fetcher:
     """Fetches for one vault and identity; records every call in the ledger."""
 
-    def __init__(self, target, client, peek_policy, value_ttl, cache_ttl=0, on_expired=None):
+    def __init__(self, target: VaultTarget, client, peek_policy, value_ttl, cache_ttl=0, on_expired=None):
         self.target = target
         self._client = client
         self.peek_policy = peek_policy
@@ -282,9 +305,9 @@ class _Fetcher:
         try:
             bundle = self.client.get_secret(name, version, raw_response_hook=self._saw_response)
         except AzureError as exc:
-            self._record(name, version, None, errors.result_code(exc))
-            raise errors.from_azure_error(exc, name, self.target, version=version,
-                                          list_names=lambda: _list_names(self.client)) from None
+            self._record(name, version, None, result_code(exc))
+            raise explained(exc, name, self.target, version=version,
+                            list_names=lambda: _list_names(self.client)) from None
         if record:
             self._record(name, bundle.properties.version, bundle.value or "", "OK")
         return bundle
@@ -321,8 +344,7 @@ def caller_from_authorization(header: str) -> Caller | None:
     if known is not None:
         return known
     try:
-        payload = header.split(" ", 1)[1].split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims = unverified_claims(header.split(" ", 1)[1])
     except (IndexError, ValueError):
         return None
     caller = Caller(object_id=claims.get("oid"),

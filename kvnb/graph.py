@@ -10,6 +10,9 @@ origin so the token never goes elsewhere). Failures raise azure-core's exception
     ├── ResourceNotFoundError          404
     ├── ResourceExistsError            409 (e.g. an approval already decided)
     └── GraphPermissionError           403 Authorization_RequestDenied (a missing Graph permission)
+
+`permission_error` turns a `GraphPermissionError` into kvnb's `MissingGraphPermissionError`, naming
+the permission each table or action needs (`REQUIREMENTS`) and how to get it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import quote, urlencode, urlsplit
 
 from azure.core import PipelineClient
@@ -40,7 +43,11 @@ from azure.core.pipeline.policies import (
 )
 from azure.core.rest import HttpRequest
 
-from . import __version__
+from ._version import __version__
+from .errors import MissingGraphPermissionError
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 API_VERSION = "v1.0"
@@ -100,7 +107,7 @@ class GraphClient:
                                       connection_verify=connection_verify, **kwargs)
 
     @classmethod
-    def from_target(cls, target, **kwargs: Any) -> "GraphClient":
+    def from_target(cls, target: VaultTarget, **kwargs: Any) -> "GraphClient":
         """The Graph client for a resolved vault (`kvnb.vault.open_vault`)."""
         return cls(target.graph_url, target.credential, scope=target.graph_scope,
                    connection_verify=target.connection_verify, **kwargs)
@@ -171,7 +178,7 @@ class GraphClient:
 
 
 @contextmanager
-def graph_for(target, graph: GraphClient | None = None) -> Iterator[GraphClient]:
+def graph_for(target: VaultTarget, graph: GraphClient | None = None) -> Iterator[GraphClient]:
     """*graph* if given, else a client for *target* that is closed afterwards."""
     if graph is not None:
         yield graph
@@ -185,3 +192,34 @@ def graph_for(target, graph: GraphClient | None = None) -> Iterator[GraphClient]
         yield client
     finally:
         client.close()
+
+
+# What each table or action needs from Graph, and the sentence that tells the user how to get it.
+REQUIREMENTS: dict[str, tuple[str, str]] = {
+    "principals": ("Directory.Read.All",
+                   "Ask an Entra administrator to grant Directory.Read.All "
+                   "(or User.Read.All and GroupMember.Read.All)."),
+    "reviews": ("AccessReview.Read.All",
+                "Ask an Entra administrator for AccessReview.Read.All and the Global Reader, Security Reader or "
+                "Identity Governance Administrator role, or to make you a reviewer of the group's review."),
+    "review_decisions": ("AccessReview.ReadWrite.All",
+                         "Only the review's reviewers can record decisions; applying them needs a reviewer or "
+                         "an Identity Governance Administrator."),
+    "access_packages": ("EntitlementManagement.Read.All",
+                        "Ask an Entra administrator for EntitlementManagement.Read.All or a catalog reader role."),
+    "access_requests": ("EntitlementManagement.ReadWrite.All",
+                        "Only an approver named in the access package's policy can approve or deny its requests."),
+}
+
+
+def permission_error(exc: GraphPermissionError, table: str) -> MissingGraphPermissionError:
+    """Graph's 403 as a short message naming what is missing."""
+    permission, fix = REQUIREMENTS[table]
+    detail = getattr(getattr(exc, "error", None), "message", None) or "Graph refused the request (403)."
+    return MissingGraphPermissionError(f"{detail} Needs {permission}. {fix}", table=table,
+                                       permission=permission, fix=fix, reason=_sentence(detail))
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith(".") else text + "."

@@ -3,6 +3,8 @@
 * ``SECRET_DATA_ACTIONS``: each secrets operation → the dataAction Key Vault checks (facts B.1).
 * ``VAULT_LEVEL_OPERATIONS``: the operations checked on the vault rather than on one secret
   (listing, and restore, whose secret is only known from inside the backup blob).
+* ``ROLE_FOR_ACTION`` / ``role_for_operation``: the least-privileged built-in role that grants
+  each secret dataAction — the one table the error messages, ``%kvaccess`` and rotation use.
 * ``action_matches`` / ``permits``: Azure's wildcard rules. ``*`` matches any run of characters,
   ``/`` included; the whole action must match (``vaults/*/read`` never grants ``…/getSecret/action``);
   and a ``/*/`` segment also matches no segment, so ``vaults/*/read`` covers ``vaults/read`` — the
@@ -32,6 +34,25 @@ SECRET_DATA_ACTIONS: dict[str, str] = {
     "restore": _SECRETS + "restore/action",
 }
 VAULT_LEVEL_OPERATIONS = frozenset({"list", "list_deleted", "restore"})
+GET_SECRET = SECRET_DATA_ACTIONS["get"]
+READ_METADATA = SECRET_DATA_ACTIONS["list"]
+SET_SECRET = SECRET_DATA_ACTIONS["set"]
+
+SECRETS_USER = "Key Vault Secrets User"
+SECRETS_OFFICER = "Key Vault Secrets Officer"
+READER = "Key Vault Reader"
+# The least-privileged built-in role granting each secret dataAction (facts B.1 and the built-in
+# roles' dataActions): the Secrets User reads values, the Reader reads metadata, and everything
+# else (set, update, delete, backup, restore, recover, purge) needs the Secrets Officer.
+ROLE_FOR_ACTION: dict[str, str] = {
+    action: SECRETS_USER if action == GET_SECRET else READER if action == READ_METADATA else SECRETS_OFFICER
+    for action in SECRET_DATA_ACTIONS.values()
+}
+
+
+def role_for_operation(operation: str) -> str:
+    """The least-privileged built-in role allowing a secrets operation (a key of SECRET_DATA_ACTIONS)."""
+    return ROLE_FOR_ACTION[SECRET_DATA_ACTIONS[operation]]
 
 
 def _regex(pattern: str) -> str:

@@ -47,8 +47,11 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _HEX_ID = re.compile(r"^[0-9a-fA-F]{24,}$")  # a Key Vault version, a request id without dashes
 _ARM_ID = re.compile(r"^/(subscriptions|providers)/\S+$", re.IGNORECASE)
 _SHORT = 8
+# Ids people copy into a command (`%kvaccess approve ID`): shown whole, on one line.
+TYPED_IDS = frozenset({"request_id"})
 TEXT_WIDTH = 120
 MAX_TEXT_CELL = 48  # characters a terminal cell shows before it wraps
+MAX_WORD = 24       # a longer word (an id, a URL) may be cut to keep the table in the terminal
 MIN_TEXT_CELL = 6   # narrower than this, a column is unreadable: the line may overflow instead
 
 # A laptop screen (1366 px) holds the widest table: cells wrap, long ids break anywhere, and a
@@ -127,7 +130,7 @@ def cell_text(value, column: str = "", *, shorten: bool = True) -> str:
             return f"{value:.0%}"
         return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
     text = str(value)
-    return short_id(text) if shorten else text
+    return short_id(text) if shorten and column not in TYPED_IDS else text
 
 
 def header(column) -> str:
@@ -202,8 +205,13 @@ def text_table(frame: pd.DataFrame, columns: Iterable[str] | None = None, *, wid
     headers = [header(c) for c in shown.columns]
     rows = [list(row) for row in shown.itertuples(index=False)]
     widths = [min(MAX_TEXT_CELL, max([len(h)] + [len(r[i]) for r in rows])) for i, h in enumerate(headers)]
-    # A column narrows down to its header's longest word, so headers wrap between words.
-    floors = [min(widths[i], max([MIN_TEXT_CELL] + [len(word) for word in h.split()])) for i, h in enumerate(headers)]
+    # A column narrows down to its longest word (up to MAX_WORD): names and headers wrap between words.
+    floors = [min(widths[i], max([MIN_TEXT_CELL] + [min(len(word), MAX_WORD) for text in [h] + [r[i] for r in rows]
+                                                    for word in text.split()]))
+              for i, h in enumerate(headers)]
+    for i, column in enumerate(shown.columns):
+        if column in TYPED_IDS:  # copied into a command: never cut
+            widths[i] = floors[i] = max(len(r[i]) for r in rows) if rows else widths[i]
     while sum(widths) + 2 * (len(widths) - 1) > width:
         shrinkable = [i for i in range(len(widths)) if widths[i] > floors[i]]
         if not shrinkable:

@@ -26,10 +26,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, TextIO, Union
+from typing import TYPE_CHECKING, Any, Callable, TextIO, Union
 
 from kvnb import errors
+from kvnb.errors import RotationCancelled, RotationError, RotationRefused, RotationVerificationError
+from kvnb.fetch import explained
 from kvnb.fingerprint import SHORT_LENGTH, fingerprint
+from kvnb.permissions import SECRETS_OFFICER, SET_SECRET
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 ROTATED_BY, ROTATED_ON, ROTATION_REASON = "rotated-by", "rotated-on", "rotation-reason"
 ROTATION_TAGS = (ROTATED_BY, ROTATED_ON, ROTATION_REASON)
@@ -39,36 +45,11 @@ MAX_VALUE_BYTES = 25 * 1024    # Key Vault stores at most 25 KB per value
 MIN_GENERATED_BYTES, MAX_GENERATED_BYTES = 16, 1024
 MAX_VERSIONS_LISTED, LIST_TIME_LIMIT = 1000, 10.0
 SHORT_VERSION = 8
-OFFICER = "Key Vault Secrets Officer"
-SET_ACTION = "Microsoft.KeyVault/vaults/secrets/setSecret/action"
+OFFICER = SECRETS_OFFICER
+SET_ACTION = SET_SECRET
 HISTORY_COLUMNS = ["version", "created", "enabled", "expires", "rotated_by", "fingerprint"]
 
 ValueSource = Union[str, Callable[[], str]]
-
-
-class RotationError(errors.KvnbError):
-    """The rotation could not be completed as asked (value rejected, read-back mismatch)."""
-
-
-class RotationCancelled(RotationError):
-    """The confirmation was declined: nothing changed."""
-
-
-class RotationVerificationError(RotationError):
-    """The new version was set, but the vault returned another value for it."""
-
-
-class RotationRefused(errors.AccessDeniedError):
-    """The access layer's verdict: you may not set (or disable versions of) this secret.
-
-    ``.access`` is the ``kvnb.access.EffectiveAccess`` the verdict came from.
-    """
-
-    def __init__(self, message: str, *, secret_name: str, access, missing_role: str,
-                 access_package: str | None):
-        super().__init__(message, secret_name=secret_name, action=SET_ACTION, missing_role=missing_role,
-                         access_package=access_package)
-        self.access = access
 
 
 @dataclass(frozen=True)
@@ -185,7 +166,7 @@ def check_value(value: str) -> None:
 
 
 # -- plan: every check before the value -------------------------------------------------------------
-def plan_rotation(target, name: str, *, reason: str | None = None, disable_previous: bool = False,
+def plan_rotation(target: VaultTarget, name: str, *, reason: str | None = None, disable_previous: bool = False,
                   check_access: bool = True) -> RotationPlan:
     """Check *target* lets you rotate *name* and work out the new version's tags, type and expiry."""
     from azure.core.exceptions import AzureError
@@ -211,7 +192,7 @@ def plan_rotation(target, name: str, *, reason: str | None = None, disable_previ
     try:
         versions = _versions(target.secret_client, name, seen)
     except AzureError as exc:
-        raise errors.from_azure_error(exc, name, target) from None
+        raise explained(exc, name, target) from None
     if not versions:
         raise errors.SecretNotFoundError(
             f"No secret {name} in {target.name}. Rotation adds a version to an existing secret: check "
@@ -261,9 +242,11 @@ def _same_lifetime(current, now: datetime) -> datetime | None:
     return (now + lifetime).replace(microsecond=0) if lifetime.total_seconds() > 0 else None
 
 
-def _refusal(target, name: str, access, who: str, needed: tuple[str, ...]) -> RotationRefused:
+def _refusal(target: VaultTarget, name: str, access, who: str, needed: tuple[str, ...]) -> RotationRefused:
     missing = [op for op in needed if not access.allows(op)]
-    package = errors.access_package_for(target, SET_ACTION)
+    from kvnb.governance import access_package_name
+
+    package = access_package_name(target, OFFICER)
     held = "; ".join(f"{r.role_name or r.role_id} {r.how}" for r in access.roles)
     text = (f"You may not {' or '.join(missing)} {name} in {target.name}: that needs {OFFICER} on the secret "
             f"or the vault, " + (f"and your roles there ({held}) do not allow it." if held else "and you hold "
@@ -273,19 +256,27 @@ def _refusal(target, name: str, access, who: str, needed: tuple[str, ...]) -> Ro
     else:
         text += (f"\nAsk the vault's owner for a time-bound grant, e.g. `%kvaccess grant {who} "
                  f"'{OFFICER}' --scope secret/{name} --for 1h`, or hand them the value to rotate.")
-    return RotationRefused(text, secret_name=name, access=access, missing_role=OFFICER, access_package=package)
+    return RotationRefused(text, secret_name=name, access=access, action=SET_ACTION, missing_role=OFFICER,
+                           access_package=package)
 
 
 # -- rotate ----------------------------------------------------------------------------------------
 def rotate_secret(name: str, value: ValueSource, *, vault: str | None = None, persona: str | None = None,
-                  target=None, reason: str | None = None, disable_previous: bool = False,
+                  target: VaultTarget | None = None, reason: str | None = None, disable_previous: bool = False,
                   confirm: Callable[[RotationPlan], bool] | None = None,
                   check_access: bool = True) -> RotationResult:
     """Set a new version of *name* from *value* (a str, or a callable asked only after the checks).
 
-    ``confirm(plan)`` returning False cancels before the value is asked for. Raises ``RotationRefused``
-    without set permission, ``RotationError`` when the value or the read-back is wrong, and the other
-    ``kvnb.errors`` for what the vault answers.
+    ``confirm(plan)`` returning False cancels before the value is asked for. What the vault answers
+    otherwise comes as the other ``kvnb.errors`` (as for `kvnb.fetch.fetch_secret`).
+
+    Needs ``secrets/setSecret/action`` on the secret (Key Vault Secrets Officer), and
+    ``secrets/update/action`` with *disable_previous*.
+
+    :raises kvnb.errors.RotationRefused: the access layer says you may not set it (checked first).
+    :raises kvnb.errors.RotationCancelled: *confirm* said no: nothing changed.
+    :raises kvnb.errors.RotationError: the value or the read-back is wrong.
+    :raises kvnb.errors.RotationVerificationError: the new version reads back as another value.
     """
     from azure.core.exceptions import AzureError
 
@@ -316,7 +307,7 @@ def rotate_secret(name: str, value: ValueSource, *, vault: str | None = None, pe
                     f"(fingerprint {read[:SHORT_LENGTH]}, set {wanted[:SHORT_LENGTH]}); earlier versions were "
                     "left enabled. Rotate again, and tell the vault's owner.")
     except AzureError as exc:
-        raise errors.from_azure_error(exc, name, target) from None
+        raise explained(exc, name, target) from None
     disabled = []
     try:
         for old in plan.to_disable:
@@ -326,7 +317,7 @@ def rotate_secret(name: str, value: ValueSource, *, vault: str | None = None, pe
         # Say that the rotation itself happened: the user must not simply run it again.
         raise RotationError(f"{name}: new version {version[:SHORT_VERSION]} is set and verified, but disabling "
                             f"earlier versions stopped after {len(disabled)}: "
-                            f"{errors.from_azure_error(exc, name, target)}") from None
+                            f"{explained(exc, name, target)}") from None
     fetch.clear_cache()  # a cached Secret would now serve the old value
     short = wanted[:SHORT_LENGTH]
     try:
@@ -365,7 +356,7 @@ def _register(value: str, label: str) -> None:
 
 
 # -- the version history ----------------------------------------------------------------------------
-def version_history(target, name: str, *, fingerprints: dict[str, str] | None = None):
+def version_history(target: VaultTarget, name: str, *, fingerprints: dict[str, str] | None = None):
     """A DataFrame of *name*'s versions, newest first: HISTORY_COLUMNS.
 
     ``fingerprint`` is filled only for versions in *fingerprints* (reading every value to fingerprint
@@ -378,7 +369,7 @@ def version_history(target, name: str, *, fingerprints: dict[str, str] | None = 
     try:
         versions = _versions(target.secret_client, name, {})
     except AzureError as exc:
-        raise errors.from_azure_error(exc, name, target) from None
+        raise explained(exc, name, target) from None
     # "" rather than None where a version has no rotation tag or no fingerprint shown: a table to read.
     rows = [{"version": p.version[:SHORT_VERSION], "created": p.created_on, "enabled": p.enabled,
              "expires": p.expires_on, "rotated_by": (p.tags or {}).get(ROTATED_BY, ""),

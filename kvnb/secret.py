@@ -21,24 +21,13 @@ import time
 from typing import Any, Callable, Union
 
 from kvnb import fingerprint as _fingerprint, redaction
+from kvnb.errors import PeekNotAllowed, RevealRequired, SecretValueDropped
 
 PeekPolicy = Union[str, int]  # "deny", "allow", or the most characters peek() may show
 Refetch = Callable[[Union[str, None]], tuple]  # version or None -> (value, SecretProperties|None)
 
 DOTS = "••••••••"
 _REVEAL_HINT = "call .reveal() to use the plain value explicitly"
-
-
-class PeekNotAllowed(PermissionError):
-    """``Secret.peek`` refused by the peek policy."""
-
-
-class SecretValueDropped(RuntimeError):
-    """The value left memory after its TTL and cannot be fetched again from here."""
-
-
-class RevealRequired(AttributeError):
-    """A ``str`` method used on a ``Secret``; an AttributeError so ``hasattr`` stays False."""
 
 
 class Secret:

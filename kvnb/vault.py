@@ -9,31 +9,41 @@ A vault is named by
 Selection order, first found wins: the argument → ``%config KvMagics.vault`` (the magics pass it
 as the argument) → the ``KVNB_VAULT`` environment variable. For the local vault the identity is
 ``persona=`` → ``KVNB_PERSONA`` → `kvnb local login` → ``lead``. On Azure the credential is
-``DefaultAzureCredential`` with the options the team's snippet used.
+``DefaultAzureCredential`` with the options the team's snippet used, plus ``credential_options``
+(``%config KvMagics.credential_options``); `kvnb.credentials` builds it, sync and async alike.
 
 Everything above this module talks to the returned clients only; nothing else branches on local
-versus Azure.
+versus Azure. `open_vault` raises kvnb's own errors only (`kvnb.errors.VaultReferenceError` and
+its subclasses), so callers catch ``KvnbError`` and let anything else be the bug it is.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from .errors import (
+    LocalVaultError,
+    LocalVaultNotRunningError,
+    LocalVaultStartError,
+    VaultNameError,
+    VaultReferenceError,
+)
 
 AZURE_VAULT_SUFFIX = ".vault.azure.net"
 AZURE_ARM = "https://management.azure.com"
 AZURE_GRAPH = "https://graph.microsoft.com"
+if TYPE_CHECKING:
+    from .credentials import LocalIdentity
+
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _VAULT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{2,23}$")
-
-
-class VaultNameError(ValueError):
-    """The vault reference is neither a URL, a vault name, nor local[:NAME]."""
 
 
 @dataclass
@@ -50,6 +60,8 @@ class VaultTarget:
     persona: str | None = None
     known_resource_id: str | None = None  # the vault's ARM id when known up front (always, locally)
     tenant_id: str | None = None
+    credential_options: dict = field(default_factory=dict)  # DefaultAzureCredential's, on Azure
+    local_identity: LocalIdentity | None = None  # the persona's token endpoint, on the local vault
     _looked_up: bool = field(default=False, init=False, repr=False)
 
     @property
@@ -105,8 +117,10 @@ class VaultTarget:
             await credential.close()
 
     def new_async_credential(self):
-        """A new async credential for this target (the caller closes it)."""
-        return _async_credential_for(self)
+        """A new async credential for this target, with the same options (the caller closes it)."""
+        from .credentials import new_credential
+
+        return new_credential(options=self.credential_options, local=self.local_identity, asynchronous=True)
 
     @cached_property
     def authorization_client(self):
@@ -139,18 +153,6 @@ class VaultTarget:
         return GraphClient.from_target(self)
 
 
-def _async_credential_for(target: VaultTarget):
-    if target.is_local:
-        from .credentials import AsyncLocalVaultCredential
-
-        sync = target.credential
-        return AsyncLocalVaultCredential(sync.token_endpoint, sync.identity_header, persona=sync.persona,
-                                         connection_verify=target.connection_verify)
-    from azure.identity.aio import DefaultAzureCredential
-
-    return DefaultAzureCredential(additionally_allowed_tenants=["*"], exclude_shared_token_cache_credential=True)
-
-
 def azure_vault_url(name: str) -> str:
     if not _VAULT_NAME.match(name) or "--" in name:
         raise VaultNameError(
@@ -170,8 +172,21 @@ def resolve_reference(vault: str | None) -> str:
     return reference
 
 
-def open_vault(vault: str | None = None, *, persona: str | None = None, start_local: bool = True) -> VaultTarget:
-    """Resolve *vault* (see the module docstring) to endpoints, a credential and clients."""
+def open_vault(vault: str | None = None, *, persona: str | None = None, start_local: bool = True,
+               credential_options: dict | None = None) -> VaultTarget:
+    """Resolve *vault* (see the module docstring) to endpoints, a credential and clients.
+
+    No request reaches the vault yet; on the local vault this starts it unless *start_local* is
+    False. *credential_options* are keyword arguments for ``DefaultAzureCredential`` (Azure only;
+    e.g. ``{"tenant_id": ...}``).
+
+    :raises kvnb.errors.VaultNameError: the reference is none of the accepted forms, *persona* is
+        given for an Azure vault, or no local vault has that name or port.
+    :raises kvnb.errors.LocalVaultError: the local vault is not running (with *start_local* False),
+        did not start, or its state directory cannot be used (`LocalVaultNotRunningError`,
+        `LocalVaultStartError`).
+    :raises kvnb.errors.VaultReferenceError: *persona* is not a local identity that can sign in.
+    """
     reference = resolve_reference(vault)
     lowered = reference.lower()
     if lowered == "local" or lowered.startswith("local:"):
@@ -189,10 +204,11 @@ def open_vault(vault: str | None = None, *, persona: str | None = None, start_lo
         name = reference
     if persona:
         raise VaultNameError("--persona works only with the local vault; on Azure you are who `az login` says.")
-    from azure.identity import DefaultAzureCredential
+    from .credentials import new_credential
 
-    credential = DefaultAzureCredential(additionally_allowed_tenants=["*"], exclude_shared_token_cache_credential=True)
-    return VaultTarget(name=name, url=url, is_local=False, credential=credential,
+    options = dict(credential_options or {})
+    return VaultTarget(name=name, url=url, is_local=False, credential=new_credential(options=options),
+                       credential_options=options,
                        known_resource_id=os.environ.get("KVNB_VAULT_RESOURCE_ID") or None)
 
 
@@ -228,10 +244,31 @@ def find_vault_resource_id(target: VaultTarget) -> str | None:
     return None
 
 
-def _local_runtime(start_local: bool):
+@contextmanager
+def _local_errors() -> Iterator[None]:
+    """The local vault's own exceptions, as the kvnb errors `open_vault` promises."""
     from . import local
 
-    return local.connect(start_if_stopped=start_local)
+    try:
+        yield
+    except local.NotRunning as exc:
+        raise LocalVaultNotRunningError(str(exc)) from None
+    except local.StartFailed as exc:
+        raise LocalVaultStartError(str(exc)) from None
+    except (local.StateDirError, local.AdminError) as exc:
+        raise LocalVaultError(str(exc)) from None
+    except LookupError as exc:  # no such persona, or a group: who to be instead is the user's choice
+        if isinstance(exc, (KeyError, IndexError)):  # bugs, not choices
+            raise
+        raise VaultReferenceError(f"{exc} Pick one with --persona NAME.") from None
+
+
+def _local_runtime(start_local: bool):
+    """The running local vault, started first if need be and *start_local*; its failures as kvnb errors."""
+    from . import local
+
+    with _local_errors():
+        return local.connect(start_if_stopped=start_local)
 
 
 def _open_local(name: str | None, persona: str | None, start_local: bool) -> VaultTarget:
@@ -255,14 +292,16 @@ def _open_local_by_port(port: int | None, persona: str | None, start_local: bool
 
 def _local_target(runtime, vault: dict, persona: str | None) -> VaultTarget:
     from . import local
-    from .credentials import LocalVaultCredential
+    from .credentials import LocalIdentity, new_credential
 
-    persona = persona or os.environ.get("KVNB_PERSONA") or local.default_persona(runtime.home)
-    header = local.identity_header(persona, runtime.home)
+    with _local_errors():
+        persona = persona or os.environ.get("KVNB_PERSONA") or local.default_persona(runtime.home)
+        header = local.identity_header(persona, runtime.home)
     ca = str(runtime.ca_path)
+    identity = LocalIdentity(runtime.token_endpoint, header, persona=persona, connection_verify=ca)
     return VaultTarget(
         name=vault["name"], url=f"https://127.0.0.1:{vault['port']}", is_local=True,
-        credential=LocalVaultCredential(runtime.token_endpoint, header, persona=persona, connection_verify=ca),
+        credential=new_credential(local=identity), local_identity=identity,
         arm_url=runtime.base_url, graph_url=runtime.base_url, connection_verify=ca, persona=persona,
         known_resource_id=vault["resource_id"], tenant_id=runtime.tenant_id,
     )

@@ -31,3 +31,27 @@ def test_importing_the_cli_loads_no_pandas_or_azure_sdk():
 def test_version():
     result = CliRunner().invoke(cli, ["--version"])
     assert result.exit_code == 0 and "kvnb, version" in result.output
+
+
+def test_vault_and_persona_options_are_shared_and_read_the_kvnb_variables(monkeypatch):
+    """--vault/--persona: one definition (kvnb.cli.options) for every command that takes them."""
+    import click
+
+    from kvnb.cli.options import persona_option, vault_option
+
+    @click.command()
+    @vault_option
+    @persona_option
+    def show(vault, persona):
+        click.echo(f"{vault}|{persona}")
+
+    runner = CliRunner()
+    monkeypatch.setenv("KVNB_VAULT", "azDevOpsKV01")
+    monkeypatch.setenv("KVNB_PERSONA", "member")
+    # KVNB_PERSONA is left to open_vault, which applies it to the local vault only.
+    assert runner.invoke(show, []).output.strip() == "azDevOpsKV01|None"
+    assert runner.invoke(show, ["--vault", "local", "--persona", "lead"]).output.strip() == "local|lead"
+    for command in (["scan", "--help"], ["secret", "rotate", "--help"]):
+        assert "KVNB_VAULT" in runner.invoke(cli, command).output
+    for command in (["scan", "--help"], ["secret", "rotate", "--help"], ["audit", "--help"]):
+        assert "KVNB_PERSONA" in runner.invoke(cli, command).output

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from kvnb import errors, fetch, ledger
+from kvnb.permissions import GET_SECRET
 from kvnb.secret import Secret
 
 from valuecheck import assert_not_leaked, assert_same_value
@@ -60,8 +61,11 @@ def test_forbidden_names_the_missing_role_and_action(vault):
     with pytest.raises(errors.AccessDeniedError) as refused:
         fetch.fetch_secret("APICaller", persona="newmember")
     assert refused.value.missing_role == "Key Vault Secrets User"
-    assert refused.value.action == errors.GET_SECRET
+    assert refused.value.action == GET_SECRET
     assert refused.value.secret_name == "APICaller"
+    # fetch, which has the context, looks up the access package that grants the role (errors.py does not)
+    assert refused.value.access_package.startswith("azDevOpsKV01_secAccess")
+    assert f"Request the access package {refused.value.access_package}" in str(refused.value)
 
 
 def test_not_found_suggests_only_names_the_caller_may_list(vault):

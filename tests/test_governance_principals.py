@@ -57,12 +57,12 @@ def test_get_by_ids_in_batches_marks_unknown_ids(local_vault, lead, graph, monke
     wanted = list(ids.values()) + [orphan, ids["lead"].upper()]  # duplicates (any case) are asked once
     found = get_principals(lead, wanted, graph=graph, batch_size=4)
     assert batches == [4, 4, 4, 3]  # 15 distinct ids
-    assert found[orphan].found is False and found[orphan].principal_type is None
+    assert found[orphan].found is False and found[orphan].kind is None
     assert found[ids["contractor"]].user_type == "Guest"
     assert found[ids["leaver"]].enabled is False
-    assert found[ids["pipeline"]].principal_type == "ServicePrincipal"
-    assert found[ids["pipeline"]].principal_name == Directory(local_vault.store).get(ids["pipeline"]).app_id
-    assert found[ids[f"{FIRST_VAULT}_admin"]].principal_type == "Group"
+    assert found[ids["pipeline"]].kind == "ServicePrincipal"
+    assert found[ids["pipeline"]].app_id == Directory(local_vault.store).get(ids["pipeline"]).app_id
+    assert found[ids[f"{FIRST_VAULT}_admin"]].kind == "Group"
     with pytest.raises(ValueError):
         get_principals(lead, wanted, graph=graph, batch_size=1001)
 
@@ -102,7 +102,7 @@ def test_find_group_by_name_or_id(local_vault, lead, graph):
 def test_graph_resolver_drives_the_access_layers_effective_access(local_vault, lead, graph):
     from kvnb.access import effective_access
 
-    resolver = graph_resolver(lead, graph)
+    resolver = graph_resolver(graph)
     (team,) = resolver.search("AzureAD team")
     assert team.kind == "Group"
     (member,) = resolver.search("member@kvnblocal.onmicrosoft.com")

@@ -20,7 +20,7 @@ def test_newmember_sees_reader_through_the_group_and_the_package_to_request(ip, 
     assert re.search(r"You are newmember@kvnblocal\.onmicrosoft\.com \(User, object id [0-9a-f-]{36}\) "
                      r"in tenant [0-9a-f-]{36}\.", out)
     assert "Key Vault Reader: through group azDevOpsKV01_reader" in out
-    assert re.search(r"\bget\s+False", out) and re.search(r"\blist\s+True\s+Key Vault Reader", out)
+    assert re.search(r"\bget\s+no", out) and re.search(r"\blist\s+yes\s+Key Vault Reader", out)
     assert "To get: you need Key Vault Secrets User; request the access package azDevOpsKV01_secAccess" in out
 
 
@@ -29,14 +29,14 @@ def test_member_may_get_the_secret_through_secaccess(ip, capsys):
     out = output(capsys)
     assert "Your roles on secret APICaller in azDevOpsKV01:" in out
     assert "Key Vault Secrets User: through group azDevOpsKV01_secAccess" in out
-    assert re.search(r"\bget\s+True\s+Key Vault Secrets User", out)
+    assert re.search(r"\bget\s+yes\s+Key Vault Secrets User", out)
 
 
 def test_aad_team_has_nothing_and_cannot_list(ip, capsys):
     run(ip, "%kvaccess --persona aad-team")
     out = output(capsys)
     assert "You hold no role on vault azDevOpsKV01." in out
-    assert re.search(r"\blist\s+False", out) and re.search(r"\bget\s+False", out)
+    assert re.search(r"\blist\s+no", out) and re.search(r"\bget\s+no", out)
     assert "To list, list_versions, get_deleted, list_deleted: you need Key Vault Reader" in out
 
 
@@ -113,7 +113,7 @@ def test_plan_reports_the_shortcut_as_drift(ip, capsys):
     run(ip, "%kvaccess plan --persona lead")
     out = output(capsys)
     assert "Governance plan for azDevOpsKV01: 1 drift items." in out
-    assert re.search(r"bypass\s+shortcut@kvnblocal\.onmicrosoft\.com\s+User\s+Key Vault Secrets User", out)
+    assert re.search(r"shortcut@kvnblocal\.onmicrosoft\.com\s+Key Vault Secrets User\s+bypass\s+User", out)  # answer first
 
 
 @pytest.mark.parametrize("line, problem", [
@@ -128,3 +128,12 @@ def test_plan_reports_the_shortcut_as_drift(ip, capsys):
 def test_usage_errors(ip, line, problem):
     with pytest.raises(UsageError, match=re.escape(problem)):
         run(ip, line)
+
+
+def test_each_subcommand_has_its_own_parser_and_help(ip, capsys):
+    run(ip, "%kvaccess grant -h")
+    out = output(capsys)
+    assert "usage: %kvaccess grant PRINCIPAL ROLE [--scope secret/NAME] [--for DURATION]" in out
+    assert "--reason TEXT" in out and "--persona NAME" in out
+    with pytest.raises(UsageError, match=re.escape("Usage: %kvaccess review [GROUP] (unrecognized arguments: --for")):
+        run(ip, "%kvaccess review --for 1h")

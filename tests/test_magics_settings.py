@@ -31,9 +31,12 @@ def test_every_setting_and_its_variable_is_documented():
 
 
 def test_every_magic_option_is_documented():
+    from kvnb.magics import kvaccess
+
     text = DOCS.read_text()
-    for magic in (KvMagics.kvget, KvMagics.kvaccess):
-        for action in magic.parser._actions:
+    parsers = [KvMagics.kvget.parser, kvaccess.show.PARSER] + [parser for parser, _ in kvaccess.SUBCOMMANDS.values()]
+    for parser in parsers:
+        for action in parser._actions:
             for flag in action.option_strings:
                 if flag not in ("-h", "--help"):
                     assert re.search(re.escape(flag) + r"\b", text), flag

@@ -15,13 +15,14 @@ import pandas as pd
 import pytest
 from IPython.core.error import UsageError
 
-import kvnb.panel
+import kvnb
+import kvnb.vaultpanel
 from kvnb.audit import audit_vault
 from kvnb.local.seed.scenario import FIRST_VAULT
 from kvnb.local.state.secrets import set_secret
-from kvnb.panel import VaultPanel
-from kvnb.panel.table import TableView
-from kvnb.panel.views import matching, row_text
+from kvnb.vaultpanel import VaultPanel
+from kvnb.vaultpanel.table import TableView
+from kvnb.vaultpanel.views import matching, row_text
 
 from ipshell import run
 from valuecheck import assert_not_leaked
@@ -292,7 +293,7 @@ def test_from_audit_paints_everything_at_once(seed):
 
 
 # -- entry points ------------------------------------------------------------------------------------
-def test_kvnb_panel_is_callable_as_the_issue_spells_it(seed, open_panels):
+def test_kvnb_panel_is_a_function_as_documented(seed, open_panels):
     made = kvnb.panel("local", persona="newmember")
     try:
         assert isinstance(made, VaultPanel) and made.persona == "newmember"
@@ -300,14 +301,14 @@ def test_kvnb_panel_is_callable_as_the_issue_spells_it(seed, open_panels):
     finally:
         if made._future is not None:
             made._future.exception(timeout=60)
-    assert kvnb.panel.panel is not None and kvnb.panel.__all__ == sorted(kvnb.panel.__all__)
+    assert kvnb.panel is kvnb.vaultpanel.panel and kvnb.vaultpanel.__all__ == sorted(kvnb.vaultpanel.__all__)
 
 
 def test_a_bad_vault_name_fails_at_once(seed):
     from kvnb.vault import VaultNameError
 
     with pytest.raises(VaultNameError):
-        kvnb.panel.panel("not a vault!")
+        kvnb.panel("not a vault!")
 
 
 @pytest.fixture
@@ -348,7 +349,7 @@ def test_a_failed_audit_is_said_in_the_panel_and_raised_by_wait(monkeypatch):
         failed.set_exception(AuditAccessError("Cannot audit azDevOpsKV01: the vault did not answer."))
         return failed
 
-    monkeypatch.setattr("kvnb.panel.widget.start_audit", failing_audit)
+    monkeypatch.setattr("kvnb.vaultpanel.widget.start_audit", failing_audit)
     panel = VaultPanel("azDevOpsKV01")
     with pytest.raises(AuditAccessError):
         panel.wait(5)

@@ -135,7 +135,7 @@ def expected_view(home: Path, persona: str):
 
 
 def filtered_count(key: str, frame, query: str) -> int:
-    from kvnb.panel.views import display_frame, matching, row_text
+    from kvnb.vaultpanel.views import display_frame, matching, row_text
 
     return int(matching(row_text(display_frame(key, frame)), query).sum())
 
@@ -228,7 +228,7 @@ def test_a_10000_row_table_renders_within_2_seconds(page, lab, big_vault, record
             target.close()
     assert listed >= BIG_TABLE_SECRETS
     notebook = write_notebook(lab.root, "panel-10k.ipynb", lab.add_kernel("kvnb-big", big_vault), [
-        "import time\nfrom kvnb.audit import audit_vault\nfrom kvnb.panel import VaultPanel\n"
+        "import time\nfrom kvnb.audit import audit_vault\nfrom kvnb.vaultpanel import VaultPanel\n"
         "began = time.perf_counter()\naudit = audit_vault('local', persona='lead')\n"
         "print(f'audited {len(audit.tables.secrets)} secrets in {time.perf_counter() - began:.1f} s')",
         "VaultPanel.from_audit(audit)",

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+import asyncio
+
+from kvnb import errors, fetch
 from kvnb.vault import VaultNameError, VaultTarget, azure_vault_url, find_vault_resource_id, open_vault
 
 
@@ -31,6 +34,45 @@ def test_http_url_is_refused():
 def test_persona_is_only_for_the_local_vault():
     with pytest.raises(VaultNameError, match="only with the local vault"):
         open_vault("azDevOpsKV01", persona="member")
+
+
+def _chain(credential) -> list[str]:
+    """The kinds of credential a DefaultAzureCredential tries, without the async/sync differences."""
+    names = {type(c).__name__.replace("Async", "") for c in credential.credentials}
+    return sorted(names - {"BrokerCredential"})  # the broker has no async twin in azure-identity
+
+
+def test_async_credential_gets_the_configured_credential_options(monkeypatch):
+    """%kvpanel's async clients sign in with the same options as %kvget's sync ones (issue 17)."""
+    monkeypatch.delenv("KVNB_VAULT", raising=False)
+    options = {"exclude_cli_credential": True, "exclude_powershell_credential": True}
+    target = fetch.open_target("azDevOpsKV01", credential_options=options)
+    credential = target.new_async_credential()
+    try:
+        assert "AzureCliCredential" not in _chain(credential)
+        assert "AzurePowerShellCredential" not in _chain(credential)
+        assert _chain(credential) == _chain(target.credential)
+        plain = open_vault("azDevOpsKV01")
+        assert "AzureCliCredential" in _chain(plain.new_async_credential())
+    finally:
+        asyncio.run(credential.close())
+        fetch.close_targets()
+
+
+def test_a_credential_option_azure_does_not_take_is_a_setting_error():
+    with pytest.raises(errors.SettingError, match="tenant_id"):
+        open_vault("azDevOpsKV01", credential_options={"tenant_id": "72f988bf-86f1-41af-91ab-2d7cd011db47"})
+
+
+def test_open_vault_raises_kvnb_errors_only(local_vault, monkeypatch, tmp_path):
+    monkeypatch.setenv("KVNB_HOME", str(tmp_path / "never-started"))
+    with pytest.raises(errors.LocalVaultNotRunningError, match="kvnb local start"):
+        open_vault("local", start_local=False)
+    monkeypatch.setenv("KVNB_HOME", str(local_vault.paths.home))
+    with pytest.raises(errors.VaultReferenceError, match="--persona NAME"):
+        open_vault("local", persona="nobody-of-that-name", start_local=False)
+    with pytest.raises(errors.KvnbError):
+        open_vault("https://")
 
 
 def test_local_and_loopback_url_resolve_to_the_same_vault(local_vault, monkeypatch):

@@ -12,7 +12,8 @@ Everything goes through the official ``AuthorizationManagementClient`` of a `kvn
     effective_access(vault, "aad-team", secret="APICaller").to_frame()
 
 Module map: `identity` (who am I, from the token), `roles` (catalogue; operations a role allows),
-`principals` and `graph_principals` (directory lookups: pluggable, Graph by default), `assignments`
+`principals` (the principal type and the `Resolver` contract), `graph_principals` (the one Graph
+principal layer, also governance's), `resolvers` (which directory answers), `assignments`
 (the DataFrame), `effective` (verdicts and why), `grants` (grant/revoke, time-bound), `plan`
 (governance plan and drift), `errors`.
 """
@@ -36,7 +37,8 @@ from .plan import (
     check_plan,
     seed_plan,
 )
-from .principals import PrincipalInfo, Resolver, default_resolver, ids_only_resolver, local_resolver, resolve_principal
+from .principals import PrincipalInfo, Resolver, ids_only_resolver, local_resolver, resolve_principal
+from .resolvers import default_resolver
 from .roles import SECRET_OPERATIONS, RoleCatalogue, RoleInfo, role_catalogue
 
 __all__ = [

@@ -23,16 +23,21 @@ assignment_id       the assignment's resource id (what `revoke` and ``az role as
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from .errors import READ, raise_for_forbidden
-from .principals import Resolver, resolving
+from .principals import Resolver
+from .resolvers import resolving
 from .roles import role_catalogue, role_guid
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 COLUMNS = ("principal_id", "principal_type", "principal_name", "role_name", "role_id", "scope", "scope_kind",
            "inherited_from", "secret", "created_on", "created_by", "end_time", "assignment_id")
 
 
-def vault_scope(target) -> str:
+def vault_scope(target: VaultTarget) -> str:
     if not getattr(target, "resource_id", None):
         from kvnb.errors import VaultReferenceError
 
@@ -41,7 +46,7 @@ def vault_scope(target) -> str:
     return target.resource_id
 
 
-def secret_scope(target, secret: str) -> str:
+def secret_scope(target: VaultTarget, secret: str) -> str:
     return f"{vault_scope(target)}/secrets/{secret}"
 
 
@@ -65,7 +70,7 @@ def utc(value) -> datetime | None:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-def fetch_assignments(target, scope: str, *, filter: str | None = None) -> list:
+def fetch_assignments(target: VaultTarget, scope: str, *, filter: str | None = None) -> list:
     """``role_assignments.list_for_scope``; a 403 becomes `PermissionMissingError`."""
     from azure.core.exceptions import HttpResponseError
 
@@ -75,7 +80,7 @@ def fetch_assignments(target, scope: str, *, filter: str | None = None) -> list:
         raise_for_forbidden(exc, READ, scope, target.name)
 
 
-def end_times(target, scope: str) -> dict[str, datetime]:
+def end_times(target: VaultTarget, scope: str) -> dict[str, datetime]:
     """Assignment id (lower-case) → end time, from schedule instances; empty when they cannot be read."""
     from azure.core.exceptions import HttpResponseError
 
@@ -87,7 +92,7 @@ def end_times(target, scope: str) -> dict[str, datetime]:
         return {}
 
 
-def _names(target, ids: set[str], resolver: Resolver | None) -> dict:
+def _names(target: VaultTarget, ids: set[str], resolver: Resolver | None) -> dict:
     """Principal names: a courtesy, so a directory that cannot be read leaves them empty."""
     from azure.core.exceptions import HttpResponseError
 
@@ -98,8 +103,15 @@ def _names(target, ids: set[str], resolver: Resolver | None) -> dict:
         return {}
 
 
-def list_role_assignments(target, *, secret: str | None = None, resolver: Resolver | None = None):
-    """Every assignment at the vault (or one secret), on its secrets, and inherited from above."""
+def list_role_assignments(target: VaultTarget, *, secret: str | None = None, resolver: Resolver | None = None):
+    """Every assignment at the vault (or one secret), on its secrets, and inherited from above.
+
+    Needs ``Microsoft.Authorization/roleAssignments/read`` at the vault (Key Vault Reader, Reader,
+    Owner, ...).
+
+    :raises kvnb.errors.PermissionMissingError: ARM refused the read (403).
+    :raises kvnb.errors.VaultReferenceError: the vault's resource id is unknown.
+    """
     import pandas as pd
 
     vault = vault_scope(target)

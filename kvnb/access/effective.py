@@ -15,12 +15,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from .assignments import classify, end_times, fetch_assignments, secret_scope, utc, vault_scope
 from .errors import PermissionMissingError
 from .identity import whoami
-from .principals import PrincipalInfo, Resolver, resolve_principal, resolving
+from .principals import PrincipalInfo, Resolver, resolve_principal
+from .resolvers import resolving
 from .roles import SECRET_OPERATIONS, VAULT_LEVEL_OPERATIONS, role_catalogue
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,7 @@ class _Grant:  # an assignment from either source, in one shape
     end_time: datetime | None
 
 
-def _my_grants(target, vault: str) -> list[_Grant] | None:
+def _my_grants(target: VaultTarget, vault: str) -> list[_Grant] | None:
     """Your own assignments from PIM's ``asTarget()`` instances; None when that cannot be read either."""
     from azure.core.exceptions import HttpResponseError
 
@@ -121,7 +126,7 @@ def _my_grants(target, vault: str) -> list[_Grant] | None:
         return None
 
 
-def _grants(target, vault: str, *, me: bool) -> tuple[list[_Grant], tuple[str, ...]]:
+def _grants(target: VaultTarget, vault: str, *, me: bool) -> tuple[list[_Grant], tuple[str, ...]]:
     try:
         items = fetch_assignments(target, vault)
     except PermissionMissingError:
@@ -136,14 +141,23 @@ def _grants(target, vault: str, *, me: bool) -> tuple[list[_Grant], tuple[str, .
             for a in items], ()
 
 
-def effective_access(target, principal: str | None = None, *, secret: str | None = None,
+def effective_access(target: VaultTarget, principal: str | None = None, *, secret: str | None = None,
                      resolver: Resolver | None = None) -> EffectiveAccess:
-    """What *principal* (object id, UPN, group name or persona; default: you) may do on the vault or *secret*."""
+    """What *principal* (object id, UPN, group name or persona; default: you) may do on the vault or *secret*.
+
+    Needs ``Microsoft.Authorization/roleAssignments/read`` at the vault (for yourself, PIM's
+    ``asTarget()`` schedule instances do without it) and directory read access for group memberships.
+
+    :raises kvnb.errors.PermissionMissingError: the assignments could not be read.
+    :raises kvnb.errors.PrincipalNotFoundError: *principal* names nobody, or several.
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused the directory lookups.
+    """
     with resolving(target, resolver) as directory:
         return _effective_access(target, principal, secret, directory)
 
 
-def _effective_access(target, principal: str | None, secret: str | None, resolver: Resolver) -> EffectiveAccess:
+def _effective_access(target: VaultTarget, principal: str | None, secret: str | None,
+                      resolver: Resolver) -> EffectiveAccess:
     me = principal is None
     if me:
         identity = whoami(target)

@@ -1,18 +1,12 @@
-"""Errors of the access layer: one short message naming the missing permission and how to get it.
+"""How the access layer explains ARM's 403s: one short message naming the missing permission and how to get it.
 
-::
-
-    KvnbError (kvnb.errors)
-    └── AccessError                  anything about roles and assignments a user can fix
-        ├── PermissionMissingError   ARM said 403: ``.action``, ``.scope``, ``.roles`` that would allow it
-        ├── PrincipalNotFoundError   no user, group or service principal matches the reference
-        ├── RoleNotFoundError        no role definition has that name or GUID
-        └── PlanError                a governance plan that cannot be read or applied
+The error types (`AccessError` and its subclasses) live in `kvnb.errors` with the rest of the tree;
+they are re-exported here for the access layer's modules.
 """
 
 from __future__ import annotations
 
-from kvnb.errors import KvnbError
+from kvnb.errors import AccessError, PermissionMissingError, PlanError, PrincipalNotFoundError, RoleNotFoundError
 
 READ = "Microsoft.Authorization/roleAssignments/read"
 WRITE = "Microsoft.Authorization/roleAssignments/write"
@@ -30,37 +24,14 @@ _ADVICE = {
 }
 
 
-class AccessError(KvnbError):
-    """A role or assignment problem the user can fix."""
-
-
-class PermissionMissingError(AccessError):
-    """The caller lacks an ARM permission at a scope."""
-
-    def __init__(self, message: str, *, action: str, scope: str, roles: tuple[str, ...] = ()):
-        super().__init__(message)
-        self.action, self.scope, self.roles = action, scope, roles
-
-
-class PrincipalNotFoundError(AccessError):
-    """No principal matches the given object id, user principal name, display name or persona."""
-
-
-class RoleNotFoundError(AccessError):
-    """No role definition matches the given name or GUID."""
-
-
-class PlanError(AccessError):
-    """A governance plan that cannot be read or applied."""
-
-
 def permission_missing(action: str, scope: str, where: str, *, role: str | None = None) -> PermissionMissingError:
     """The one-line explanation for a 403 on *action* at *scope* (*where* names it for people)."""
     roles, verb, advice = _ADVICE.get(action, ((), f"perform {action}", "Ask the vault's owner for access."))
     text = f"You may not {verb} on {where}: that needs {action} there."
     if action == WRITE and role and not role.startswith("Key Vault"):
         text += f" A Key Vault Data Access Administrator may assign Key Vault roles only, not {role}."
-    return PermissionMissingError(f"{text} {advice}", action=action, scope=scope, roles=roles)
+    return PermissionMissingError(f"{text} {advice}", action=action, scope=scope, roles=roles, reason=text,
+                                  advice=advice)
 
 
 def raise_for_forbidden(exc, action: str, scope: str, where: str, *, role: str | None = None) -> None:
@@ -68,3 +39,17 @@ def raise_for_forbidden(exc, action: str, scope: str, where: str, *, role: str |
     if getattr(exc, "status_code", None) == 403:
         raise permission_missing(action, scope, where, role=role) from None
     raise exc
+
+
+__all__ = [
+    "DELETE",
+    "READ",
+    "WRITE",
+    "AccessError",
+    "PermissionMissingError",
+    "PlanError",
+    "PrincipalNotFoundError",
+    "RoleNotFoundError",
+    "permission_missing",
+    "raise_for_forbidden",
+]

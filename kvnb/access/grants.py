@@ -11,13 +11,18 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 from kvnb.durations import iso_duration, parse_duration
 
 from .assignments import end_times, fetch_assignments, secret_scope, utc, vault_scope
 from .errors import DELETE, WRITE, AccessError, PermissionMissingError, raise_for_forbidden
-from .principals import PrincipalInfo, Resolver, resolve_principal, resolving
+from .principals import PrincipalInfo, Resolver, resolve_principal
+from .resolvers import resolving
 from .roles import RoleInfo, role_catalogue, role_guid
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,7 @@ class RevokeResult:
     removed: tuple[str, ...]  # assignment ids removed; empty when there was nothing to remove
 
 
-def _scope(target, secret: str | None) -> str:
+def _scope(target: VaultTarget, secret: str | None) -> str:
     return secret_scope(target, secret) if secret else vault_scope(target)
 
 
@@ -47,7 +52,7 @@ def _same(a: str, b: str) -> bool:
     return a.strip("/").lower() == b.strip("/").lower()
 
 
-def _existing(target, scope: str, principal_id: str, role: RoleInfo) -> list:
+def _existing(target: VaultTarget, scope: str, principal_id: str, role: RoleInfo) -> list:
     """The principal's assignments of *role* at exactly *scope*; [] when the caller may not read them."""
     try:
         found = fetch_assignments(target, scope, filter=f"principalId eq '{principal_id}'")
@@ -72,13 +77,21 @@ def _expiration(duration, until) -> dict | None:
     return None
 
 
-def grant(target, principal: str, role: str, *, secret: str | None = None, duration=None, until=None,
+def grant(target: VaultTarget, principal: str, role: str, *, secret: str | None = None, duration=None, until=None,
           justification: str | None = None, resolver: Resolver | None = None, _retried: bool = False) -> GrantResult:
     """Give *principal* the *role* on the vault (or on *secret* only); for a while with duration=/until=.
 
     *principal*: object id, user principal name, group display name or (local vault) persona handle.
     *role*: a name such as ``Key Vault Secrets User``, or a GUID. Granting what is already held changes
     nothing and returns ``created=False``.
+
+    Needs ``Microsoft.Authorization/roleAssignments/write`` at the scope (Key Vault Data Access
+    Administrator for Key Vault roles, User Access Administrator or Owner).
+
+    :raises kvnb.errors.PermissionMissingError: ARM refused the write (403).
+    :raises kvnb.errors.PrincipalNotFoundError: *principal* names nobody, or several.
+    :raises kvnb.errors.RoleNotFoundError: *role* is no role definition.
+    :raises ValueError: *duration* or *until* cannot be read, or both are given.
     """
     from azure.core.exceptions import HttpResponseError, ResourceExistsError
 
@@ -122,13 +135,19 @@ def grant(target, principal: str, role: str, *, secret: str | None = None, durat
     return GrantResult(who, held, scope, assignment_id, created=True, end_time=end_time, request_id=request.id)
 
 
-def revoke(target, principal: str, role: str, *, secret: str | None = None,
+def revoke(target: VaultTarget, principal: str, role: str, *, secret: str | None = None,
            resolver: Resolver | None = None) -> RevokeResult:
     """Take *role* at the vault (or *secret*) away from *principal*; nothing to take is not an error.
 
     A time-bound assignment is removed through an ``AdminRemove`` schedule request, a permanent one
     by deleting the role assignment. Assignments inherited from above or made to a group the principal
     is in are not touched.
+
+    Needs ``Microsoft.Authorization/roleAssignments/delete`` at the scope (as `grant`).
+
+    :raises kvnb.errors.PermissionMissingError: ARM refused (403).
+    :raises kvnb.errors.PrincipalNotFoundError: *principal* names nobody, or several.
+    :raises kvnb.errors.RoleNotFoundError: *role* is no role definition.
     """
     from azure.core.exceptions import HttpResponseError
 

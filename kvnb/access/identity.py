@@ -8,10 +8,13 @@ it from its own credential, and nothing is decided from it that the services do 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import jwt
+from typing import TYPE_CHECKING
 
 from kvnb.errors import NotSignedInError
+from kvnb.tokens import unverified_claims
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,8 @@ class Identity:
 def identity_from_token(token: str, *, persona: str | None = None) -> Identity:
     """The identity an access token (a JWT) stands for."""
     try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
+        claims = unverified_claims(token)
+    except ValueError:
         raise NotSignedInError("The credential returned a token that is not a JWT; cannot tell who you are.") from None
     if not claims.get("oid") or not claims.get("tid"):
         raise NotSignedInError("The access token carries no object id (oid) or tenant (tid); sign in again.")
@@ -47,8 +50,13 @@ def identity_from_token(token: str, *, persona: str | None = None) -> Identity:
     )
 
 
-def whoami(target) -> Identity:
-    """Who *target*'s credential signs in as (uses the ARM token, which governance calls need anyway)."""
+def whoami(target: VaultTarget) -> Identity:
+    """Who *target*'s credential signs in as (uses the ARM token, which governance calls need anyway).
+
+    Needs only a token for ARM.
+
+    :raises kvnb.errors.NotSignedInError: no credential gave a token, or not a JWT.
+    """
     try:
         token = target.credential.get_token(target.arm_scope)
     except Exception as exc:  # azure-identity raises several types; all mean "no token"

@@ -16,12 +16,17 @@ Secrets User) and people join groups. `check_plan` reports drift at the vault an
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .assignments import classify, fetch_assignments, vault_scope
 from .errors import DELETE, PlanError, PrincipalNotFoundError, raise_for_forbidden
 from .grants import GrantResult, grant
-from .principals import Resolver, resolve_principal, resolving
+from .principals import Resolver, resolve_principal
+from .resolvers import resolving
 from .roles import role_catalogue, role_guid
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 SEED_GROUPS = (("admin", "Key Vault Administrator"), ("reader", "Key Vault Reader"),
                ("secAccess", "Key Vault Secrets User"), ("pipeline", "Key Vault Secrets User"))
@@ -124,13 +129,19 @@ def _key(principal_id: str, role_id: str, secret: str | None) -> tuple:
     return principal_id.lower(), role_id.lower(), (secret or "").lower()
 
 
-def check_plan(target, plan: GovernancePlan, *, resolver: Resolver | None = None) -> Drift:
-    """Compare the vault's own assignments (vault and secret scope) with *plan*."""
+def check_plan(target: VaultTarget, plan: GovernancePlan, *, resolver: Resolver | None = None) -> Drift:
+    """Compare the vault's own assignments (vault and secret scope) with *plan*.
+
+    Needs ``Microsoft.Authorization/roleAssignments/read`` at the vault.
+
+    :raises kvnb.errors.PermissionMissingError: the assignments could not be read.
+    :raises kvnb.errors.PlanError: the plan names a role or principal that does not exist.
+    """
     with resolving(target, resolver) as directory:
         return _check_plan(target, plan, directory)
 
 
-def _check_plan(target, plan: GovernancePlan, resolver: Resolver) -> Drift:
+def _check_plan(target: VaultTarget, plan: GovernancePlan, resolver: Resolver) -> Drift:
     vault = vault_scope(target)
     catalogue = role_catalogue(target, vault)
 
@@ -169,13 +180,21 @@ def _check_plan(target, plan: GovernancePlan, resolver: Resolver) -> Drift:
     return Drift(missing, tuple(extra), tuple(bypass))
 
 
-def apply_plan(target, plan: GovernancePlan, *, remove: bool = False, resolver: Resolver | None = None) -> PlanResult:
-    """Create the plan's missing assignments; with ``remove=True`` also delete extra and bypass ones."""
+def apply_plan(target: VaultTarget, plan: GovernancePlan, *, remove: bool = False,
+               resolver: Resolver | None = None) -> PlanResult:
+    """Create the plan's missing assignments; with ``remove=True`` also delete extra and bypass ones.
+
+    Needs ``Microsoft.Authorization/roleAssignments/read`` and ``roleAssignments/write`` at the vault
+    (``/delete`` too with *remove*).
+
+    :raises kvnb.errors.PermissionMissingError: ARM refused (403).
+    :raises kvnb.errors.PlanError: the plan cannot be applied.
+    """
     with resolving(target, resolver) as directory:
         return _apply_plan(target, plan, remove, directory)
 
 
-def _apply_plan(target, plan: GovernancePlan, remove: bool, resolver: Resolver) -> PlanResult:
+def _apply_plan(target: VaultTarget, plan: GovernancePlan, remove: bool, resolver: Resolver) -> PlanResult:
     before = check_plan(target, plan, resolver=resolver)
     created = tuple(grant(target, item.principal_id, item.role_name, secret=item.secret, resolver=resolver)
                     for item in before.missing)

@@ -9,17 +9,18 @@ plain callables, so any directory can plug in:
 * ``member_of(id) -> {group_id: chain}``    (Graph: ``transitiveMemberOf``; the chain runs from the
   principal's direct group to that group, to explain "through group X")
 
-`default_resolver` asks Microsoft Graph (`graph_principals`), on Azure and on the local vault alike;
-for the local vault it also accepts persona handles (``aad-team``). `local_resolver` asks the local
-tenant's directory of the running vault (`kvnb.local.directory`, its admin API), and `ids_only_resolver` is the
-fallback without any directory: object ids only, no groups, and effective access says so.
+Three resolvers keep that contract (``kvnb.testing.resolver`` is its test suite, run by each):
+`kvnb.access.graph_principals.graph_resolver` asks Microsoft Graph, on Azure and on the local vault
+alike (`kvnb.access.resolvers.default_resolver` picks it); `local_resolver` asks the running local
+vault for its tenant's directory through the local vault's seam (`kvnb.local.directory`, its admin
+API); `ids_only_resolver` is the fallback without any directory: object ids only, no groups, and
+effective access says so.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .errors import PrincipalNotFoundError
@@ -29,13 +30,17 @@ _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 
 @dataclass(frozen=True)
 class PrincipalInfo:
-    id: str
-    kind: str | None  # User | Group | ServicePrincipal; None when the directory could not tell
+    """A user, group or service principal, as a directory describes it (the one principal type of kvnb)."""
+
+    id: str  # object id, lower-case
+    kind: str | None  # ARM's principalType: User | Group | ServicePrincipal; None when the directory could not tell
     display_name: str | None = None
-    user_principal_name: str | None = None
-    app_id: str | None = None
+    user_principal_name: str | None = None  # users only
+    app_id: str | None = None  # service principals only
     enabled: bool | None = True  # None: unknown, or a group (groups have no enabled state)
     handle: str | None = None  # local vault persona
+    user_type: str | None = None  # Member | Guest (users, when the directory says)
+    found: bool = True  # False: the directory does not know the id (a deleted principal)
 
     @property
     def label(self) -> str:
@@ -119,30 +124,3 @@ def local_handles(paths=None) -> dict[str, str]:
     from kvnb import local
 
     return {p.handle.casefold(): p.id for p in local.personas(paths)}
-
-
-def default_resolver(target) -> Resolver:
-    """Microsoft Graph for *target* (plus persona handles on the local vault); without Graph support,
-    the local directory or object ids only."""
-    local = getattr(target, "is_local", False)
-    try:
-        from kvnb.graph import GraphClient
-    except ImportError:
-        return local_resolver() if local else ids_only_resolver()
-    from .graph_principals import graph_resolver
-
-    return graph_resolver(GraphClient.from_target(target), handles=local_handles() if local else None)
-
-
-@contextmanager
-def resolving(target, resolver: Resolver | None):
-    """*resolver*, or a default one for *target* that is closed afterwards."""
-    if resolver is not None:
-        yield resolver
-        return
-    owned = default_resolver(target)
-    try:
-        yield owned
-    finally:
-        if owned.close is not None:
-            owned.close()

@@ -11,9 +11,13 @@ from __future__ import annotations
 import re
 import weakref
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..permissions import SECRET_DATA_ACTIONS, VAULT_LEVEL_OPERATIONS, action_matches  # noqa: F401
 from .errors import RoleNotFoundError
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 SECRET_OPERATIONS = SECRET_DATA_ACTIONS  # operation → the dataAction Key Vault checks
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
@@ -113,7 +117,7 @@ class RoleCatalogue:
 _CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def role_catalogue(target, scope: str) -> RoleCatalogue:
+def role_catalogue(target: VaultTarget, scope: str) -> RoleCatalogue:
     """A catalogue over *target*'s authorization client, sharing what earlier ones fetched."""
     client = target.authorization_client
     cache = _CACHES.get(client)

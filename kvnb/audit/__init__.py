@@ -22,9 +22,9 @@ from .findings import (
     Limitation,
     Severity,
     at_or_above,
-    evaluate,
     findings_table,
 )
+from .checks import evaluate
 from .pacing import RequestPacer
 from .report import FORMATS, render, to_document, write_csv_tables
 from .runner import audit_vault, start_audit

@@ -1,4 +1,6 @@
-"""The checks of the catalogue (`findings.CATALOGUE`): each returns the affected objects, as text.
+"""The checks of the catalogue (`findings.CATALOGUE`), and `evaluate`, which runs them all.
+
+Each check returns the affected objects, as text.
 
 A check reads the audit's DataFrames (columns documented in `tables`) and the settings; an empty
 list means it passed. S1–S5 look at enabled secrets only, as Prowler and Powerpipe do.
@@ -8,7 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .findings import VAULT, AuditTables, NotVisible
+from .findings import (ASSIGNMENTS, CATALOGUE, REVIEWS, SECRETS, VAULT, AuditSettings, AuditTables, Finding,
+                       Limitation, NotVisible)
 
 _ADMIN_ROLES = frozenset({
     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",  # Owner
@@ -277,3 +280,33 @@ def p4(tables, settings):
 
 CHECKS = {name.upper(): function for name, function in globals().items()
           if len(name) == 2 and name[0] in "svrp" and name[1].isdigit()}
+
+
+_TABLE_OF = {SECRETS: "secrets", ASSIGNMENTS: "role_assignments", REVIEWS: "reviews"}
+
+
+def evaluate(tables: AuditTables, settings: AuditSettings | None = None) -> tuple[list[Finding], list[Limitation]]:
+    """Run every check of the catalogue over *tables*: findings, and what could not be checked."""
+    settings = settings or AuditSettings()
+    findings: list[Finding] = []
+    blocked: dict[str, list[str]] = {}
+    unavailable = dict(tables.unavailable)
+    for source, table in _TABLE_OF.items():  # a table never gathered (a failed stage) is not a pass
+        if getattr(tables, table) is None:
+            unavailable.setdefault(source, f"The {table.replace('_', ' ')} table was not gathered.")
+    for check in CATALOGUE.values():
+        missing = [source for source in check.needs if source in unavailable]
+        if missing:
+            blocked.setdefault(missing[0], []).append(check.id)
+            continue
+        try:
+            affected = CHECKS[check.id](tables, settings)
+        except NotVisible as exc:
+            unavailable.setdefault(exc.source, f"The {exc.source} data was not visible.")
+            blocked.setdefault(exc.source, []).append(check.id)
+            continue
+        if affected:
+            findings.append(Finding(check.id, check.title, check.severity, check.control,
+                                    tuple(affected), check.remediation))
+    limitations = [Limitation(tuple(ids), source, unavailable[source]) for source, ids in blocked.items()]
+    return findings, limitations

@@ -17,18 +17,24 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field, replace
-from typing import AsyncIterator, Callable
+from typing import TYPE_CHECKING, AsyncIterator, Callable
 from urllib.parse import urlsplit
 
 import pandas as pd
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
 
+from kvnb.errors import AuditAccessError
+
 from . import sources, tables
 from .findings import (
     ASSIGNMENTS, PRINCIPALS, REVIEWS, SECRETS, SIGN_INS, VAULT, VERSIONS, AuditSettings, AuditTables, Finding,
-    Limitation, evaluate,
+    Limitation,
 )
+from .checks import evaluate
 from .pacing import PacedTransport, RequestPacer
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 PAGE_SIZE = 25                 # the service's maximum page
 MAX_PAGES = 100_000            # a bound on the nextLink chain (2.5 million secrets)
@@ -36,10 +42,6 @@ VERSION_WORKERS = 48           # enough in flight to fill the pace at ~20-50 ms 
 PROGRESS_EVERY = 0.5           # seconds between version-count progress reports
 SIGN_IN_UNAVAILABLE = ("Sign-in activity is not read by kvnb (Graph signInActivity needs AuditLog.Read.All "
                        "and Entra ID P1); R6 uses no other evidence.")
-
-
-class AuditAccessError(RuntimeError):
-    """The vault cannot be audited at all (unreachable, or no token): exit code 2 in the CLI."""
 
 
 @dataclass
@@ -97,7 +99,7 @@ def _pooled_transport(verify):
     return AioHttpTransport(session=session, session_owner=True, connection_verify=True)
 
 
-def _paced_transport(target, pacer: RequestPacer) -> "PacedTransport":
+def _paced_transport(target: VaultTarget, pacer: RequestPacer) -> "PacedTransport":
     """Every request of the audit's async SecretClient paced (and 429s honoured)."""
     return PacedTransport(_pooled_transport(target.connection_verify), pacer, priority=_is_listing_page)
 
@@ -107,7 +109,7 @@ def _forbidden(exc: HttpResponseError) -> bool:
 
 
 class _Collector:
-    def __init__(self, target, settings: AuditSettings, pacer: RequestPacer | None, workers: int):
+    def __init__(self, target: VaultTarget, settings: AuditSettings, pacer: RequestPacer | None, workers: int):
         self.target = target
         self.settings = settings
         self.pacer = pacer or RequestPacer.for_limit()
@@ -279,8 +281,8 @@ def _kind(assignment) -> str:
     return getattr(kind, "value", kind) or ""
 
 
-async def iter_vault_audit(target, *, settings: AuditSettings | None = None, pacer: RequestPacer | None = None,
-                           workers: int = VERSION_WORKERS) -> AsyncIterator[AuditProgress | VaultAudit]:
+async def iter_vault_audit(target: VaultTarget, *, settings: AuditSettings | None = None,
+                           pacer: RequestPacer | None = None, workers: int = VERSION_WORKERS) -> AsyncIterator[AuditProgress | VaultAudit]:
     """Yield `AuditProgress` snapshots as stages complete, and finally the `VaultAudit`."""
     collector = _Collector(target, settings or AuditSettings(), pacer, workers)
     jobs = [asyncio.create_task(job()) for job in (collector.data_plane, collector.vault, collector.access)]
@@ -313,7 +315,7 @@ def _short(exc: Exception) -> str:
     return text.splitlines()[0] if text else exc.__class__.__name__
 
 
-async def collect_vault(target, *, settings: AuditSettings | None = None,
+async def collect_vault(target: VaultTarget, *, settings: AuditSettings | None = None,
                         on_progress: Callable[[AuditProgress], None] | None = None,
                         pacer: RequestPacer | None = None) -> VaultAudit:
     """Audit one vault; *on_progress* sees every intermediate snapshot (for panels and progress bars)."""

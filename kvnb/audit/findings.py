@@ -12,9 +12,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Callable, Mapping
+from typing import Mapping
 
 import pandas as pd
+
+from kvnb.limitation import Limitation
 
 
 class Severity(str, Enum):
@@ -99,18 +101,6 @@ class NotVisible(Exception):
     def __init__(self, source: str):
         super().__init__(source)
         self.source = source
-
-
-@dataclass(frozen=True)
-class Limitation:
-    """Checks the caller could not run, why, and what to request."""
-
-    checks: tuple[str, ...]
-    source: str
-    reason: str
-
-    def to_dict(self) -> dict:
-        return {"checks": list(self.checks), "source": self.source, "reason": self.reason}
 
 
 @dataclass
@@ -225,39 +215,6 @@ CATALOGUE: dict[str, Check] = _cat(
           anchors="kvnb", needs=(ASSIGNMENTS, REVIEWS)),
 )
 del H, M, L, I
-
-_TABLE_OF = {SECRETS: "secrets", ASSIGNMENTS: "role_assignments", REVIEWS: "reviews"}
-CheckFunction = Callable[[AuditTables, AuditSettings], list[str]]
-
-
-def evaluate(tables: AuditTables, settings: AuditSettings | None = None) -> tuple[list[Finding], list[Limitation]]:
-    """Run every check of the catalogue over *tables*: findings, and what could not be checked."""
-    from .checks import CHECKS
-
-    settings = settings or AuditSettings()
-    findings: list[Finding] = []
-    blocked: dict[str, list[str]] = {}
-    unavailable = dict(tables.unavailable)
-    for source, table in _TABLE_OF.items():  # a table never gathered (a failed stage) is not a pass
-        if getattr(tables, table) is None:
-            unavailable.setdefault(source, f"The {table.replace('_', ' ')} table was not gathered.")
-    for check in CATALOGUE.values():
-        missing = [source for source in check.needs if source in unavailable]
-        if missing:
-            blocked.setdefault(missing[0], []).append(check.id)
-            continue
-        try:
-            affected = CHECKS[check.id](tables, settings)
-        except NotVisible as exc:
-            unavailable.setdefault(exc.source, f"The {exc.source} data was not visible.")
-            blocked.setdefault(exc.source, []).append(check.id)
-            continue
-        if affected:
-            findings.append(Finding(check.id, check.title, check.severity, check.control,
-                                    tuple(affected), check.remediation))
-    limitations = [Limitation(tuple(ids), source, unavailable[source]) for source, ids in blocked.items()]
-    return findings, limitations
-
 
 def at_or_above(findings: list[Finding], severity: Severity | str) -> list[Finding]:
     threshold = Severity(severity).rank

@@ -7,10 +7,15 @@ role assignments and turns a refused Graph read into a limitation.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from . import sources
 
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
-def read_reviews(target, groups: dict[str, list[str]], settings, *, now=None):
+
+def read_reviews(target: VaultTarget, groups: dict[str, list[str]], settings, *, now=None):
     """`kvnb.governance.reviews.review_status` for *groups* (group id -> role names)."""
     from ..governance.errors import GovernanceError, MissingGraphPermissionError
     from ..governance.reviews import review_status

@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 import threading
 from concurrent.futures import Future
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .collect import AuditProgress, VaultAudit, collect_vault
 from .findings import AuditSettings
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 ProgressCallback = Callable[[AuditProgress], None]
 
@@ -48,14 +51,14 @@ def _target(vault, persona: str | None):
     return open_vault(vault, persona=persona), True
 
 
-def _close(target) -> None:
+def _close(target: VaultTarget) -> None:
     target.close()
     close = getattr(target.credential, "close", None)
     if close is not None:
         close()
 
 
-async def _collect_and_close(target, owned: bool, settings, on_progress) -> VaultAudit:
+async def _collect_and_close(target: VaultTarget, owned: bool, settings, on_progress) -> VaultAudit:
     try:
         return await collect_vault(target, settings=settings, on_progress=on_progress)
     finally:
@@ -65,7 +68,13 @@ async def _collect_and_close(target, owned: bool, settings, on_progress) -> Vaul
 
 def audit_vault(vault, *, persona: str | None = None, settings: AuditSettings | None = None,
                 on_progress: ProgressCallback | None = None) -> VaultAudit:
-    """Audit *vault* (a name, URL, ``local`` or an open `VaultTarget`) and return its tables and findings."""
+    """Audit *vault* (a name, URL, ``local`` or an open `VaultTarget`) and return its tables and findings.
+
+    Needs Key Vault Reader at the vault; what else it cannot read becomes a `Limitation`.
+
+    :raises kvnb.errors.AuditAccessError: the vault cannot be audited at all.
+    :raises kvnb.errors.VaultReferenceError: *vault* cannot be opened.
+    """
     target, owned = _target(vault, persona)
     return run_blocking(_collect_and_close(target, owned, settings, on_progress))
 
@@ -75,7 +84,10 @@ def start_audit(vault, *, persona: str | None = None, settings: AuditSettings | 
     """Start auditing *vault* in the background; returns a Future of the `VaultAudit`.
 
     *on_progress* sees each `AuditProgress` (first page of secrets, assignments, reviews, version
-    counts as they arrive), from the audit's thread: the panel paints from it.
+    counts as they arrive), from the audit's thread: the panel paints from it. Needs what
+    `audit_vault` needs; the Future raises what it raises.
+
+    :raises kvnb.errors.VaultReferenceError: *vault* cannot be opened (at once, not in the Future).
     """
     target, owned = _target(vault, persona)
     return start_coroutine(_collect_and_close(target, owned, settings, on_progress))

@@ -8,12 +8,15 @@ allowed to make raises `Unavailable` with what to request, which becomes a *limi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.core import PipelineClient
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 from azure.core.pipeline.policies import BearerTokenCredentialPolicy, RetryPolicy
 from azure.core.rest import HttpRequest
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 VAULT_API = "2023-07-01"
 DIAGNOSTICS_API = "2021-05-01-preview"
@@ -65,18 +68,18 @@ class ControlPlane:
     unavailable: dict[str, str]
 
 
-def arm_client(target) -> JsonClient:
+def arm_client(target: VaultTarget) -> JsonClient:
     return JsonClient(target.arm_url, target.credential, target.arm_scope, target.connection_verify)
 
 
-def require_resource_id(target) -> str:
+def require_resource_id(target: VaultTarget) -> str:
     if not target.resource_id:
         raise Unavailable("The vault's ARM resource id is unknown (kvnb resolves it for local vaults only so "
                           "far), so its configuration and role assignments cannot be read.")
     return target.resource_id
 
 
-def read_vault(target) -> ControlPlane:
+def read_vault(target: VaultTarget) -> ControlPlane:
     """The vault resource (V1–V5, R9), plus diagnostic settings (V6) and Defender pricing (V7)."""
     from .findings import DEFENDER, DIAGNOSTICS
 
@@ -124,7 +127,7 @@ class Assignments:
     roles: dict[str, dict]         # role GUID -> {role_name, role_type, permissions}; missing: deleted role
 
 
-def read_assignments(target) -> Assignments:
+def read_assignments(target: VaultTarget) -> Assignments:
     """Assignments at, above and below the vault (secret scope included), with their roles.
 
     Through kvnb.access: ``list_for_scope`` without a filter (at, above and below), end times from
@@ -157,14 +160,14 @@ def read_assignments(target) -> Assignments:
 
 @dataclass
 class Directory:
-    principals: dict[str, Any]       # object id -> governance DirectoryPrincipal (found False: deleted)
+    principals: dict[str, Any]       # object id -> kvnb.access.PrincipalInfo (found False: deleted)
     members: dict[str, list[str]]    # group id -> transitive member ids
 
 
-def read_directory(target, principal_ids: set[str], group_ids: set[str]) -> Directory:
+def read_directory(target: VaultTarget, principal_ids: set[str], group_ids: set[str]) -> Directory:
     """Principals (getByIds, in batches of 1,000) and transitive members of the assigned groups."""
     from ..governance.errors import GovernanceError
-    from ..governance.principals import get_principals
+    from ..access.graph_principals import get_principals
     from ..graph import GraphClient, GraphPermissionError
 
     client = GraphClient.from_target(target)

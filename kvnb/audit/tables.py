@@ -13,7 +13,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from ..permissions import permits
+from ..permissions import GET_SECRET, permits
 
 SECRET_COLUMNS = [
     "name", "enabled", "content_type", "created", "updated", "last_rotated", "not_before", "expires",
@@ -37,7 +37,6 @@ VAULT_COLUMNS = [
 
 _ROLE_WRITE = "Microsoft.Authorization/roleAssignments/write"
 _VAULT_WRITE = "Microsoft.KeyVault/vaults/write"
-_GET_SECRET = "Microsoft.KeyVault/vaults/secrets/getSecret/action"
 # Data actions that change or destroy what a vault holds: holding one makes a role privileged.
 _DATA_WRITES = tuple(f"Microsoft.KeyVault/vaults/{a}" for a in (
     "secrets/setSecret/action", "secrets/delete", "secrets/purge/action", "keys/delete", "keys/create/action",
@@ -135,7 +134,7 @@ def classify_role(definition: Any) -> dict:
         "role_type": _get(definition, "role_type", "type"),
         "data_plane": bool(data_actions),
         "can_assign_roles": can_assign,
-        "reads_secret_values": _allows(data_actions, not_data, _GET_SECRET),
+        "reads_secret_values": _allows(data_actions, not_data, GET_SECRET),
         "privileged": can_assign or writes_data or _allows(actions, not_actions, _VAULT_WRITE),
     }
 

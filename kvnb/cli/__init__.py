@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import click
 
-from .. import __version__
-from .audit import audit
-from .local import local
-from .notebook import notebook
-from .run import run
-from .scan import scan
-from .secret import secret
+from .._version import __version__
+from . import audit as _audit
+from . import local as _local
+from . import notebook as _notebook
+from . import run as _run
+from . import scan as _scan
+from . import secret as _secret
+
+__all__ = ["cli", "main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,8 +21,8 @@ def cli() -> None:
     """Use Azure Key Vault securely: a local vault, audits, rotation, leak scans and commands run with secrets."""
 
 
-for command in (audit, local, notebook, run, scan, secret):
-    cli.add_command(command)
+for _command in (_audit.audit, _local.local, _notebook.notebook, _run.run, _scan.scan, _secret.secret):
+    cli.add_command(_command)
 
 
 def main() -> None:

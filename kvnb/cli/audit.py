@@ -10,8 +10,15 @@ import asyncio
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+from .options import persona_option
+from .progress import TerminalBar
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 # kvnb.audit (and pandas) load when the command runs, so `kvnb local …` starts fast.
 FORMATS = ("table", "json", "csv", "html", "markdown")  # kvnb.audit.FORMATS; a test pins them equal
@@ -27,27 +34,27 @@ class AuditError(click.ClickException):
 
 
 def _open(vaults: tuple[str, ...], persona: str | None) -> list:
-    from ..local import NotRunning, StartFailed
-    from ..vault import VaultNameError, open_vault
+    from ..errors import KvnbError
+    from ..vault import open_vault
 
     targets = []
     try:
         for vault in vaults:
             targets.append(open_vault(vault, persona=persona))
-    except (VaultNameError, NotRunning, StartFailed, LookupError) as exc:
+    except KvnbError as exc:
         for target in targets:
             target.close()
         raise AuditError(str(exc)) from None
     return targets
 
 
-def identity_of(target) -> str | None:
+def identity_of(target: VaultTarget) -> str | None:
     """Who the audit ran as, from the ARM token's own claims (names only; the token is not kept)."""
-    import jwt
+    from ..tokens import unverified_claims
 
     try:
         token = target.credential.get_token(target.arm_scope).token
-        claims = jwt.decode(token, options={"verify_signature": False})
+        claims = unverified_claims(token)
     except Exception:  # labelling only: an audit without a label is still an audit
         return None
     name = claims.get("upn") or claims.get("unique_name") or claims.get("appid")
@@ -55,33 +62,20 @@ def identity_of(target) -> str | None:
 
 
 class _Progress:
-    """A tqdm bar on stderr for runs that last, only when stderr is a terminal."""
+    """Version counts of every vault audited, as one bar, for runs that last."""
 
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
+    def __init__(self):
         self.started = time.monotonic()
-        self.bar = None
+        self.bar = TerminalBar(desc="version counts", unit="secret")
         self.done: dict[str, tuple[int, int]] = {}
 
     def __call__(self, event) -> None:
         self.done[event.vault] = (event.versions_done, event.secrets_listed)
-        if not self.enabled or time.monotonic() - self.started < PROGRESS_AFTER_SECONDS:
-            return
-        if self.bar is None:
-            try:
-                from tqdm import tqdm
-            except ImportError:
-                self.enabled = False
-                return
-            self.bar = tqdm(desc="version counts", unit="secret", file=sys.stderr, leave=False)
-        done = sum(d for d, _ in self.done.values())
-        self.bar.total = max(sum(t for _, t in self.done.values()), done)
-        self.bar.n = done
-        self.bar.refresh()
+        if time.monotonic() - self.started >= PROGRESS_AFTER_SECONDS:
+            self.bar.show(sum(d for d, _ in self.done.values()), sum(t for _, t in self.done.values()))
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        self.bar.close()
 
 
 async def _collect_all(targets, on_progress):
@@ -97,7 +91,7 @@ async def _collect_all(targets, on_progress):
               help="Write the report to FILE (for csv, a directory gets one file per table).")
 @click.option("--fail-on", type=click.Choice(["high", "medium", "low", "info", "none"]), default="none",
               show_default=True, help="Exit 1 when a finding has this severity or higher.")
-@click.option("--persona", metavar="NAME", help="Local vault persona to act as.")
+@persona_option
 def audit(vaults: tuple[str, ...], output: str, out_path: Path | None, fail_on: str, persona: str | None) -> None:
     """Audit VAULTs: secret hygiene, vault configuration, role assignments and access reviews.
 
@@ -109,7 +103,7 @@ def audit(vaults: tuple[str, ...], output: str, out_path: Path | None, fail_on: 
     from ..audit.runner import run_blocking
 
     targets = _open(vaults, persona)
-    progress = _Progress(enabled=sys.stderr.isatty())
+    progress = _Progress()
     try:
         identity = identity_of(targets[0])
         audits = run_blocking(_collect_all(targets, progress))

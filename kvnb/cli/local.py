@@ -11,6 +11,7 @@ import click
 from ..durations import parse_duration
 from ..local import control
 from ..local.state.paths import StatePaths, StateDirError, write_private
+from .options import local_persona_option
 
 
 def _paths() -> StatePaths:
@@ -88,7 +89,7 @@ def status(as_json) -> None:
 
 
 @local.command()
-@click.option("--persona", help="Local identity to act as (default: `kvnb local login`, else lead).")
+@local_persona_option
 @click.option("--vault", help="Which local vault VAULT_URL points at (default: the first).")
 @click.option("--format", "fmt", type=click.Choice(["sh", "json"]), default="sh")
 def env(persona, vault, fmt) -> None:

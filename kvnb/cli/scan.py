@@ -6,8 +6,8 @@ Exit codes: 0 nothing found, 1 found, 2 usage or access error.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,6 +19,11 @@ from ..scan import (
     scan_paths,
     write_fingerprints,
 )
+from .options import persona_option, vault_option
+from .progress import TerminalBar
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
 MB = 1024 * 1024
@@ -38,8 +43,8 @@ class ScanError(click.ClickException):
 @click.option("--secret", "secret_name", metavar="NAME", help="The secret whose value to look for.")
 @click.option("--all-versions", is_flag=True,
               help="Look for every enabled version, not only the current one.")
-@click.option("--vault", metavar="VAULT", help="Vault name, URL or 'local' (default: kvnb's usual choice).")
-@click.option("--persona", metavar="NAME", help="Local vault persona to act as.")
+@vault_option
+@persona_option
 @click.option("--fingerprints", "fingerprints_path", metavar="FILE",
               type=click.Path(exists=True, dir_okay=False, path_type=str),
               help="Scan with fingerprints from --export-fingerprints; needs no vault access.")
@@ -115,15 +120,12 @@ def _scan_and_report(paths: Sequence[str], needles, *, output: str, respect_giti
 def fetch_secret_values(name: str, *, vault: str | None, persona: str | None,
                         all_versions: bool) -> tuple[dict[str, str], str]:
     """Read the value(s) of ``name``: ({"name/version": value}, vault URL). ScanError on failure."""
-    from azure.core.exceptions import AzureError
-
     from ..errors import KvnbError
+    from ..vault import open_vault
 
     try:
-        from ..vault import open_vault
-
         target = open_vault(vault, persona=persona)
-    except (KvnbError, ValueError, LookupError, OSError, RuntimeError, AzureError) as exc:
+    except KvnbError as exc:
         # open_vault never sees a value, so its messages are safe to show as they are.
         raise ScanError(str(exc)) from None
     try:
@@ -132,7 +134,7 @@ def fetch_secret_values(name: str, *, vault: str | None, persona: str | None,
         target.close()
 
 
-def _read_values(target, name: str, all_versions: bool) -> dict[str, str]:
+def _read_values(target: VaultTarget, name: str, all_versions: bool) -> dict[str, str]:
     from azure.core.exceptions import AzureError
 
     client = target.secret_client
@@ -161,16 +163,17 @@ def _read_values(target, name: str, all_versions: bool) -> dict[str, str]:
     return values
 
 
-def _explained(exc: Exception, name: str, target, client, all_versions: bool) -> str:
+def _explained(exc: Exception, name: str, target: VaultTarget, client, all_versions: bool) -> str:
     """kvnb's usual message for a failed read (``kvnb.errors``), plus the scan's own way out."""
     from itertools import islice
 
-    from ..errors import AccessDeniedError, SecretDisabledError, from_azure_error
+    from ..errors import AccessDeniedError, SecretDisabledError
+    from ..fetch import explained
 
     def list_names() -> list[str]:  # for "did you mean"; a vault may hold many, a hint needs few
         return [item.name for item in islice(client.list_properties_of_secrets(), MAX_LISTED_NAMES)]
 
-    error = from_azure_error(exc, name, target, list_names=list_names)  # re-raises what no user can fix
+    error = explained(exc, name, target, list_names=list_names)  # re-raises what no user can fix
     message = str(error)
     if isinstance(error, AccessDeniedError):
         message += (f" Or ask someone who may read it to run `kvnb scan --export-fingerprints FILE --secret {name}`,"
@@ -225,24 +228,14 @@ def _counted(counts: Iterable[tuple[int, str, str]]) -> list[str]:
 
 
 class _TerminalProgress:
-    """A tqdm bar on stderr, only for large trees and only when stderr is a terminal."""
+    """Files scanned, as a bar, only for large trees."""
 
     def __init__(self) -> None:
-        self._bar = None
-        self._enabled = sys.stderr.isatty()
+        self._bar = TerminalBar(unit="file")
 
     def __call__(self, done: int, total: int) -> None:
-        if not self._enabled or total < PROGRESS_MIN_FILES:
-            return
-        if self._bar is None:
-            try:
-                from tqdm import tqdm
-            except ImportError:  # tqdm comes with the notebook extra; the scan works without it
-                self._enabled = False
-                return
-            self._bar = tqdm(total=total, unit="file", file=sys.stderr, leave=False)
-        self._bar.update(done - self._bar.n)
+        if total >= PROGRESS_MIN_FILES:
+            self._bar.show(done, total)
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
+        self._bar.close()

@@ -10,6 +10,7 @@ import sys
 import click
 
 from ..rotation import MAX_GENERATED_BYTES, MIN_GENERATED_BYTES
+from .options import persona_option, vault_option
 
 EXIT_FAILED, EXIT_ERROR = 1, 2
 
@@ -33,8 +34,8 @@ def secret() -> None:
 # refused below without click repeating it in "No such option".
 @secret.command("rotate", context_settings={"ignore_unknown_options": True})
 @click.argument("names", nargs=-1, metavar="NAME")
-@click.option("--vault", metavar="VAULT", help="Vault name, URL or 'local' (default: KVNB_VAULT).")
-@click.option("--persona", metavar="NAME", help="Local vault persona to act as.")
+@vault_option
+@persona_option
 @click.option("--from-env", "from_env", metavar="VAR", help="Take the new value from environment variable VAR.")
 @click.option("--stdin", "from_stdin", is_flag=True, help="Read the new value from standard input (a pipe).")
 @click.option("--generate", type=click.IntRange(MIN_GENERATED_BYTES, MAX_GENERATED_BYTES), metavar="N",

@@ -13,11 +13,25 @@ The same code drives Entra ID on Azure and the local vault's Graph subset, throu
         approve_request(lead, request_id)
     review_status(lead)                       # one row per group holding a role on the vault
 
-Module map: `principals` (getByIds, groups, membership), `requests` (access packages and
-requests), `reviews` (status, decisions, applying), `errors` (errors and `Limitation`).
+Module map: `requests` (access packages and requests), `reviews` (status, decisions, applying),
+`errors` (errors and `Limitation`). Principals (getByIds, groups, membership) are the access
+layer's one Graph principal layer, `kvnb.access.graph_principals`, re-exported here.
 """
 
 from __future__ import annotations
+
+from kvnb.access.graph_principals import (
+    PRINCIPAL_COLUMNS,
+    find_group,
+    get_principals,
+    graph_resolver,
+    group_members,
+    member_of,
+    principals_frame,
+    transitive_groups,
+)
+# DirectoryPrincipal: the governance layer's name for the one principal type, kept for code written against it.
+from kvnb.access.principals import PrincipalInfo as DirectoryPrincipal
 
 from .errors import (
     AccessPackageNotFoundError,
@@ -28,22 +42,12 @@ from .errors import (
     ReviewNotFoundError,
     degrade,
 )
-from .principals import (
-    PRINCIPAL_COLUMNS,
-    DirectoryPrincipal,
-    find_group,
-    get_principals,
-    graph_resolver,
-    group_members,
-    member_of,
-    principals_frame,
-    transitive_groups,
-)
 from .requests import (
     PACKAGE_COLUMNS,
     REQUEST_COLUMNS,
     AccessPackage,
     AccessRequest,
+    access_package_name,
     approve_request,
     deny_request,
     find_access_package,
@@ -84,6 +88,7 @@ __all__ = [
     "ReviewNotFoundError",
     "STATUSES",
     "STATUS_COLUMNS",
+    "access_package_name",
     "apply_review_decisions",
     "approve_request",
     "complete_review",

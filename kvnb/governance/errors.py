@@ -1,114 +1,54 @@
-"""Governance errors, and `Limitation`: one table that could not be built, and why.
+"""Governance errors, and `degrade`: a table that could not be built becomes a `Limitation` saying why.
 
 A report is several tables; a missing Graph permission (``AccessReview.Read.All`` is the usual
 one on Azure) must cost only the table that needs it. `degrade` runs a table builder and turns a
 permission failure (Graph's 403, or the access layer's `PermissionMissingError` for ARM) into a
-`Limitation` naming the permission and how to get it::
+`Limitation` naming the permission and how to get it.
 
-    KvnbError (kvnb.errors)
-    └── GovernanceError                 a governance action the user can fix
-        ├── MissingGraphPermissionError Graph said 403: ``.table``, ``.permission``, ``.fix``
-        ├── GroupNotFoundError          no group has that id or display name
-        ├── AccessPackageNotFoundError  no access package matches the role, group or name
-        └── ReviewNotFoundError         no access review (or no open / completed instance) for a group
+The error types (`GovernanceError` and its subclasses) live in `kvnb.errors` with the rest of the
+tree; they are re-exported here for the governance layer's modules.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable, TypeVar
 
-from kvnb.errors import KvnbError
-from kvnb.graph import GraphPermissionError
+from kvnb.errors import (
+    AccessPackageNotFoundError,
+    GovernanceError,
+    GroupNotFoundError,
+    MissingGraphPermissionError,
+    PermissionMissingError,
+    ReviewNotFoundError,
+)
+from kvnb.graph import REQUIREMENTS, GraphPermissionError, permission_error
+from kvnb.limitation import Limitation
 
 T = TypeVar("T")
-
-# What each table or action needs from Graph, and the sentence that tells the user how to get it.
-REQUIREMENTS: dict[str, tuple[str, str]] = {
-    "principals": ("Directory.Read.All",
-                   "Ask an Entra administrator to grant Directory.Read.All "
-                   "(or User.Read.All and GroupMember.Read.All)."),
-    "reviews": ("AccessReview.Read.All",
-                "Ask an Entra administrator for AccessReview.Read.All and the Global Reader, Security Reader or "
-                "Identity Governance Administrator role, or to make you a reviewer of the group's review."),
-    "review_decisions": ("AccessReview.ReadWrite.All",
-                         "Only the review's reviewers can record decisions; applying them needs a reviewer or "
-                         "an Identity Governance Administrator."),
-    "access_packages": ("EntitlementManagement.Read.All",
-                        "Ask an Entra administrator for EntitlementManagement.Read.All or a catalog reader role."),
-    "access_requests": ("EntitlementManagement.ReadWrite.All",
-                        "Only an approver named in the access package's policy can approve or deny its requests."),
-}
-
-
-class GovernanceError(KvnbError):
-    """A governance action (access request, review) that the user can fix."""
-
-
-class MissingGraphPermissionError(GovernanceError):
-    """Graph refused the call with 403."""
-
-    def __init__(self, message: str, *, table: str, permission: str, fix: str):
-        super().__init__(message)
-        self.table, self.permission, self.fix = table, permission, fix
-
-
-class GroupNotFoundError(GovernanceError):
-    """No group has that object id or display name."""
-
-
-class AccessPackageNotFoundError(GovernanceError):
-    """No access package grants the role, group or name asked for."""
-
-
-class ReviewNotFoundError(GovernanceError):
-    """No access review covers the group, or it has no instance in the state asked for."""
-
-
-@dataclass(frozen=True)
-class Limitation:
-    """A table left out of a report: what was refused, the permission it needs, how to get it."""
-
-    table: str
-    reason: str
-    permission: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"{self.table}: not available. {self.reason} Needs {self.permission}. {self.fix}"
-
-    def _repr_html_(self) -> str:
-        from html import escape
-
-        return (f"<div class='kvnb-limitation'><b>{escape(self.table)}</b>: not available. "
-                f"{escape(self.reason)} Needs <code>{escape(self.permission)}</code>. {escape(self.fix)}</div>")
-
-
-def permission_error(exc: GraphPermissionError, table: str) -> MissingGraphPermissionError:
-    """Graph's 403 as a short message naming what is missing."""
-    permission, fix = REQUIREMENTS[table]
-    detail = getattr(getattr(exc, "error", None), "message", None) or "Graph refused the request (403)."
-    return MissingGraphPermissionError(f"{detail} Needs {permission}. {fix}", table=table,
-                                       permission=permission, fix=fix)
 
 
 def degrade(table: str, build: Callable[..., T], *args, **kwargs) -> T | Limitation:
     """``build(*args, **kwargs)``, or a `Limitation` when Graph (or ARM) refuses it for lack of permission."""
-    from kvnb.access.errors import PermissionMissingError
-
     try:
         return build(*args, **kwargs)
     except MissingGraphPermissionError as exc:
-        return Limitation(table=table, reason=_first_sentence(str(exc)), permission=exc.permission, fix=exc.fix)
+        return Limitation((), table, exc.reason, permission=exc.permission, fix=exc.fix)
     except GraphPermissionError as exc:
         error = permission_error(exc, table if table in REQUIREMENTS else "principals")
-        return Limitation(table=table, reason=_first_sentence(str(error)), permission=error.permission, fix=error.fix)
+        return Limitation((), table, error.reason, permission=error.permission, fix=error.fix)
     except PermissionMissingError as exc:  # the vault's role assignments (ARM) could not be read
-        reason, _, fix = str(exc).partition(" Ask ")
-        return Limitation(table=table, reason=reason.strip(), permission=exc.action,
-                          fix=f"Ask {fix}".strip() if fix else "Ask the vault's owner for Key Vault Reader.")
+        return Limitation((), table, exc.reason, permission=exc.action,
+                          fix=exc.advice or "Ask the vault's owner for Key Vault Reader.")
 
 
-def _first_sentence(text: str) -> str:
-    head = text.split(" Needs ", 1)[0].strip()
-    return head if head.endswith(".") else head + "."
+__all__ = [
+    "REQUIREMENTS",
+    "AccessPackageNotFoundError",
+    "GovernanceError",
+    "GroupNotFoundError",
+    "Limitation",
+    "MissingGraphPermissionError",
+    "ReviewNotFoundError",
+    "degrade",
+    "permission_error",
+]

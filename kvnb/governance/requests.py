@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 
+from kvnb.errors import KvnbError
 from kvnb.graph import GraphClient, GraphPermissionError, graph_for
 
 from .errors import AccessPackageNotFoundError, GovernanceError, permission_error
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 EM = "/identityGovernance/entitlementManagement"
 _EXPAND = "resourceRoleScopes($expand=role,scope),assignmentPolicies"
@@ -91,22 +96,43 @@ def _call(fn, table: str):
 
 
 # -- packages ------------------------------------------------------------------------------------------------
-def get_access_packages(target, *, graph: GraphClient | None = None) -> list[AccessPackage]:
+def get_access_packages(target: VaultTarget, *, graph: GraphClient | None = None) -> list[AccessPackage]:
+    """Every access package you may see, with its policy's approvers.
+
+    Needs ``EntitlementManagement.Read.All`` or a catalog reader role on Azure.
+
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    """
     with graph_for(target, graph) as client:
         items = _call(lambda: list(client.list(f"{EM}/accessPackages", params={"$expand": _EXPAND})),
                       "access_packages")
     return [AccessPackage.from_graph(item) for item in items]
 
 
-def list_access_packages(target, *, graph: GraphClient | None = None) -> pd.DataFrame:
+def list_access_packages(target: VaultTarget, *, graph: GraphClient | None = None) -> pd.DataFrame:
+    """`get_access_packages` as a DataFrame, `PACKAGE_COLUMNS`.
+
+    Needs what `get_access_packages` needs.
+
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    """
     rows = [(p.id, p.display_name, p.description, p.group_id, p.policy_id, ", ".join(p.approver_ids))
             for p in get_access_packages(target, graph=graph)]
     return pd.DataFrame(rows, columns=list(PACKAGE_COLUMNS))
 
 
-def find_access_package(target, *, role: str | None = None, group: str | None = None, package: str | None = None,
-                        graph: GraphClient | None = None) -> AccessPackage:
-    """The package granting *role* on the vault (through a group holding it), or *group*, or named *package*."""
+def find_access_package(target: VaultTarget, *, role: str | None = None, group: str | None = None,
+                        package: str | None = None, graph: GraphClient | None = None) -> AccessPackage:
+    """The package granting *role* on the vault (through a group holding it), or *group*, or named *package*.
+
+    Needs what `get_access_packages` needs; with *role*,
+    ``Microsoft.Authorization/roleAssignments/read`` at the vault too.
+
+    :raises kvnb.errors.AccessPackageNotFoundError: no package, or several, match.
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    :raises kvnb.errors.PermissionMissingError: the vault's assignments could not be read (*role*).
+    :raises ValueError: not exactly one of *role*, *group*, *package*.
+    """
     if sum(x is not None for x in (role, group, package)) != 1:
         raise ValueError("Give exactly one of role=, group= or package=.")
     with graph_for(target, graph) as client:
@@ -115,7 +141,7 @@ def find_access_package(target, *, role: str | None = None, group: str | None = 
             found = [p for p in packages if package.lower() in (p.id.lower(), p.display_name.lower())]
             wanted = f"named {package!r}"
         elif group is not None:
-            from .principals import find_group
+            from kvnb.access.graph_principals import find_group
 
             group_id = find_group(target, group, graph=client).id
             found = [p for p in packages if p.group_id == group_id]
@@ -136,10 +162,32 @@ def find_access_package(target, *, role: str | None = None, group: str | None = 
     return found[0]
 
 
+def access_package_name(target: VaultTarget, role: str) -> str | None:
+    """The name of the one access package granting *role* on the vault, or None — a hint for a message.
+
+    Needs what `find_access_package` needs (the vault's role assignments, the package list); when
+    any of that is refused or missing the hint is simply left out, never turned into a new error.
+    """
+    from azure.core.exceptions import AzureError
+
+    try:
+        return find_access_package(target, role=role).display_name
+    except (KvnbError, AzureError):
+        return None
+
+
 # -- requests ------------------------------------------------------------------------------------------------
-def request_access(target, *, justification: str, role: str | None = None, group: str | None = None,
+def request_access(target: VaultTarget, *, justification: str, role: str | None = None, group: str | None = None,
                    package: str | None = None, graph: GraphClient | None = None) -> AccessRequest:
-    """Request an access package for yourself (``userAdd``); the approver decides later."""
+    """Request an access package for yourself (``userAdd``); the approver decides later.
+
+    Anyone may request a package its policy lets them request (``userAdd`` for yourself).
+
+    :raises kvnb.errors.AccessPackageNotFoundError: as `find_access_package`.
+    :raises kvnb.errors.GovernanceError: Entra refused the request (e.g. one is already open).
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    :raises ValueError: *justification* is empty.
+    """
     if not justification or not justification.strip():
         raise ValueError("Say why you need the access (justification=): the approver reads it.")
     with graph_for(target, graph) as client:
@@ -160,7 +208,14 @@ def request_access(target, *, justification: str, role: str | None = None, group
     return AccessRequest.from_graph({**created, "accessPackage": {"id": chosen.id, "displayName": chosen.display_name}})
 
 
-def get_access_request(target, request_id: str, *, graph: GraphClient | None = None) -> AccessRequest:
+def get_access_request(target: VaultTarget, request_id: str, *, graph: GraphClient | None = None) -> AccessRequest:
+    """One access request, with its package's name.
+
+    Needs to be its requestor or an approver of its package.
+
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    :raises azure.core.exceptions.ResourceNotFoundError: no such request.
+    """
     with graph_for(target, graph) as client:
         item = _call(lambda: client.get(f"{EM}/assignmentRequests/{request_id}",
                                         params={"$expand": "accessPackage"}), "access_requests")
@@ -182,24 +237,34 @@ def _requests_frame(items: list[dict]) -> pd.DataFrame:
     return frame
 
 
-def _filtered(target, on: str, graph: GraphClient | None) -> pd.DataFrame:
+def _filtered(target: VaultTarget, on: str, graph: GraphClient | None) -> pd.DataFrame:
     with graph_for(target, graph) as client:
         items = _call(lambda: list(client.list(f"{EM}/assignmentRequests/filterByCurrentUser(on='{on}')",
                                                params={"$expand": "accessPackage,requestor"})), "access_requests")
     return _requests_frame(items)
 
 
-def list_my_requests(target, *, graph: GraphClient | None = None) -> pd.DataFrame:
-    """Requests for you (any state), `REQUEST_COLUMNS`."""
+def list_my_requests(target: VaultTarget, *, graph: GraphClient | None = None) -> pd.DataFrame:
+    """Requests for you (any state), `REQUEST_COLUMNS`.
+
+    Anyone may list their own requests.
+
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    """
     return _filtered(target, "target", graph)
 
 
-def list_pending_approvals(target, *, graph: GraphClient | None = None) -> pd.DataFrame:
-    """Requests waiting for your decision as an approver, `REQUEST_COLUMNS`."""
+def list_pending_approvals(target: VaultTarget, *, graph: GraphClient | None = None) -> pd.DataFrame:
+    """Requests waiting for your decision as an approver, `REQUEST_COLUMNS`.
+
+    Needs to be an approver in a package's policy.
+
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    """
     return _filtered(target, "approver", graph)
 
 
-def _decide(target, request_id: str, result: str, justification: str | None, graph) -> AccessRequest:
+def _decide(target: VaultTarget, request_id: str, result: str, justification: str | None, graph) -> AccessRequest:
     with graph_for(target, graph) as client:
         base = f"{EM}/accessPackageAssignmentApprovals/{request_id}"
         stages = _call(lambda: client.get(base), "access_requests").get("stages") or []
@@ -216,20 +281,38 @@ def _decide(target, request_id: str, result: str, justification: str | None, gra
         return get_access_request(target, request_id, graph=client)
 
 
-def approve_request(target, request_id: str, *, justification: str | None = None,
+def approve_request(target: VaultTarget, request_id: str, *, justification: str | None = None,
                     graph: GraphClient | None = None) -> AccessRequest:
-    """Approve as an approver of the package's policy; Entra then delivers the membership."""
+    """Approve as an approver of the package's policy; Entra then delivers the membership.
+
+    Needs to be an approver named in the package's policy.
+
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403): not an approver.
+    :raises kvnb.errors.GovernanceError: the request was already decided.
+    """
     return _decide(target, request_id, "Approve", justification, graph)
 
 
-def deny_request(target, request_id: str, *, justification: str | None = None,
+def deny_request(target: VaultTarget, request_id: str, *, justification: str | None = None,
                  graph: GraphClient | None = None) -> AccessRequest:
+    """
+
+    Deny as an approver of the package's policy; needs what `approve_request` needs.
+
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403): not an approver.
+    :raises kvnb.errors.GovernanceError: the request was already decided.
+    """
     return _decide(target, request_id, "Deny", justification, graph)
 
 
-def wait_for_delivery(target, request_id: str, *, timeout: float = 120.0, interval: float = 2.0,
+def wait_for_delivery(target: VaultTarget, request_id: str, *, timeout: float = 120.0, interval: float = 2.0,
                       graph: GraphClient | None = None) -> AccessRequest:
-    """Poll until the request reaches a final state (on Azure delivery takes seconds to minutes)."""
+    """Poll until the request reaches a final state (on Azure delivery takes seconds to minutes).
+
+    Needs what `get_access_request` needs; returns the request as it is after *timeout* seconds.
+
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    """
     deadline = time.monotonic() + timeout
     with graph_for(target, graph) as client:
         for _ in range(max(1, int(timeout / max(interval, 0.1)) + 1)):

@@ -21,14 +21,18 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from azure.core.exceptions import ResourceExistsError
 
+from kvnb.access.graph_principals import find_group
 from kvnb.graph import GraphClient, GraphPermissionError, graph_for
 
 from .errors import GovernanceError, ReviewNotFoundError, permission_error
-from .principals import find_group
+
+if TYPE_CHECKING:
+    from kvnb.vault import VaultTarget
 
 CYCLE_DAYS = 60
 WARNING_DAYS = 7
@@ -136,8 +140,13 @@ def _decisions(client: GraphClient, instance: dict) -> list[dict]:
     return _list(client, f"{DEFINITIONS}/{instance['_definition']}/instances/{instance['id']}/decisions", top=999)
 
 
-def role_holding_groups(target) -> dict[str, list[str]]:
-    """Group object id → names of the roles it holds on the vault (at, above or below it)."""
+def role_holding_groups(target: VaultTarget) -> dict[str, list[str]]:
+    """Group object id → names of the roles it holds on the vault (at, above or below it).
+
+    Needs ``Microsoft.Authorization/roleAssignments/read`` at the vault (Key Vault Reader).
+
+    :raises kvnb.errors.PermissionMissingError: ARM refused the read (403).
+    """
     from kvnb.access import ids_only_resolver, list_role_assignments
 
     frame = list_role_assignments(target, resolver=ids_only_resolver())
@@ -150,13 +159,19 @@ def role_holding_groups(target) -> dict[str, list[str]]:
     return groups
 
 
-def review_status(target, *, groups: dict[str, list[str]] | None = None, now: datetime | None = None,
+def review_status(target: VaultTarget, *, groups: dict[str, list[str]] | None = None, now: datetime | None = None,
                   cycle_days: int = CYCLE_DAYS, warning_days: int = WARNING_DAYS,
                   graph: GraphClient | None = None) -> pd.DataFrame:
     """One row per group holding a role on the vault (or per id in *groups*), `STATUS_COLUMNS`.
 
     *groups* maps group ids to role names; by default they come from the vault's role assignments.
-    Raises `MissingGraphPermissionError` when Graph refuses (use `errors.degrade` for a report).
+
+    Needs ``AccessReview.Read.All`` (and ``Microsoft.Authorization/roleAssignments/read`` at the vault
+    unless *groups* is given).
+
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403); `degrade` turns it into a
+        `Limitation`.
+    :raises kvnb.errors.PermissionMissingError: the vault's assignments could not be read.
     """
     groups = role_holding_groups(target) if groups is None else {g.lower(): list(r) for g, r in groups.items()}
     rows = []
@@ -178,8 +193,8 @@ def review_status(target, *, groups: dict[str, list[str]] | None = None, now: da
     return frame.sort_values("group_name", key=lambda s: s.str.lower(), ignore_index=True) if rows else frame
 
 
-def _group_names(target, client: GraphClient, ids: list[str]) -> dict[str, str | None]:
-    from .principals import get_principals
+def _group_names(target: VaultTarget, client: GraphClient, ids: list[str]) -> dict[str, str | None]:
+    from kvnb.access.graph_principals import get_principals
 
     return {i: p.display_name for i, p in get_principals(target, ids, graph=client).items()}
 
@@ -198,7 +213,7 @@ def _instance_for(client: GraphClient, group_id: str, which: str) -> dict:
     else:
         found = next((i for i in instances if i["id"].lower() == which.lower()), None)
     if found is None:
-        raise ReviewNotFoundError(f"The group's review has no {which.replace('_', ' ')} instance.")
+        raise ReviewNotFoundError(f"The group's review has no {which.replace('_', ' ')} instance.", instance=which)
     return found
 
 
@@ -222,8 +237,16 @@ def _decision_rows(items: list[dict]) -> pd.DataFrame:
     return frame
 
 
-def review_decisions(target, group: str, *, instance: str = "open", graph: GraphClient | None = None) -> pd.DataFrame:
-    """Decisions of the group's open instance (``"last_completed"``, or an instance id), `DECISION_COLUMNS`."""
+def review_decisions(target: VaultTarget, group: str, *, instance: str = "open",
+                     graph: GraphClient | None = None) -> pd.DataFrame:
+    """Decisions of the group's open instance (``"last_completed"``, or an instance id), `DECISION_COLUMNS`.
+
+    Needs ``AccessReview.Read.All``, or to be a reviewer of the group's review.
+
+    :raises kvnb.errors.GroupNotFoundError: no such group.
+    :raises kvnb.errors.ReviewNotFoundError: no review, or no such instance.
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    """
     with graph_for(target, graph) as client:
         group_id = find_group(target, group, graph=client).id
         return _decision_rows(_decisions(client, _instance_for(client, group_id, instance)))
@@ -238,13 +261,20 @@ def _write(call, table: str = "review_decisions"):
         raise GovernanceError(getattr(exc.error, "message", None) or str(exc)) from None
 
 
-def record_decisions(target, group: str, decision: str, *, principals: list[str] | None = None,
+def record_decisions(target: VaultTarget, group: str, decision: str, *, principals: list[str] | None = None,
                      justification: str | None = None, only_not_reviewed: bool = False,
                      graph: GraphClient | None = None) -> int:
     """Record *decision* (Approve, Deny, DontKnow) in the group's open review; returns how many.
 
     *principals* limits it to these object ids, user principal names or display names; with
     *only_not_reviewed* decisions already made stay as they are.
+
+    Needs to be a reviewer of the group's review.
+
+    :raises ValueError: *decision* is not one Graph takes.
+    :raises kvnb.errors.GroupNotFoundError: no such group.
+    :raises kvnb.errors.ReviewNotFoundError: no open review, or none of *principals* is in it.
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
     """
     if decision not in ("Approve", "Deny", "DontKnow", "NotReviewed"):
         raise ValueError("decision must be Approve, Deny, DontKnow or NotReviewed.")
@@ -266,15 +296,29 @@ def record_decisions(target, group: str, decision: str, *, principals: list[str]
         return count
 
 
-def complete_review(target, group: str, *, graph: GraphClient | None = None) -> None:
-    """Stop the group's open review instance now (its decisions become final)."""
+def complete_review(target: VaultTarget, group: str, *, graph: GraphClient | None = None) -> None:
+    """Stop the group's open review instance now (its decisions become final).
+
+    Needs to be a reviewer, or an Identity Governance Administrator.
+
+    :raises kvnb.errors.GroupNotFoundError: no such group.
+    :raises kvnb.errors.ReviewNotFoundError: no open review.
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    """
     with graph_for(target, graph) as client:
         instance = _instance_for(client, find_group(target, group, graph=client).id, "open")
         _write(lambda: client.post(f"{DEFINITIONS}/{instance['_definition']}/instances/{instance['id']}/stop"))
 
 
-def apply_review_decisions(target, group: str, *, graph: GraphClient | None = None) -> pd.DataFrame:
-    """Apply the last completed instance's decisions (denied members leave the group); returns them."""
+def apply_review_decisions(target: VaultTarget, group: str, *, graph: GraphClient | None = None) -> pd.DataFrame:
+    """Apply the last completed instance's decisions (denied members leave the group); returns them.
+
+    Needs to be a reviewer, or an Identity Governance Administrator.
+
+    :raises kvnb.errors.GroupNotFoundError: no such group.
+    :raises kvnb.errors.ReviewNotFoundError: no completed review.
+    :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
+    """
     with graph_for(target, graph) as client:
         instance = _instance_for(client, find_group(target, group, graph=client).id, "last_completed")
         path = f"{DEFINITIONS}/{instance['_definition']}/instances/{instance['id']}"

@@ -8,18 +8,18 @@ traceback.
 
 from __future__ import annotations
 
-import argparse
-
-from IPython.core.error import UsageError
 from IPython.core.magic import (Magics, line_cell_magic, line_magic, magics_class, needs_local_scope,
                                 no_var_expand)
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from kvnb.magics import kvget as _kvget
+from kvnb.magics._parsing import expand_variables as _expand_variables
+from kvnb.magics._parsing import parse as _parse
+from kvnb.magics._parsing import settings_errors as _settings_errors
 from kvnb.magics.kvrotate import kvrotate as _kvrotate
-from kvnb.magics.settings import KvSettings, SettingError
+from kvnb.magics.settings import KvSettings
 
-__all__ = ["KvMagics", "load", "unload"]
+__all__ = ["KvMagics", "KvSettings", "load", "unload"]
 
 
 @magics_class
@@ -52,77 +52,26 @@ class KvMagics(KvSettings, Magics):
         args = _parse(self.kvget, _expand_variables(self.shell, line, local_ns))
         return _settings_errors(_kvget.run, self, args, cell)
 
-    @magic_arguments()
-    @argument("words", nargs="*", metavar="SECRET | SUBCOMMAND ARGS",
-              help="A secret name, or: request ROLE|PACKAGE, requests, approve ID, deny ID, "
-                   "grant PRINCIPAL ROLE, revoke PRINCIPAL ROLE, review [GROUP], plan [FILE].")
-    @argument("--vault", metavar="V", help="Vault name, URL, `local` or `local:NAME`.")
-    @argument("--persona", metavar="NAME", help="Act as this local identity (local vault only).")
-    @argument("--scope", metavar="secret/NAME", help="grant/revoke: one secret instead of the vault.")
-    @argument("--for", dest="for_", metavar="DURATION", help="grant/request: time-bound, e.g. 61m, 8h, 60d.")
-    @argument("--reason", metavar="TEXT", help="request/approve/deny/grant: the justification.")
     @line_magic
     def kvaccess(self, line: str):
         """Who am I, what may I do with a vault or secret and why — and how to get more.
 
-        %kvaccess                         your roles on the vault and what they allow
-        %kvaccess APICaller               ... on one secret
-        %kvaccess request "Key Vault Secrets User"
+        %kvaccess [SECRET]                your roles on the vault (or SECRET), what they allow, why
+        %kvaccess request ROLE|PACKAGE --reason WHY
+        %kvaccess requests                requests waiting for your decision
+        %kvaccess approve ID [--reason TEXT]      %kvaccess deny ID [--reason TEXT]
+        %kvaccess grant PRINCIPAL ROLE [--scope secret/NAME] [--for DURATION] [--reason TEXT]
+        %kvaccess revoke PRINCIPAL ROLE [--scope secret/NAME]
+        %kvaccess review [GROUP]          review status, or one group's decisions
+        %kvaccess plan [FILE]             drift from the governance plan
+
+        Every form takes --vault V and --persona NAME; `%kvaccess SUBCOMMAND -h` shows its options.
         """
         from kvnb.magics import kvaccess
 
-        args = _parse(self.kvaccess, line)
-        return _settings_errors(kvaccess.run, self, args)
+        return kvaccess.run(self, line)
 
     kvrotate = line_magic(_kvrotate)
-
-
-_parsed: dict[tuple[str, str], argparse.Namespace] = {}
-
-
-def _expand_variables(shell, line: str, local_ns: dict | None) -> str:
-    """IPython's ``$name`` / ``{expression}`` expansion, done only when the line asks for it.
-
-    IPython would expand every line, copying the whole user namespace each time: a measurable
-    share of a warm ``%kvget`` (``bench/bench_kvget.py``). Same formatter, same namespaces and,
-    like IPython, a line that does not format is used as written.
-    """
-    if "$" not in line and "{" not in line:
-        return line
-    from IPython.utils.text import DollarFormatter
-
-    namespace = {**shell.user_ns, **(local_ns or {})}
-    try:
-        return DollarFormatter().vformat(line, args=[], kwargs=namespace)
-    except Exception:  # noqa: BLE001 - as IPython's InteractiveShell.var_expand
-        return line
-
-
-def _parse(magic, line: str) -> argparse.Namespace:
-    """``parse_argstring``, remembered per line: a cell re-run in a loop parses once.
-
-    The namespace is shared by every call with that line: treat it as read-only.
-    """
-    key = (magic.__name__, line)
-    parsed = _parsed.get(key)
-    if parsed is None:
-        try:
-            parsed = parse_argstring(magic, line)
-        except UsageError:
-            raise
-        except ValueError as exc:  # shlex: "No closing quotation"
-            raise UsageError(str(exc)) from None
-        if len(_parsed) >= 256:
-            _parsed.clear()
-        _parsed[key] = parsed
-    return parsed
-
-
-def _settings_errors(function, *args):
-    try:
-        return function(*args)
-    except SettingError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def load(shell) -> KvMagics:

@@ -1,4 +1,4 @@
-"""``%kvpanel [VAULT] [--persona NAME]``: the vault panel (`kvnb.panel.VaultPanel`) in a notebook.
+"""``%kvpanel [VAULT] [--persona NAME]``: the vault panel (`kvnb.vaultpanel.VaultPanel`) in a notebook.
 
 A separate ``Magics`` class so it can be registered next to ``KvMagics`` with one line; it reads
 the vault and persona through the same order as the other magics (argument → ``%config
@@ -10,6 +10,8 @@ from __future__ import annotations
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from kvnb.magics._words import unquoted
 
 __all__ = ["KvPanelMagics", "register", "run", "unregister"]
 
@@ -43,28 +45,22 @@ class KvPanelMagics(Magics):
 def run(settings, args):
     """Open the vault as the settings say and return its panel (displayed as the cell's value)."""
     from kvnb import errors, fetch
-    from kvnb.magics.settings import SettingError, effective
+    from kvnb.magics.settings import effective
 
     try:
-        vault = effective(settings, "vault", _unquoted(args.vault))
-        persona = effective(settings, "persona", _unquoted(args.persona))
+        vault = effective(settings, "vault", unquoted(args.vault))
+        persona = effective(settings, "persona", unquoted(args.persona))
         target = fetch.open_target(vault, persona=persona,
                                    credential_options=effective(settings, "credential_options") or None)
-    except (errors.KvnbError, SettingError) as exc:
+    except errors.KvnbError as exc:  # a SettingError too
         raise UsageError(str(exc)) from None
     try:
-        from kvnb.panel import VaultPanel
+        from kvnb.vaultpanel import VaultPanel
     except ImportError as exc:
         raise UsageError(str(exc)) from None
     return VaultPanel(target, persona=target.persona if target.is_local else None,
                       export_dir=effective(settings, "export_dir"))
 
-
-def _unquoted(word: str | None) -> str | None:
-    # IPython passes quotes through: %kvpanel 'local' arrives quoted.
-    if word and len(word) >= 2 and word[0] == word[-1] and word[0] in "'\"":
-        return word[1:-1]
-    return word
 
 
 def register(shell, settings=None) -> KvPanelMagics:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from IPython.core.error import StdinNotImplementedError, UsageError
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from kvnb.magics._words import unquoted
 from kvnb.magics.settings import effective
 
 NO_PROMPT = "this frontend cannot ask for input (a notebook run by nbclient or papermill)"
@@ -33,7 +34,8 @@ def kvrotate(self, line: str):
     %kvrotate APICaller --generate 32 --reason "suspected leak"
     %kvrotate APICaller --from-env NEW_KEY --disable-previous --yes
     """
-    from kvnb.magics import _parse, _settings_errors
+    from kvnb.magics._parsing import parse as _parse
+    from kvnb.magics._parsing import settings_errors as _settings_errors
 
     try:
         args = _parse(self.kvrotate, line)
@@ -58,7 +60,7 @@ def run(magics, args) -> None:
                          "the line: leave it to the hidden prompt, or use --from-env VAR or --generate N.")
     if args.from_env is not None and args.generate is not None:
         raise UsageError("Choose --from-env or --generate, not both.")
-    reason = _unquoted(args.reason) if args.reason is not None else None
+    reason = unquoted(args.reason) if args.reason is not None else None
     try:
         target = fetch.open_target(effective(magics, "vault", args.vault),
                                    persona=effective(magics, "persona", args.persona),
@@ -96,10 +98,3 @@ def _confirm(plan, yes: bool) -> bool:
         # input() at call time: in a kernel it is the frontend's input request.
         return input("Disable them after the new version is verified? [y/N] ").strip().lower() in ("y", "yes")
     return True
-
-
-def _unquoted(word: str) -> str:
-    # IPython splits magic lines without removing quotes: "suspected leak" arrives quoted.
-    if len(word) >= 2 and word[0] == word[-1] and word[0] in "'\"":
-        return word[1:-1]
-    return word

@@ -21,6 +21,8 @@ from typing import Any, Callable
 from traitlets import Bool, Dict, Enum, Float, Int, Unicode, Union, observe
 from traitlets.config import Configurable
 
+from kvnb.errors import SettingError
+
 
 def _bool(text: str) -> bool:
     lowered = text.strip().lower()
@@ -73,10 +75,6 @@ SETTINGS = {s.name: s for s in (
 )}
 
 
-class SettingError(ValueError):
-    """A KVNB_* variable holds something the setting cannot take."""
-
-
 class KvSettings(Configurable):
     """Settings shared by %kvget and %kvaccess; ``KvMagics`` inherits them."""
 
@@ -100,7 +98,7 @@ class KvSettings(Configurable):
         "Scrub fetched values from every output of the kernel. Turn off only if you decide so. "
         "Env: KVNB_REDACTION (on/off); default on."))
     credential_options = Dict(None, allow_none=True, config=True, help=(
-        "Keyword options for DefaultAzureCredential on Azure, e.g. {'tenant_id': '…'}; kvnb "
+        "Keyword options for DefaultAzureCredential on Azure, e.g. {'exclude_cli_credential': True}; kvnb "
         "always passes additionally_allowed_tenants=['*'] and excludes the shared token cache. "
         "Env: KVNB_CREDENTIAL_OPTIONS (JSON); default {}."))
     export_dir = Unicode(None, allow_none=True, config=True, help=(

@@ -1,9 +1,9 @@
-"""The vault panel: a vault's secrets (metadata), role assignments, reviews and findings in one widget.
+"""``kvnb.vaultpanel``, the vault panel: a vault's secrets (metadata), role assignments, reviews and findings in one widget.
 
 ::
 
-    import kvnb.panel
-    p = kvnb.panel("local", persona="newmember")     # or kvnb.panel.panel(...), or %kvpanel
+    import kvnb
+    p = kvnb.panel("local", persona="newmember")     # or %kvpanel
     p                                                # the panel (a cell's last value)
     p.on_select(lambda tab, row: print(tab, row["name"]))
 
@@ -13,8 +13,6 @@ never reads a secret value. See docs/panel.md.
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 
 from .widget import REPAINT_SECONDS, VaultPanel
@@ -25,16 +23,10 @@ __all__ = ["REPAINT_SECONDS", "VaultPanel", "panel"]
 def panel(vault=None, *, persona: str | None = None, settings=None, export_dir: str | Path | None = None) -> VaultPanel:
     """Start auditing *vault* (a name, URL, ``local`` or a `VaultTarget`) and return its panel.
 
-    With no *vault*, ``KVNB_VAULT`` names it. The panel paints as results arrive.
+    With no *vault*, ``KVNB_VAULT`` names it. The panel paints as results arrive. Needs what
+    `kvnb.audit.audit_vault` needs (Key Vault Reader); what the identity cannot see is listed as a
+    limitation in the panel.
+
+    :raises kvnb.errors.VaultReferenceError: *vault* cannot be opened.
     """
     return VaultPanel(vault, persona=persona, settings=settings, export_dir=export_dir)
-
-
-class _CallableModule(types.ModuleType):
-    """Lets ``kvnb.panel(vault)`` (the issue's spelling) work as well as ``kvnb.panel.panel(vault)``."""
-
-    def __call__(self, vault=None, **options) -> VaultPanel:
-        return panel(vault, **options)
-
-
-sys.modules[__name__].__class__ = _CallableModule

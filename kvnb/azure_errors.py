@@ -1,0 +1,151 @@
+"""How azure-core's exceptions from secret operations become `kvnb.errors` types.
+
+The only place that reads Key Vault's error bodies. ``from_azure_error`` never calls the network
+for hints of its own: an `AccessDeniedError` names the missing role, and a caller that knows where
+to look for an access package adds it with `with_access_package` (``kvnb.governance`` finds one).
+Anything nobody can fix from a notebook (a 500) propagates unchanged.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING, Callable
+
+from .errors import (
+    AccessDeniedError,
+    InvalidSecretNameError,
+    KvnbError,
+    NotSignedInError,
+    SecretDisabledError,
+    SecretNotFoundError,
+    ThrottledError,
+    VaultUnreachableError,
+)
+from .permissions import GET_SECRET, READ_METADATA, ROLE_FOR_ACTION, SET_SECRET
+
+if TYPE_CHECKING:
+    from .vault import VaultTarget
+
+_VERBS = {
+    GET_SECRET: "read the value of",
+    READ_METADATA: "list or read the properties of",
+    SET_SECRET: "set",
+}
+
+
+def _body(exc) -> dict:
+    response = getattr(exc, "response", None)
+    try:
+        return response.json().get("error") or {}
+    except Exception:  # no body, or not JSON: the status code has to do
+        return {}
+
+
+def result_code(exc) -> str:
+    """Key Vault's error code for the ledger: the inner code when there is one (ForbiddenByRbac)."""
+    body = _body(exc)
+    inner = (body.get("innererror") or {}).get("code")
+    return inner or body.get("code") or type(exc).__name__
+
+
+def from_azure_error(exc, name: str, target: VaultTarget, *, version: str | None = None,
+                     list_names: Callable[[], list[str]] | None = None) -> KvnbError:
+    """The kvnb error for an azure-core exception raised while working on secret *name* of *target*.
+
+    *list_names* lists the names the caller may see, for "did you mean" after a 404. Exceptions
+    nobody can fix from a notebook (500s, unexpected statuses) are re-raised as they are.
+    """
+    from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError,
+                                       ResourceNotFoundError, ServiceRequestError, ServiceResponseError)
+
+    vault = target.name
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+        hint = "Run `kvnb local start`." if target.is_local else "Check the network, VPN or proxy."
+        return VaultUnreachableError(f"Cannot reach the vault {vault} at {target.url} "
+                                     f"({type(exc).__name__}). {hint}")
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, ClientAuthenticationError) and status in (None, 401):
+        return _not_signed_in(exc, target)
+    if isinstance(exc, ResourceNotFoundError):
+        if version:
+            return SecretNotFoundError(
+                f"{name} has no version {version} in {vault}. Leave out --version for the latest.",
+                secret_name=name)
+        return _not_found(name, target, list_names)
+    if not isinstance(exc, HttpResponseError):
+        raise exc
+    body = _body(exc)
+    inner = (body.get("innererror") or {}).get("code")
+    if status == 403 and inner == "SecretDisabled":
+        return SecretDisabledError(
+            f"{name} is disabled in {vault}: Key Vault will not return its value. Ask its owner "
+            "to enable it, or use another secret.", secret_name=name)
+    if status == 403:
+        return access_denied(name, vault, _line(body.get("message") or "", "Action:") or GET_SECRET)
+    if status == 429:
+        return ThrottledError(
+            f"Key Vault throttled requests to {vault} (429), still after the SDK's retries. Wait a "
+            "few seconds and run it again; fetch once and reuse the variable instead of in a loop.")
+    if status == 400:
+        return InvalidSecretNameError(
+            f"{vault} refused {name!r}: {body.get('message') or 'bad request'}", secret_name=name)
+    raise exc  # anything else is not something a user can fix: a bug or an outage
+
+
+def _not_signed_in(exc, target: VaultTarget) -> NotSignedInError:
+    if target.is_local:
+        first = str(exc).splitlines()[0] if str(exc) else "no token"
+        return NotSignedInError(
+            f"Not signed in to the local vault as {target.persona!r} ({first}). Run "
+            "`kvnb local login NAME` (names: `kvnb local personas`), or `kvnb local start`.")
+    return NotSignedInError(
+        f"Not signed in to Azure for {target.name}: no credential gave a token. Run `az login` "
+        "(with `--tenant TENANT` for the vault's tenant), then run this again.")
+
+
+def _not_found(name: str, target: VaultTarget, list_names) -> SecretNotFoundError:
+    from azure.core.exceptions import AzureError
+
+    try:
+        names = list_names() if list_names is not None else []
+    except AzureError:  # the caller may not list: suggestions are a courtesy, not a requirement
+        names = []
+    by_lower = {n.lower(): n for n in names}
+    matches = tuple(by_lower[m] for m in difflib.get_close_matches(name.lower(), list(by_lower), n=3))
+    hint = f" Did you mean {', '.join(matches)}?" if matches else ""
+    return SecretNotFoundError(f"No secret {name} in {target.name}.{hint}",
+                               secret_name=name, close_matches=matches)
+
+
+def access_denied(name: str, vault: str, action: str, package: str | None = None) -> AccessDeniedError:
+    """The `AccessDeniedError` for *action* refused on secret *name* (or the vault, when empty)."""
+    role = ROLE_FOR_ACTION.get(action)
+    what = _VERBS.get(action, f"perform {action} on")
+    text = f"Access denied: you may not {what} {name or 'secrets'} in {vault}"
+    text += f" (needs {role})." if role else "."
+    if package:
+        text += f" Request the access package {package}: `%kvaccess request {role} --reason WHY`."
+    else:
+        text += " Ask the vault's owner for access; `%kvaccess` shows what you have."
+    return AccessDeniedError(text, secret_name=name, action=action, missing_role=role,
+                             access_package=package, vault_name=vault)
+
+
+def with_access_package(error: KvnbError, find_package: Callable[[str], str | None]) -> KvnbError:
+    """*error*, naming the access package ``find_package(role)`` returns when it is an access denial.
+
+    Anything else (and a denial no role or package is known for) comes back as it is.
+    """
+    if type(error) is not AccessDeniedError or not error.missing_role or error.access_package:
+        return error
+    package = find_package(error.missing_role)
+    if not package or error.action is None or error.vault_name is None:
+        return error
+    return access_denied(error.secret_name, error.vault_name, error.action, package)
+
+
+def _line(message: str, prefix: str) -> str | None:
+    for line in message.splitlines():
+        if line.startswith(prefix):
+            return line[len(prefix):].strip().strip("'")
+    return None
