@@ -10,6 +10,8 @@ import sys
 
 import click
 
+from .options import persona_option, vault_option
+
 EXIT_ERROR = 2
 
 
@@ -22,8 +24,8 @@ class RunError(click.ClickException):
 @click.command("run", context_settings={"allow_interspersed_args": False})
 @click.option("--secret", "bindings", multiple=True, required=True, metavar="SECRET=ENVVAR",
               help="Put the value of SECRET in environment variable ENVVAR (repeatable).")
-@click.option("--vault", metavar="VAULT", help="Vault name, URL or 'local' (default: KVNB_VAULT).")
-@click.option("--persona", metavar="NAME", help="Local vault persona to act as.")
+@vault_option
+@persona_option
 @click.option("--no-mask", is_flag=True,
               help="Do not mask the values in the command's output (it then writes to the terminal directly).")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED, metavar="-- CMD [ARGS]...")
