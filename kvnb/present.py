@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 import textwrap
 from datetime import datetime
 from html import escape
@@ -36,6 +37,7 @@ __all__ = [
     "is_missing",
     "readable",
     "short_id",
+    "terminal_width",
     "text_table",
     "time_text",
 ]
@@ -49,7 +51,7 @@ _ARM_ID = re.compile(r"^/(subscriptions|providers)/\S+$", re.IGNORECASE)
 _SHORT = 8
 # Ids people copy into a command (`%kvaccess approve ID`): shown whole, on one line.
 TYPED_IDS = frozenset({"request_id"})
-TEXT_WIDTH = 120
+TEXT_WIDTH = 250  # when the output is no terminal (a notebook's text/plain, a pipe): as pandas' display.width
 MAX_TEXT_CELL = 48  # characters a terminal cell shows before it wraps
 MAX_WORD = 24       # a longer word (an id, a URL) may be cut to keep the table in the terminal
 MIN_TEXT_CELL = 6   # narrower than this, a column is unreadable: the line may overflow instead
@@ -201,10 +203,11 @@ def text_table(frame: pd.DataFrame, columns: Iterable[str] | None = None, *, wid
     shown = readable(frame, columns, reorder=reorder)
     if shown.columns.empty:
         return ""
-    width = width or min(shutil.get_terminal_size((TEXT_WIDTH, 24)).columns, 200)
+    width = width or terminal_width()
     headers = [header(c) for c in shown.columns]
     rows = [list(row) for row in shown.itertuples(index=False)]
-    widths = [min(MAX_TEXT_CELL, max([len(h)] + [len(r[i]) for r in rows])) for i, h in enumerate(headers)]
+    natural = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    widths = [min(MAX_TEXT_CELL, n) for n in natural]
     # A column narrows down to its longest word (up to MAX_WORD): names and headers wrap between words.
     floors = [min(widths[i], max([MIN_TEXT_CELL] + [min(len(word), MAX_WORD) for text in [h] + [r[i] for r in rows]
                                                     for word in text.split()]))
@@ -216,11 +219,20 @@ def text_table(frame: pd.DataFrame, columns: Iterable[str] | None = None, *, wid
         shrinkable = [i for i in range(len(widths)) if widths[i] > floors[i]]
         if not shrinkable:
             break  # as narrow as it reads: the line overflows
-        widths[max(shrinkable, key=lambda i: widths[i])] -= 1
+        # Free text (the longest cells) wraps first; short names and roles stay on one line longest.
+        widths[max(shrinkable, key=lambda i: (natural[i] > MAX_TEXT_CELL, widths[i]))] -= 1
     lines = [_text_line(headers, widths)] + [_text_line(["─" * w for w in widths], widths)]
     for row in rows:
         lines.append(_text_line(row, widths))
     return "\n".join(lines)
+
+
+def terminal_width() -> int:
+    """The terminal's width when output goes to one, else `TEXT_WIDTH` (a notebook, a pipe, a test)."""
+    stream = sys.stdout
+    if stream is not None and getattr(stream, "isatty", lambda: False)():
+        return shutil.get_terminal_size((TEXT_WIDTH, 24)).columns
+    return TEXT_WIDTH
 
 
 def _text_line(cells: list[str], widths: list[int]) -> str:

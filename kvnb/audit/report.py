@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import textwrap
 from datetime import datetime, timezone
 from html import escape
@@ -19,7 +18,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from ..present import TABLE_CSS, TEXT_WIDTH, html_table
+from ..present import TABLE_CSS, html_table, terminal_width
 from .charts import expiry_timeline_svg, review_status_svg
 from .findings import AuditSettings, findings_table, severity_counts
 
@@ -97,7 +96,7 @@ _INDENT = " " * 21
 
 def render_table(audits: Sequence, *, identity: str | None = None, width: int | None = None, **_) -> str:
     """Findings per vault for a terminal; long lines (Azure Policy ids) wrap under their own column."""
-    width = width or min(shutil.get_terminal_size((TEXT_WIDTH, 24)).columns, 160)
+    width = width or min(terminal_width(), 160)  # lines of prose: 160 characters at most
     out = io.StringIO()
 
     def line(first: str, text: str, rest: str = _INDENT) -> None:
