@@ -13,17 +13,24 @@ _ISO = re.compile(
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def parse_duration(text: str) -> timedelta:
-    """Parse *text*; raise ValueError with the accepted forms otherwise."""
+def duration_seconds(text: str) -> int:
+    """*text* in whole seconds, computed without overflow however long it is; ValueError otherwise."""
     match = _SHORT.match(text)
     if match:
-        return timedelta(seconds=int(match[1]) * _UNITS[match[2].lower()])
+        return int(match[1]) * _UNITS[match[2].lower()]
     match = _ISO.match(text.strip())
     if match and any(match.groupdict().values()) and not text.strip().upper().endswith("T"):
-        parts = {k: int(v or 0) for k, v in match.groupdict().items()}
-        return timedelta(weeks=parts["w"], days=parts["d"], hours=parts["h"],
-                         minutes=parts["m"], seconds=parts["s"])
+        return sum(int(value or 0) * _UNITS[unit] for unit, value in match.groupdict().items())
     raise ValueError(f"Cannot read the duration {text!r}: use e.g. 61m, 2h, 60d or PT61M.")
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse *text*; raise ValueError with the accepted forms, or when it is too long to hold."""
+    seconds = duration_seconds(text)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"The duration {text!r} is too long.") from None
 
 
 def iso_duration(delta: timedelta) -> str:

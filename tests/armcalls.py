@@ -26,11 +26,14 @@ def arm_client(local_vault, persona="lead", **kwargs) -> AuthorizationManagement
 
 
 def call(local_vault, path: str, *, persona: str | None = "lead", token: str | None = None, method="GET",
-         body: bytes | None = None) -> tuple[int, dict, object]:
-    """A raw HTTPS call (for what no SDK operation covers): status, JSON body, headers."""
+         body: bytes | None = None, scope: str = ARM_SCOPE) -> tuple[int, dict, object]:
+    """A raw HTTPS call (for what no SDK operation covers): status, JSON body, headers.
+
+    The token is for ARM unless *scope* names another surface (Key Vault's or Graph's).
+    """
     headers = {"content-type": "application/json"}
     if token is None and persona is not None:
-        token = local_vault.credential(persona).get_token(ARM_SCOPE).token
+        token = local_vault.credential(persona).get_token(scope).token
     if token is not None:
         headers["authorization"] = f"Bearer {token}"
     request = urllib.request.Request(local_vault.url + path, data=body, method=method, headers=headers)

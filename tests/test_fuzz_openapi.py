@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from fuzzing import first_line, run_generated
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
@@ -49,11 +49,6 @@ def _mask(document):
     if isinstance(document, list):
         return [_mask(item) for item in document]
     return document
-
-
-def _first_line(text) -> str:
-    lines = (text or "").strip().splitlines()
-    return lines[0] if lines else ""
 
 
 def _describe(case, response, problem: str) -> str:
@@ -88,17 +83,6 @@ def _negative(operation):
                      operation.as_strategy(generation_mode=negative, query=API_VERSION))
 
 
-def _fuzz(strategy, examples: int, exercise) -> None:
-    # Generation only: failures are collected by `exercise`, so there is nothing to shrink.
-    @given(case=strategy)
-    @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck), print_blob=False)
-    def fuzz(case):
-        exercise(case)
-
-    fuzz()
-
-
 @pytest.fixture(scope="module")
 def operations():
     schema = schemathesis.openapi.from_path(str(SPEC))
@@ -128,7 +112,7 @@ def test_generated_requests_get_no_5xx_and_schema_conformant_responses(empty_vau
                 backups.append(response.json()["value"])  # kept in memory only, for RestoreSecret
             case.validate_response(response, checks=CHECKS, headers=auth)
         except FailureGroup as group:  # the checks' verdicts; reported below, values masked
-            problem = "; ".join(f"{f.title}: {_first_line(f.message)}" for f in group.exceptions)
+            problem = "; ".join(f"{f.title}: {first_line(f.message)}" for f in group.exceptions)
             failures.append(f"[{mode}] " + _describe(case, response, problem[:300]))
         except Exception as exc:  # e.g. a dropped connection
             failures.append(f"[{mode}] " + _describe(case, response, type(exc).__name__))
@@ -139,7 +123,7 @@ def test_generated_requests_get_no_5xx_and_schema_conformant_responses(empty_vau
             ("negative", _negative(operation), NEGATIVE_EXAMPLES),
         ]
         for mode, strategy, examples in runs:
-            _fuzz(strategy, examples, lambda case, mode=mode: exercise(mode, case))
+            run_generated(strategy, examples, lambda case, mode=mode: exercise(mode, case))
     session.close()
 
     totals = {mode: sum((c for (m, _), c in statuses.items() if m == mode), collections.Counter())

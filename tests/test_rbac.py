@@ -11,12 +11,11 @@ import pytest
 from kvnb.local.identity import roles
 from kvnb.local.state.directory import Directory
 from kvnb.local.state.paths import StatePaths
+from kvnb.local.identity.conditions import ConditionError, condition_holds, role_assignment_attributes
 from kvnb.local.identity.rbac import (
     Authorizer,
-    ConditionError,
     Decision,
     action_matches,
-    condition_holds,
     forbidden_by_rbac_message,
     role_permits,
 )
@@ -138,20 +137,24 @@ def test_data_access_administrator_definition_carries_azures_condition():
 
 
 # -- conditions -------------------------------------------------------------------------------------
-def test_condition_evaluator_subset():
+def test_condition_evaluator_reads_the_request_attributes():
     condition = (
         "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR "
         "(@Request[Microsoft.Authorization/roleAssignments:PrincipalType] "
         "ForAnyOfAnyValues:StringEqualsIgnoreCase {'User', 'Group'}))"
     )
-    assert condition_holds(condition, WRITE_ASSIGNMENT, {"principal_type": "group"})
-    assert not condition_holds(condition, WRITE_ASSIGNMENT, {"principal_type": "ServicePrincipal"})
-    assert not condition_holds(condition, WRITE_ASSIGNMENT, {})
+    def request(principal_type, role=roles.KEY_VAULT_READER):
+        return role_assignment_attributes("Request", role, str(uuid.uuid4()), principal_type)
+
+    assert condition_holds(condition, WRITE_ASSIGNMENT, request("group"))
+    assert not condition_holds(condition, WRITE_ASSIGNMENT, request("ServicePrincipal"))
+    with pytest.raises(ConditionError):  # an attribute the request lacks: the authorizer denies
+        condition_holds(condition, WRITE_ASSIGNMENT, {})
     assert condition_holds(condition, "Microsoft.Authorization/roleAssignments/read", {})
     plain = "@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] GuidNotEquals 8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
-    assert condition_holds(plain, WRITE_ASSIGNMENT, {"role_definition_id": roles.KEY_VAULT_READER})
-    assert not condition_holds(plain, WRITE_ASSIGNMENT, {"role_definition_id": roles.OWNER})
-    with pytest.raises(ConditionError):
+    assert condition_holds(plain, WRITE_ASSIGNMENT, request("User", roles.KEY_VAULT_READER))
+    assert not condition_holds(plain, WRITE_ASSIGNMENT, request("User", roles.OWNER))
+    with pytest.raises(ConditionError):  # Key Vault requests carry no secret name attribute
         condition_holds("@Resource[Microsoft.KeyVault/vaults/secrets:name] StringLike 'a*'", GET, {})
     with pytest.raises(ConditionError):
         condition_holds("((ActionMatches{'x'})", GET, {})
@@ -369,8 +372,9 @@ def test_assignment_condition_must_hold(store, directory, authorizer):
 def test_who_may_write_and_delete_role_assignments(store, directory, authorizer, role_name, assigned_role, write_allowed):
     lead = directory.create_user("lead", "Team Lead")
     name = assign(store, lead, role_name, VAULT)
-    for action in (WRITE_ASSIGNMENT, DELETE_ASSIGNMENT):
-        context = {"role_definition_id": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{assigned_role}"}
+    role_id = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{assigned_role}"
+    for action, source in ((WRITE_ASSIGNMENT, "Request"), (DELETE_ASSIGNMENT, "Resource")):
+        context = role_assignment_attributes(source, role_id, str(uuid.uuid4()), "User")
         decision = authorizer.check(lead.id, action, SECRET, data_action=False, context=context)
         assert decision.allowed is write_allowed, action
         if write_allowed:

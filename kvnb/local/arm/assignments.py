@@ -4,8 +4,9 @@ Scopes are the subscription, its resource groups, a vault and one secret of a va
 outside its time window (a time-bound grant not yet started or already ended) is not listed, as
 Azure removes an expired assignment; the data plane stops honouring it at the same vault-clock second.
 Writes need ``Microsoft.Authorization/roleAssignments/write`` (or ``/delete``) at the scope, with the
-role being assigned as the condition's context, so a Key Vault Data Access Administrator may hand out
-Key Vault roles only.
+assignment being made (or removed) as the conditions' ``@Request`` (``@Resource``) attributes, so a
+Key Vault Data Access Administrator may hand out Key Vault roles only. A condition sent with an
+assignment must parse (`checked_condition`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from starlette.routing import Route
 
 from ..state import assignments
 from ..identity import roles
+from ..identity.conditions import ConditionError, parse_condition, role_assignment_attributes
 from .common import (
     ArmError,
     Scope,
@@ -25,6 +27,7 @@ from .common import (
     is_guid,
     is_related,
     iso,
+    listing,
     json_body,
     parse_filter,
     parse_scope,
@@ -105,7 +108,7 @@ async def list_role_assignments(request: Request) -> JSONResponse:
     if list_filter.assigned_to:
         reach = reach_of(service.store, list_filter.assigned_to)
         records = [r for r in records if r.principal_id.lower() in reach]
-    return JSONResponse({"value": [assignment_body(service, r) for r in records]})
+    return listing(records, lambda record: assignment_body(service, record))
 
 
 def _find(request: Request, scope: Scope, name: str) -> RoleAssignmentRecord | None:
@@ -146,6 +149,42 @@ def principal_type_for(store, principal_id: str, stated: str | None) -> str:
     return row["kind"]
 
 
+def write_attributes(store, role_text: str, principal_id: str, stated_type: str | None = None, *,
+                     source: str = "Request") -> dict:
+    """The attributes of an assignment being made (``@Request``) or removed (``@Resource``), as the
+    caller's conditions read them."""
+    row = store.db.execute("SELECT kind FROM principals WHERE id = ?", (principal_id.lower(),)).fetchone()
+    return role_assignment_attributes(source, roles.role_guid(role_text), principal_id,
+                                      row["kind"] if row else stated_type)
+
+
+def removal_attributes(record) -> dict:
+    """The ``@Resource`` attributes of an assignment (or schedule request) being removed."""
+    return role_assignment_attributes("Resource", record.role_definition_id, record.principal_id,
+                                      record.principal_type)
+
+
+def checked_condition(props: dict) -> tuple[str | None, str | None]:
+    """The condition and conditionVersion sent with an assignment; 400 when the condition is not one.
+
+    ARM refuses an unreadable condition, or a version other than 2.0, with this code and message (the
+    message is the one Azure's troubleshooting guide quotes, MicrosoftDocs/azure-docs
+    ``conditions-troubleshoot.md``; the code is as public captures show it, not a recorded exchange).
+    """
+    condition, version = text_property(props, "condition"), text_property(props, "conditionVersion")
+    if condition is None:
+        return None, version
+    try:
+        parse_condition(condition)
+    except ConditionError:
+        invalid = True
+    else:
+        invalid = version not in (None, "2.0")
+    if invalid:
+        raise ArmError(400, "InvalidRoleAssignmentCondition", "The given role assignment condition is invalid.")
+    return condition, version or "2.0"
+
+
 def known_role_guid(value: str | None) -> str:
     guid = roles.role_guid(value or "")
     if not is_guid(guid):
@@ -170,11 +209,13 @@ async def create_role_assignment(request: Request) -> JSONResponse:
     props = properties_of(await json_body(request))
     role_text = text_property(props, "roleDefinitionId", required=True)
     principal_id = text_property(props, "principalId", required=True).lower()
-    guid = roles.role_guid(role_text)
-    require_permission(request, caller, WRITE, assignment_id(scope.path, name), {"role_definition_id": guid})
-    guid = known_role_guid(role_text)
     store = request.app.state.service.store
-    principal_type = principal_type_for(store, principal_id, text_property(props, "principalType"))
+    stated_type = text_property(props, "principalType")
+    require_permission(request, caller, WRITE, assignment_id(scope.path, name),
+                       write_attributes(store, role_text, principal_id, stated_type))
+    guid = known_role_guid(role_text)
+    principal_type = principal_type_for(store, principal_id, stated_type)
+    condition, condition_version = checked_condition(props)
     existing = assignments.get_assignment(store, name)
     if existing is not None:
         same = (scope_key(existing.scope) == scope_key(scope.path) and existing.principal_id == principal_id
@@ -187,8 +228,8 @@ async def create_role_assignment(request: Request) -> JSONResponse:
     try:
         record = assignments.create_assignment(
             store, scope.path, guid, principal_id, principal_type, created_by=caller.oid, name=name,
-            description=text_property(props, "description"), condition=text_property(props, "condition"),
-            condition_version=text_property(props, "conditionVersion"),
+            description=text_property(props, "description"), condition=condition,
+            condition_version=condition_version,
         )
     except assignments.AssignmentExists:
         raise ArmError(409, "RoleAssignmentExists", "The role assignment already exists.") from None
@@ -206,8 +247,7 @@ async def delete_role_assignment(request: Request) -> Response:
         # Nothing to delete: answer 204 to whoever may look (the delete condition needs an existing role).
         require_permission(request, caller, READ, assignment_id(scope.path, name))
         return Response(status_code=204)
-    require_permission(request, caller, DELETE, assignment_id(scope.path, name),
-                       {"role_definition_id": record.role_definition_id})
+    require_permission(request, caller, DELETE, assignment_id(scope.path, name), removal_attributes(record))
     assignments.delete_assignment(request.app.state.service.store, name)
     return JSONResponse(assignment_body(request.app.state.service, record), status_code=200)
 

@@ -6,7 +6,7 @@ challenge. Bad input is always a 4xx with a message that says what to fix: never
 
 from __future__ import annotations
 
-import json
+import logging
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -17,7 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..identity.issuer import Caller, InvalidToken
+from ..server import bodies
 
+log = logging.getLogger("kvnb.local.arm")
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _ARM_AUDIENCES = ("'https://management.core.windows.net/','https://management.core.windows.net',"
@@ -36,6 +38,19 @@ class ArmError(Exception):
                             status_code=self.status, headers=self.headers)
 
 
+def listing(items, render) -> JSONResponse:
+    """ARM's ``{"value": [...]}`` of ``render(item)`` for each stored item. An item that cannot be
+    rendered (a row an older vault wrote, or one edited by hand) is left out with a warning in the
+    log: one row never breaks a listing for everyone."""
+    value = []
+    for item in items:
+        try:
+            value.append(render(item))
+        except (ValueError, TypeError, KeyError, OverflowError, AttributeError) as exc:
+            log.warning("A listing left out a stored item it cannot show (%s).", exc.__class__.__name__)
+    return JSONResponse({"value": value})
+
+
 def is_guid(text: str) -> bool:
     return bool(_GUID.match(text or ""))
 
@@ -51,6 +66,24 @@ def guarded(handler):
 
     route.__name__ = handler.__name__
     return route
+
+
+_PROVIDER_TYPE = re.compile(r"/providers/([^/]+)/([^/]+)", re.IGNORECASE)
+
+
+def unknown_route(request: Request, status: int) -> Response:
+    """ARM's answer for a path the local ARM does not serve (404) or a method a path lacks (405)."""
+    if status == 405:  # the message as a public capture shows it (Azure/azure-rest-api-specs#8320)
+        return ArmError(405, "MethodNotAllowed",
+                        f"The requested resource does not support http method '{request.method}'.").response()
+    found = _PROVIDER_TYPE.findall(request.url.path)
+    if found:  # ARM's wording for a type a provider does not have, as public captures show it
+        namespace, kind = found[-1]
+        version = request.query_params.get("api-version", "")
+        return ArmError(404, "InvalidResourceType", f"The resource type '{kind}' could not be found in the "
+                        f"namespace '{namespace}' for api version '{version}'.").response()
+    # unverified wording
+    return ArmError(404, "NotFound", f"The local vault's ARM serves no resource at '{request.url.path[:200]}'.").response()
 
 
 # -- request checks ---------------------------------------------------------------------------------
@@ -110,15 +143,14 @@ def _unauthenticated(service, code: str, message: str, description: str):
 
 
 async def json_body(request: Request) -> dict:
-    raw = await request.body()
+    """The body as a JSON object (an empty body is ``{}``), read within `bodies`' bounds."""
     try:
-        body = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ArmError(400, "InvalidRequestContent", "The request content was invalid and could not be "
-                       f"deserialized: {exc.__class__.__name__}.") from None
-    if not isinstance(body, dict):
-        raise ArmError(400, "InvalidRequestContent", "The request content must be a JSON object.")
-    return body
+        return await bodies.json_object(request, empty={})
+    except bodies.BodyTooLarge as exc:  # unverified: ARM's code for a body over its 4 MB limit
+        raise ArmError(413, "RequestEntityTooLarge", str(exc)) from None
+    except bodies.BodyError as exc:
+        raise ArmError(400, "InvalidRequestContent",
+                       f"The request content was invalid and could not be deserialized: {exc}") from None
 
 
 def properties_of(body: dict) -> dict:
@@ -275,8 +307,14 @@ def _lower(value: str | None) -> str | None:
 
 
 # -- times ------------------------------------------------------------------------------------------
+# The instants ARM's schedules can name: from the Unix epoch to .NET's DateTime.MaxValue, to the second.
+EARLIEST, LATEST = 0, 253402300799  # 1970-01-01T00:00:00Z, 9999-12-31T23:59:59Z
+
+
 def iso(seconds: int | None) -> str | None:
-    if seconds is None:
+    """ARM's date-time form; None for no time, and for a stored time no calendar can show (an older
+    vault's row), so that one row never breaks a listing."""
+    if seconds is None or not EARLIEST <= seconds <= LATEST:
         return None
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
 
@@ -291,7 +329,10 @@ def parse_iso(text: object, name: str) -> int:
         raise ArmError(400, "InvalidRequestContent", f"'{name}' is not an ISO 8601 date-time: '{text[:40]}'.")
     zone = (match[3] or "Z").upper().replace("Z", "+00:00")
     try:
-        moment = datetime.fromisoformat(match[1] + zone)
-    except ValueError:
+        seconds = int(datetime.fromisoformat(match[1] + zone).timestamp())
+    except (ValueError, OverflowError):  # e.g. month 13, or an offset that leaves year 9999
         raise ArmError(400, "InvalidRequestContent", f"'{name}' is not a valid date-time: '{text[:40]}'.") from None
-    return int(moment.timestamp())
+    if not EARLIEST <= seconds <= LATEST:
+        raise ArmError(400, "InvalidScheduleInfo", f"'{name}' is out of range: give a date-time between "
+                       "1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z.")
+    return seconds

@@ -14,11 +14,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ...durations import parse_duration
+from ...durations import duration_seconds
 from ..identity import roles
 from ..state import schedules
-from .assignments import assignment_id, known_role_guid, principal_type_for, reach_of, select
+from .assignments import (
+    assignment_id,
+    checked_condition,
+    known_role_guid,
+    principal_type_for,
+    reach_of,
+    select,
+    write_attributes,
+)
 from .common import (
+    LATEST,
     ArmError,
     Scope,
     authenticate,
@@ -27,6 +36,7 @@ from .common import (
     is_guid,
     iso,
     json_body,
+    listing,
     parse_filter,
     parse_iso,
     parse_scope,
@@ -153,12 +163,15 @@ def _window(store, info: object) -> schedules.Window:
     if kind == "AfterDuration":
         text = expiration.get("duration")
         try:
-            seconds = int(parse_duration(text).total_seconds()) if isinstance(text, str) else 0
+            seconds = duration_seconds(text) if isinstance(text, str) else 0
         except ValueError:
             seconds = 0
         if seconds <= 0:
             raise ArmError(400, "InvalidScheduleInfo", "An AfterDuration expiration needs a positive ISO 8601 "
                            "'duration' such as PT1H or P30D.")
+        if start + seconds > LATEST:
+            raise ArmError(400, "InvalidScheduleInfo", f"The duration '{text[:40]}' ends the schedule after "
+                           "9999-12-31T23:59:59Z; give a shorter duration or an earlier start.")
         return schedules.Window(start, start + seconds, kind, text)
     if kind == "AfterDateTime":
         if not expiration.get("endDateTime"):
@@ -189,12 +202,14 @@ async def create_request(request: Request) -> JSONResponse:
                        "vault; use AdminAssign or AdminRemove.")
     if request_type not in (schedules.ADMIN_ASSIGN, schedules.ADMIN_REMOVE):
         raise ArmError(400, "InvalidRequestType", f"The request type '{request_type}' is not valid.")
-    action = "roleAssignments/write" if request_type == schedules.ADMIN_ASSIGN else "roleAssignments/delete"
-    require_permission(request, caller, _AUTH + action, _object_id(scope.path, REQUESTS, name),
-                       {"role_definition_id": roles.role_guid(role_text)})
     store = request.app.state.service.store
+    assign = request_type == schedules.ADMIN_ASSIGN
+    require_permission(request, caller, _AUTH + ("roleAssignments/write" if assign else "roleAssignments/delete"),
+                       _object_id(scope.path, REQUESTS, name),
+                       write_attributes(store, role_text, principal_id, source="Request" if assign else "Resource"))
     guid = known_role_guid(role_text)
     principal_type = principal_type_for(store, principal_id, None)
+    condition, condition_version = checked_condition(props)
     ticket = props.get("ticketInfo") if isinstance(props.get("ticketInfo"), dict) else {}
     common = dict(scope=scope.path, role_guid=guid, principal_id=principal_id, principal_type=principal_type,
                   requestor_id=caller.oid, justification=text_property(props, "justification"),
@@ -202,8 +217,7 @@ async def create_request(request: Request) -> JSONResponse:
     try:
         if request_type == schedules.ADMIN_ASSIGN:
             item = schedules.admin_assign(store, name, window=_window(store, props.get("scheduleInfo")),
-                                          condition=text_property(props, "condition"),
-                                          condition_version=text_property(props, "conditionVersion"), **common)
+                                          condition=condition, condition_version=condition_version, **common)
         else:
             item = schedules.admin_remove(store, name, **common)
     except ScheduleError as exc:
@@ -252,7 +266,7 @@ async def list_requests(request: Request) -> JSONResponse:
     if list_filter.as_target:
         reach = reach_of(store, caller.oid)
         items = [i for i in items if i.principal_id.lower() in reach]
-    return JSONResponse({"value": [request_body(request, i) for i in items]})
+    return listing(items, lambda item: request_body(request, item))
 
 
 @guarded
@@ -267,7 +281,7 @@ async def cancel(request: Request) -> JSONResponse:
                        f"The role assignment schedule request '{request.path_params['name']}' is not found.")
     if item.requestor_id.lower() != caller.oid.lower():
         require_permission(request, caller, _AUTH + "roleAssignments/write", scope.path,
-                           {"role_definition_id": item.role_definition_id})
+                           write_attributes(store, item.role_definition_id, item.principal_id))
     try:
         schedules.cancel_request(store, item.name)
     except ScheduleError as exc:
@@ -289,9 +303,8 @@ def _views(kind: str):
         if target:
             reach = reach_of(store, target)
             views = [v for v in views if v.principal_id.lower() in reach]
-        body = [schedule_body(request, v, scope.path, instance=kind == INSTANCES, by_target=bool(target))
-                for v in views]
-        return JSONResponse({"value": body})
+        return listing(views, lambda view: schedule_body(request, view, scope.path, instance=kind == INSTANCES,
+                                                         by_target=bool(target)))
 
     async def get_view(request: Request) -> JSONResponse:
         require_api_version(request)

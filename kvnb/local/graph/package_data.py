@@ -16,7 +16,7 @@ import uuid
 
 from ..state.directory import USER, Directory, DirectoryError
 from .access import holds_directory_role, is_approver
-from .common import GraphError, bad_request, denied, not_found
+from .common import GraphError, bad_request, denied, field, not_found
 from ..state.store import Store
 
 OPEN_STATES = ("submitted", "pendingApproval", "delivering")
@@ -69,18 +69,17 @@ def policies_of(store: Store, package_id: str) -> list[sqlite3.Row]:
 # -- requests -----------------------------------------------------------------------------------------------
 def create_request(store: Store, caller_id: str, body: dict, *, created: int | None = None) -> str:
     """Validate and store a request from *caller_id*; returns its id (deliveries happen at once)."""
-    kind = str(body.get("requestType", "")).strip()
+    kind = field(body, "requestType", str, default="").strip()
     kind = {"useradd": "userAdd", "adminadd": "adminAdd", "adminremove": "adminRemove"}.get(kind.lower())
     if kind is None:
         raise bad_request("requestType must be userAdd, adminAdd or adminRemove here.")
-    assignment = body.get("assignment") or body.get("accessPackageAssignment") or {}
-    if not isinstance(assignment, dict):
-        raise bad_request("assignment must be an object.")
+    assignment = field(body, "assignment", dict) or field(body, "accessPackageAssignment", dict, default={})
+    justification = field(body, "justification", str)
     if kind == "adminRemove":
-        return _admin_remove(store, caller_id, assignment, created)
-    package = package_row(store, str(assignment.get("accessPackageId") or ""))
-    policy = _policy_for(store, package, assignment.get("assignmentPolicyId"))
-    target_id = str(assignment.get("targetId") or caller_id).lower()
+        return _admin_remove(store, caller_id, field(assignment, "id", str, default=""), created)
+    package = package_row(store, field(assignment, "accessPackageId", str, default=""))
+    policy = _policy_for(store, package, field(assignment, "assignmentPolicyId", str))
+    target_id = field(assignment, "targetId", str, default=caller_id).lower()
     if kind == "userAdd":
         _check_self_request(store, caller_id, target_id)
     elif not holds_directory_role(store, caller_id):
@@ -100,7 +99,7 @@ def create_request(store: Store, caller_id: str, body: dict, *, created: int | N
             " requestor_id, justification, created, stage_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (request_id, package["id"], policy["id"], kind, "pendingApproval" if needs_approval else "delivering",
              "PendingApproval" if needs_approval else "Delivering", target_id, caller_id.lower(),
-             body.get("justification"), created, str(uuid.uuid4())),
+             justification, created, str(uuid.uuid4())),
         )
         if not needs_approval:
             _deliver(store, request_row(store, request_id))
@@ -157,10 +156,10 @@ def _deliver(store: Store, request: sqlite3.Row) -> None:
                    " assignment_id = ? WHERE id = ?", (now, assignment_id, request["id"]))
 
 
-def _admin_remove(store: Store, caller_id: str, assignment: dict, created: int | None) -> str:
+def _admin_remove(store: Store, caller_id: str, assignment_id: str, created: int | None) -> str:
     if not holds_directory_role(store, caller_id):
         raise denied("Removing access package assignments needs the Identity Governance Administrator role.")
-    row = _row(store, "graph_package_assignments", str(assignment.get("id") or ""))
+    row = _row(store, "graph_package_assignments", assignment_id)
     package = package_row(store, row["package_id"])
     request_id, now = str(uuid.uuid4()), store.now() if created is None else created
     with store.transaction() as db:
@@ -191,6 +190,11 @@ def approvers_of(store: Store, request: sqlite3.Row) -> str:
     return policy_row(store, request["policy_id"])["approvers"]
 
 
+def is_own(request: sqlite3.Row, principal_id: str) -> bool:
+    """Whether *principal_id* made the request or would receive its access."""
+    return principal_id.lower() in (request["requestor_id"], request["target_id"])
+
+
 def decide(store: Store, request: sqlite3.Row, stage_id: str, approver_id: str, result: str,
            justification: str | None) -> None:
     """An approver's Approve (deliver) or Deny on the request's single approval stage."""
@@ -198,6 +202,11 @@ def decide(store: Store, request: sqlite3.Row, stage_id: str, approver_id: str, 
         raise not_found(stage_id)
     if not is_approver(approvers_of(store, request), approver_id):
         raise denied("Only an approver of this access package's policy may decide this request.")
+    if is_own(request, approver_id):
+        # Separation of duties, as in Entra ID Governance: a requestor never decides their own request,
+        # even as one of its approvers (unverified wording; another approver, or cancel, is the way).
+        raise denied("Approvers cannot approve or deny their own requests: another approver of this access "
+                     "package's policy must decide it, or the requestor can cancel it.")
     outcome = _RESULTS.get(str(result).lower())
     if outcome is None:
         raise bad_request("reviewResult must be Approve or Deny.")

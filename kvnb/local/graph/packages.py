@@ -22,6 +22,7 @@ from .common import (
     bad_request,
     collection,
     denied,
+    field,
     function_argument,
     graph_route,
     iso,
@@ -142,7 +143,8 @@ def _approval(ctx: GraphContext, row: sqlite3.Row) -> dict:
     return {"id": row["id"], "stages": [{
         "id": row["stage_id"], "displayName": None, "reviewedDateTime": iso(row["reviewed"]),
         "reviewResult": row["review_result"], "status": "Completed" if decided else "InProgress",
-        "assignedToMe": is_approver(data.approvers_of(ctx.store, row), ctx.caller.oid),
+        "assignedToMe": is_approver(data.approvers_of(ctx.store, row), ctx.caller.oid)
+        and not data.is_own(row, ctx.caller.oid),
         "justification": row["review_justification"] or "",
         "reviewedBy": ({"id": row["reviewed_by"], "displayName": _subject(ctx, row["reviewed_by"])["displayName"]}
                        if row["reviewed_by"] else None),
@@ -225,7 +227,7 @@ def _mine(ctx: GraphContext, on: str) -> list[sqlite3.Row]:
         return [r for r in rows if r["requestor_id"] == me]
     if on == "approver":
         return [r for r in rows if r["state"] == "pendingApproval"
-                and is_approver(data.approvers_of(ctx.store, r), me)]
+                and is_approver(data.approvers_of(ctx.store, r), me) and not data.is_own(r, me)]
     raise bad_request("on must be target, createdBy or approver.")
 
 
@@ -315,8 +317,8 @@ async def get_stage(ctx: GraphContext):
 async def update_stage(ctx: GraphContext):
     row = data.request_row(ctx.store, ctx.request.path_params["approval"])
     body = await ctx.body()
-    data.decide(ctx.store, row, ctx.request.path_params["stage"], ctx.caller.oid, str(body.get("reviewResult", "")),
-                body.get("justification"))
+    data.decide(ctx.store, row, ctx.request.path_params["stage"], ctx.caller.oid,
+                field(body, "reviewResult", str, default=""), field(body, "justification", str))
     return None
 
 

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import calendar
 import json
+import logging
 import sqlite3
 import uuid
 from datetime import datetime, timezone
 
 from ..state.directory import GROUP, Directory
-from .common import GraphError, bad_request, not_found, parse_time
+from .common import GraphError, bad_request, field, not_found, parse_time
 from ..state.store import Store
 
+log = logging.getLogger("kvnb.local.graph")
 DAY = 86400
 APPLY_SECONDS = 1
 COMPLETED = ("Completed", "Applying", "Applied")
@@ -45,22 +47,42 @@ def add_months(timestamp: int, months: int) -> int:
     return int(moment.replace(year=year, month=month, day=day).timestamp())
 
 
-def validate_recurrence(settings: dict) -> None:
-    recurrence = settings.get("recurrence")
+MAX_INTERVAL = 100            # local bounds, far beyond any real review's (Graph documents none)
+MAX_DURATION_DAYS = 3650
+MAX_OCCURRENCES = 1000
+_FLAGS = ("mailNotificationsEnabled", "reminderNotificationsEnabled", "justificationRequiredOnApproval",
+          "defaultDecisionEnabled", "autoApplyDecisionsEnabled", "recommendationsEnabled")
+
+
+def _bounded(container: dict, name: str, low: int, high: int, default: int) -> int:
+    value = field(container, name, int, default=default)
+    if not low <= value <= high:
+        raise bad_request(f"'{name}' must be an integer from {low} to {high}.")
+    return value
+
+
+def validate_settings(settings: dict) -> None:
+    """Refuse now, with 400, any setting the life cycle could not read later (see `refresh`)."""
+    for flag in _FLAGS:
+        field(settings, flag, bool)
+    if field(settings, "defaultDecision", str, default="None") not in ("None", "Approve", "Deny", "Recommendation"):
+        raise bad_request("defaultDecision must be None, Approve, Deny or Recommendation.")
+    field(settings, "applyActions", list)
+    _bounded(settings, "instanceDurationInDays", 1, MAX_DURATION_DAYS, DEFAULT_DURATION_DAYS)
+    recurrence = field(settings, "recurrence", dict)
     if not recurrence:
         return
-    pattern = recurrence.get("pattern") or {}
+    pattern = field(recurrence, "pattern", dict, default={})
     if pattern.get("type") not in ("weekly", "absoluteMonthly"):
         raise bad_request("Access reviews support only 'weekly' or 'absoluteMonthly' recurrence patterns.")
-    interval = pattern.get("interval", 1)
-    if not isinstance(interval, int) or interval < 1:
-        raise bad_request("The recurrence interval must be a positive integer.")
-    span = recurrence.get("range") or {}
+    _bounded(pattern, "interval", 1, MAX_INTERVAL, 1)
+    span = field(recurrence, "range", dict, default={})
     if span.get("type", "noEnd") not in ("noEnd", "endDate", "numbered"):
-        raise bad_request(f"Unsupported recurrence range type '{span.get('type')}'.")
-    for field in ("startDate", "endDate"):
-        if span.get(field):
-            parse_time(str(span[field]), field)  # refuse now what the life cycle could not read later
+        raise bad_request(f"Unsupported recurrence range type '{str(span.get('type'))[:40]}'.")
+    _bounded(span, "numberOfOccurrences", 0, MAX_OCCURRENCES, 0)
+    for name in ("startDate", "endDate"):
+        if span.get(name) is not None:
+            parse_time(span[name], name)
 
 
 def next_start(settings: dict, start: int) -> int | None:
@@ -91,7 +113,7 @@ def create_definition(store: Store, *, display_name: str, group_id: str, reviewe
                       created_by: str | None, transitive: bool = True, created: int | None = None,
                       description_admins: str | None = None, description_reviewers: str | None = None,
                       definition_id: str | None = None) -> str:
-    validate_recurrence(settings)
+    validate_settings(settings)
     definition_id = definition_id or str(uuid.uuid4())
     created = store.now() if created is None else created
     query = f"/groups/{group_id}/{'transitiveMembers' if transitive else 'members'}"
@@ -190,7 +212,12 @@ def refresh(store: Store) -> None:
         db.execute("UPDATE graph_review_instances SET status = 'Applied' WHERE status = 'Applying' AND applied <= ?",
                    (now - APPLY_SECONDS,))
         for definition in db.execute("SELECT * FROM graph_review_definitions").fetchall():
-            _start_due_instances(store, definition, now)
+            try:
+                _start_due_instances(store, definition, now)
+            except (ValueError, TypeError, KeyError, AttributeError, OverflowError, GraphError) as exc:
+                # A definition an older vault stored unchecked: it stops recurring, the rest carry on.
+                log.warning("Access review %s cannot start its next instance (%s).", definition["id"],
+                            exc.__class__.__name__)
 
 
 def _start_due_instances(store: Store, definition: sqlite3.Row, now: int) -> None:

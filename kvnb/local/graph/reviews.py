@@ -23,6 +23,7 @@ from .common import (
     bad_request,
     collection,
     denied,
+    field,
     graph_route,
     iso,
     not_found,
@@ -150,25 +151,25 @@ async def create_definition(ctx: GraphContext):
     if not holds_directory_role(ctx.store, ctx.caller.oid):
         raise denied("Creating access reviews needs the Identity Governance Administrator role.")
     body = await ctx.body()
-    name = body.get("displayName")
-    if not isinstance(name, str) or not name.strip():
+    name = field(body, "displayName", str, required=True)
+    if not name.strip():
         raise bad_request("displayName is required.")
-    match = _SCOPE_QUERY.match(str((body.get("scope") or {}).get("query", "")))
+    query = field(field(body, "scope", dict, required=True), "query", str, required=True)
+    match = _SCOPE_QUERY.match(query)
     if not match:
         raise bad_request("scope.query must be /groups/{id}/transitiveMembers or /groups/{id}/members.")
     group = lookup(ctx.directory, match[1])
     if group is None or group.kind != "Group":
         raise not_found(match[1])
-    reviewers = body.get("reviewers") or []
-    if not isinstance(reviewers, list) or not all(isinstance(r, dict) and r.get("query") for r in reviewers):
+    reviewers = field(body, "reviewers", list, default=[])
+    if not all(isinstance(r, dict) and isinstance(r.get("query"), str) and r["query"] for r in reviewers):
         raise bad_request("reviewers must be a list of accessReviewReviewerScope objects with a query.")
-    settings = body.get("settings") or {}
-    if not isinstance(settings, dict):
-        raise bad_request("settings must be an object.")
+    settings = field(body, "settings", dict, default={})
     definition_id = data.create_definition(
         ctx.store, display_name=name.strip(), group_id=group.id, reviewers=reviewers, settings=settings,
         created_by=ctx.caller.oid, transitive=match[2] == "transitiveMembers",
-        description_admins=body.get("descriptionForAdmins"), description_reviewers=body.get("descriptionForReviewers"),
+        description_admins=field(body, "descriptionForAdmins", str),
+        description_reviewers=field(body, "descriptionForReviewers", str),
     )
     data.refresh(ctx.store)
     document = _definition(ctx, data.definition_row(ctx.store, definition_id))
@@ -207,20 +208,27 @@ async def apply_decisions(ctx: GraphContext):
     return None
 
 
+def _decision_fields(body: dict) -> tuple[str, str | None]:
+    return field(body, "decision", str, default=""), field(body, "justification", str)
+
+
 @graph_route
 async def batch_record_decisions(ctx: GraphContext):
     definition = _readable_definition(ctx)
     _require_reviewer(ctx, definition)
     instance = _instance_of(ctx, definition)
     body = await ctx.body()
+    decision, justification = _decision_fields(body)
+    principal_id = field(body, "principalId", str)
     rows = data.decisions(ctx.store, instance["id"])
-    if body.get("principalId"):
-        rows = [r for r in rows if r["principal_id"] == str(body["principalId"]).lower()]
-    data.record(ctx.store, instance, rows, ctx.caller.oid, str(body.get("decision", "")), body.get("justification"))
+    if principal_id:
+        rows = [r for r in rows if r["principal_id"] == principal_id.lower()]
+    data.record(ctx.store, instance, rows, ctx.caller.oid, decision, justification)
     return None
 
 
 # -- decisions -----------------------------------------------------------------------------------------------------
+
 _DECISION_FILTERS = {"decision": lambda d: d["decision"], "recommendation": lambda d: d["recommendation"],
                      "applyresult": lambda d: d["applyResult"], "principal/id": lambda d: d["principal"]["id"]}
 
@@ -255,8 +263,8 @@ async def update_decision(ctx: GraphContext):
     _require_reviewer(ctx, definition)
     instance = _instance_of(ctx, definition)
     row = _decision_row(ctx, instance)
-    body = await ctx.body()
-    data.record(ctx.store, instance, [row], ctx.caller.oid, str(body.get("decision", "")), body.get("justification"))
+    decision, justification = _decision_fields(await ctx.body())
+    data.record(ctx.store, instance, [row], ctx.caller.oid, decision, justification)
     return None
 
 

@@ -5,7 +5,8 @@ segment boundary, case-insensitively), it is made to the caller or to a group th
 (transitively), it is active on the vault clock, and its role permits the action. Control-plane
 ``actions`` and data-plane ``dataActions`` are separate lists: ``*`` in ``actions`` (Owner) grants
 no data action. A role's ABAC condition (Key Vault Data Access Administrator's) and an
-assignment's condition must hold too; a condition this module cannot read grants nothing.
+assignment's condition must hold too, evaluated with the request's attributes (`conditions`); a
+condition that cannot be read or evaluated for the request grants nothing.
 
 Per-request cost matters (the data plane asks on every call), so the assignment table, the
 memberships and the disabled principals are read once per database generation, and each caller's
@@ -153,12 +154,14 @@ class Authorizer:
         resource: str,
         *,
         data_action: bool,
-        context: Mapping[str, str] | None = None,
+        context: Mapping[str, object] | None = None,
     ) -> Decision:
         """Allow with the first granting assignment (most specific scope, direct before group), or deny.
 
-        *context* carries request attributes for conditions, e.g. ``{"role_definition_id": guid}``
-        for ``Microsoft.Authorization/roleAssignments/write`` and ``/delete``.
+        *context* carries the request's attributes for conditions, named as `conditions.attribute_key`
+        does: for ``Microsoft.Authorization/roleAssignments/write`` the ``@Request`` attributes of the
+        assignment being made, for ``/delete`` the ``@Resource`` ones of the assignment being removed
+        (`conditions.role_assignment_attributes`).
         """
         for assignment, _ in self._applicable(principal_id, resource):
             role = role_by_id(assignment.role_guid)
@@ -224,7 +227,7 @@ class Authorizer:
             return self._snapshot, now, self._memo
 
 
-def _conditions_hold(conditions, action: str, context: Mapping[str, str]) -> bool:
+def _conditions_hold(conditions, action: str, context: Mapping[str, object]) -> bool:
     for condition in conditions:
         if not condition:
             continue
@@ -232,7 +235,7 @@ def _conditions_hold(conditions, action: str, context: Mapping[str, str]) -> boo
             if not condition_holds(condition, action, context):
                 return False
         except ConditionError:
-            return False  # fail closed: an unreadable condition grants nothing
+            return False  # fail closed: a condition that cannot be read or evaluated grants nothing
     return True
 
 

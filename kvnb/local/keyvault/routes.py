@@ -31,6 +31,7 @@ from ..state import backup as secretbackup, secrets as secretstore
 from ..identity.issuer import InvalidToken
 from .errors import KeyVaultError
 from ..identity.rbac import forbidden_by_rbac_message
+from ..server import bodies
 
 log = logging.getLogger("kvnb.local.keyvault")
 
@@ -148,12 +149,11 @@ class _Context:
 
 async def _json_body(request: Request) -> dict:
     try:
-        document = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise kverrors.BadParameter("The request body is not valid JSON.") from None  # unverified wording
-    if not isinstance(document, dict):
-        raise kverrors.BadParameter("The request body must be a JSON object.")  # unverified wording
-    return document
+        return await bodies.json_object(request)
+    except bodies.BodyTooLarge as exc:  # unverified: the status and code the service gives an oversized body
+        raise KeyVaultError(str(exc), code="RequestEntityTooLarge", status=413) from None
+    except bodies.BodyError as exc:  # unverified wording
+        raise kverrors.BadParameter(str(exc)) from None
 
 
 def _properties_in(body: dict) -> dict:
@@ -386,6 +386,12 @@ def _endpoint(collection: str):
 
     endpoint.__name__ = f"keyvault_{collection}"
     return endpoint
+
+
+def unknown_route(request: Request, status: int) -> Response:
+    """Key Vault's answer for a path it has no operation for (404), or a method a path lacks (405)."""
+    error = kverrors.not_found_path() if status == 404 else kverrors.method_not_allowed(request.method)
+    return _Reply(error.status, error.body(), _headers(request))
 
 
 _secrets = _endpoint("secrets")

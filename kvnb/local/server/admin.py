@@ -19,8 +19,10 @@ from starlette.routing import Route
 
 from ..seed import scenario
 from ..state.directory import GROUP, Directory
+from . import bodies
 
 ADMIN_HEADER = "x-kvnb-admin-token"
+_LATEST = 253402300799  # 9999-12-31T23:59:59Z
 
 
 def _authorized(request: Request) -> bool:
@@ -34,8 +36,8 @@ def _refuse() -> JSONResponse:
 
 async def _body(request: Request) -> dict:
     try:
-        data = await request.json()
-    except ValueError:
+        data = bodies.parse_json(await bodies.read_body(request), empty={})
+    except bodies.BodyError:  # as the surfaces bound theirs; an unreadable body counts as none
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -108,6 +110,8 @@ async def clock(request: Request) -> JSONResponse:
             offset = store.clock_offset() + int(body["advance_seconds"])
         except (KeyError, TypeError, ValueError):
             return JSONResponse({"error": "Give advance_seconds (an integer) or reset."}, 400)
+        if not 0 <= store.now() - store.clock_offset() + offset <= _LATEST:  # every date must stay showable
+            return JSONResponse({"error": "That moves the vault clock out of 1970-9999; advance it less."}, 400)
     store.set_meta("clock_offset", str(offset))
     return JSONResponse({"offset_seconds": offset, "now": store.now()})
 

@@ -77,9 +77,14 @@ class LocalVaultService:
 
     @staticmethod
     def base_url(request: Request) -> str:
-        """scheme://host:port exactly as the client called it: ids must start with the vault URL."""
-        host = request.headers.get("host") or "{}:{}".format(*request.scope["server"])
-        return f"https://{host}"
+        """scheme://host:port that ids, links and audiences start with: the vault URL as the client
+        called it when the Host header names this vault's own address (127.0.0.1 or localhost on the
+        port the request came in on), the vault's own URL otherwise, so that a forged Host never
+        reaches an id, a nextLink or an accepted audience."""
+        port = request.scope["server"][1]
+        host = (request.headers.get("host") or "").strip().lower()
+        own = f"127.0.0.1:{port}"
+        return f"https://{host if host in (own, f'localhost:{port}') else own}"
 
     def resource_id(self, vault: str) -> str:
         row = self.vault_row(vault)
