@@ -8,8 +8,8 @@ Anything nobody can fix from a notebook (a 500) propagates unchanged.
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING, Callable
+from urllib.parse import urlsplit
 
 from .errors import (
     AccessDeniedError,
@@ -22,6 +22,8 @@ from .errors import (
     VaultUnreachableError,
 )
 from .permissions import GET_SECRET, READ_METADATA, ROLE_FOR_ACTION, SET_SECRET
+from .suggest import close_matches
+from .surface import Placeholder, access_command
 
 if TYPE_CHECKING:
     from .vault import VaultTarget
@@ -48,6 +50,24 @@ def result_code(exc) -> str:
     return inner or body.get("code") or type(exc).__name__
 
 
+def _name_not_found(exc: BaseException) -> bool:
+    """Whether a DNS lookup failed somewhere in *exc*'s chain (azure-core → requests → urllib3 → socket)."""
+    import socket
+
+    seen, todo = set(), [exc]
+    while todo and len(seen) < 20:  # chains are a few links long; bound it all the same
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):  # urllib3's NameResolutionError is raised from it
+            return True
+        todo += [current.__cause__, current.__context__, getattr(current, "inner_exception", None),
+                 getattr(current, "reason", None)]
+        todo += [arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException)]
+    return False
+
+
 def from_azure_error(exc, name: str, target: VaultTarget, *, version: str | None = None,
                      list_names: Callable[[], list[str]] | None = None) -> KvnbError:
     """The kvnb error for an azure-core exception raised while working on secret *name* of *target*.
@@ -59,6 +79,10 @@ def from_azure_error(exc, name: str, target: VaultTarget, *, version: str | None
                                        ResourceNotFoundError, ServiceRequestError, ServiceResponseError)
 
     vault = target.name
+    if isinstance(exc, ServiceRequestError) and not target.is_local and _name_not_found(exc):
+        host = urlsplit(target.url).hostname
+        return VaultUnreachableError(f"No vault named {vault} (DNS lookup of {host} failed): check the name, "
+                                     "or the network if the name is right.")
     if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
         hint = "Run `kvnb local start`." if target.is_local else "Check the network, VPN or proxy."
         return VaultUnreachableError(f"Cannot reach the vault {vault} at {target.url} "
@@ -110,8 +134,7 @@ def _not_found(name: str, target: VaultTarget, list_names) -> SecretNotFoundErro
         names = list_names() if list_names is not None else []
     except AzureError:  # the caller may not list: suggestions are a courtesy, not a requirement
         names = []
-    by_lower = {n.lower(): n for n in names}
-    matches = tuple(by_lower[m] for m in difflib.get_close_matches(name.lower(), list(by_lower), n=3))
+    matches = close_matches(name, names)
     hint = f" Did you mean {', '.join(matches)}?" if matches else ""
     return SecretNotFoundError(f"No secret {name} in {target.name}.{hint}",
                                secret_name=name, close_matches=matches)
@@ -124,9 +147,9 @@ def access_denied(name: str, vault: str, action: str, package: str | None = None
     text = f"Access denied: you may not {what} {name or 'secrets'} in {vault}"
     text += f" (needs {role})." if role else "."
     if package:
-        text += f" Request the access package {package}: `%kvaccess request {role} --reason WHY`."
+        text += f" Request the access package {package}: `{access_command('request', role, reason=Placeholder('WHY'))}`."
     else:
-        text += " Ask the vault's owner for access; `%kvaccess` shows what you have."
+        text += f" Ask the vault's owner for access; `{access_command()}` shows what you have."
     return AccessDeniedError(text, secret_name=name, action=action, missing_role=role,
                              access_package=package, vault_name=vault)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
 import warnings
@@ -28,13 +27,12 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from kvnb import errors, ledger as _ledger
 from kvnb.azure_errors import from_azure_error, result_code, with_access_package
 from kvnb.fingerprint import short_fingerprint
+from kvnb.names import check_name
 from kvnb.tokens import unverified_claims
 
 if TYPE_CHECKING:
     from kvnb.vault import VaultTarget
 
-SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
-SECRET_VERSION = re.compile(r"^[0-9A-Za-z]{1,64}$")
 MAX_WORKERS = 8
 MAX_LISTED_NAMES = 2000       # names read for "did you mean" suggestions
 LIST_TIME_LIMIT = 5.0         # seconds spent reading them, at most
@@ -159,15 +157,6 @@ def fetch_secrets(requests: Iterable[str | SecretRequest], *, vault: str | None 
         forget_target(target)
         target = open_target(vault, persona=persona, credential_options=credential_options)
         return _Fetcher(target, None, peek_policy, value_ttl, cache_ttl, on_expired).all(wanted)
-
-
-def check_name(name: str, version: str | None = None) -> None:
-    if not isinstance(name, str) or not SECRET_NAME.match(name):
-        raise errors.InvalidSecretNameError(
-            f"{name!r} is not a secret name: use 1-127 letters, digits and dashes.", secret_name=str(name))
-    if version is not None and not SECRET_VERSION.match(version):
-        raise errors.InvalidSecretNameError(
-            f"{version!r} is not a secret version: versions are 32 hex characters.", secret_name=name)
 
 
 def list_secret_names(*, vault: str | None = None, persona: str | None = None,

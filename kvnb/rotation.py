@@ -33,6 +33,7 @@ from kvnb.errors import RotationCancelled, RotationError, RotationRefused, Rotat
 from kvnb.fetch import explained
 from kvnb.fingerprint import SHORT_LENGTH, fingerprint
 from kvnb.permissions import SECRETS_OFFICER, SET_SECRET
+from kvnb.surface import Placeholder, access_command
 
 if TYPE_CHECKING:
     from kvnb.vault import VaultTarget
@@ -252,10 +253,10 @@ def _refusal(target: VaultTarget, name: str, access, who: str, needed: tuple[str
             f"or the vault, " + (f"and your roles there ({held}) do not allow it." if held else "and you hold "
                                  "no role there."))
     if package:
-        text += f"\nRequest the access package {package}: `%kvaccess request {OFFICER} --reason WHY`."
+        text += f"\nRequest the access package {package}: `{access_command('request', OFFICER, reason=Placeholder('WHY'))}`."
     else:
-        text += (f"\nAsk the vault's owner for a time-bound grant, e.g. `%kvaccess grant {who} "
-                 f"'{OFFICER}' --scope secret/{name} --for 1h`, or hand them the value to rotate.")
+        grant = access_command("grant", who, OFFICER, scope=f"secret/{name}", for_="1h")
+        text += f"\nAsk the vault's owner for a time-bound grant, e.g. `{grant}`, or hand them the value to rotate."
     return RotationRefused(text, secret_name=name, access=access, action=SET_ACTION, missing_role=OFFICER,
                            access_package=package)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ from .errors import (
     VaultNameError,
     VaultReferenceError,
 )
+from .suggest import did_you_mean
+from .surface import vault_setting
 
 AZURE_VAULT_SUFFIX = ".vault.azure.net"
 AZURE_ARM = "https://management.azure.com"
@@ -167,7 +170,7 @@ def resolve_reference(vault: str | None) -> str:
     if not reference:
         raise VaultNameError(
             "No vault given. Pass one (a name like azDevOpsKV01, a URL, or `local`), "
-            "set `%config KvMagics.vault = ...`, or set KVNB_VAULT."
+            f"{vault_setting()}, or set KVNB_VAULT."
         )
     return reference
 
@@ -245,8 +248,9 @@ def find_vault_resource_id(target: VaultTarget) -> str | None:
 
 
 @contextmanager
-def _local_errors() -> Iterator[None]:
-    """The local vault's own exceptions, as the kvnb errors `open_vault` promises."""
+def _local_errors(persona: str | None = None) -> Iterator[None]:
+    """The local vault's own exceptions, as the kvnb errors `open_vault` promises (an unknown *persona*
+    with the names close to it)."""
     from . import local
 
     try:
@@ -260,7 +264,8 @@ def _local_errors() -> Iterator[None]:
     except LookupError as exc:  # no such persona, or a group: who to be instead is the user's choice
         if isinstance(exc, (KeyError, IndexError)):  # bugs, not choices
             raise
-        raise VaultReferenceError(f"{exc} Pick one with --persona NAME.") from None
+        hint = did_you_mean(persona, [p.handle for p in local.personas() if p.can_sign_in]) if persona else ""
+        raise VaultReferenceError(f"{exc}{hint} Pick one with --persona NAME (names: `kvnb local personas`).") from None
 
 
 def _local_runtime(start_local: bool):
@@ -268,6 +273,9 @@ def _local_runtime(start_local: bool):
     from . import local
 
     with _local_errors():
+        if start_local and local.running() is None:
+            # Starting takes seconds: say why this call is slow rather than leave the reader waiting.
+            print("Starting the local vault (not running)…", file=sys.stderr, flush=True)
         return local.connect(start_if_stopped=start_local)
 
 
@@ -277,8 +285,9 @@ def _open_local(name: str | None, persona: str | None, start_local: bool) -> Vau
     if name:
         vaults = [v for v in runtime.vaults if v["name"].lower() == name.lower()]
         if not vaults:
-            known = ", ".join(v["name"] for v in runtime.vaults)
-            raise VaultNameError(f"No local vault {name!r} (running: {known}). Add one with `kvnb local add-vault {name}`.")
+            names = [v["name"] for v in runtime.vaults]
+            raise VaultNameError(f"No local vault {name!r} (running: {', '.join(names)}).{did_you_mean(name, names)} "
+                                 f"Add one with `kvnb local add-vault {name}`.")
     return _local_target(runtime, vaults[0], persona)
 
 
@@ -296,6 +305,7 @@ def _local_target(runtime, vault: dict, persona: str | None) -> VaultTarget:
 
     with _local_errors():
         persona = persona or os.environ.get("KVNB_PERSONA") or local.default_persona(runtime.home)
+    with _local_errors(persona):
         header = local.identity_header(persona, runtime.home)
     ca = str(runtime.ca_path)
     identity = LocalIdentity(runtime.token_endpoint, header, persona=persona, connection_verify=ca)

@@ -20,7 +20,7 @@ def test_plan_builds_the_seed_structure_on_a_fresh_vault_once(open_as, local_vau
     local_vault.admin("vaults", {"name": "azDevOpsKV02"})
     fresh = open_vault("local:azDevOpsKV02", persona="lead", start_local=False)
     try:
-        plan = access.seed_plan()
+        plan = access.seed_plan(lead="lead")  # a plan that allows the creator's direct administrator roles
         assert len(access.check_plan(fresh, plan).missing) == 4
         applied = access.apply_plan(fresh, plan)
         assert len(applied.created) == 4 and applied.removed == () and applied.drift.clean
@@ -48,16 +48,21 @@ def test_drift_reports_extra_and_bypass_and_removes_only_when_asked(open_as, loc
     drift = access.check_plan(target, plan)
     assert drift.missing == ()
     assert [str(item) for item in drift.extra] == ["extra: AzureAD team (Group) → Key Vault Reader on the vault"]
-    assert [str(item) for item in drift.bypass] == [
-        "bypass: shortcut@kvnblocal.onmicrosoft.com (User) → Key Vault Secrets User on the vault"]
+    # The seed's plan allows no direct assignment: the lead's own are drift, as the audit flags them (R2).
+    leads_own = {f"bypass: lead@kvnblocal.onmicrosoft.com (User) → {role} on the vault"
+                 for role in ("Key Vault Administrator", "Key Vault Data Access Administrator")}
+    shortcut = "bypass: shortcut@kvnblocal.onmicrosoft.com (User) → Key Vault Secrets User on the vault"
+    assert {str(item) for item in drift.bypass} == leads_own | {shortcut}
 
     kept = access.apply_plan(target, plan)
     assert not kept.changed and kept.drift == drift  # nothing deleted unless asked
     cleaned = access.apply_plan(target, plan, remove=True)
-    assert set(cleaned.removed) == {item.assignment_id for item in drift.extra + drift.bypass}
-    assert cleaned.drift.clean
-    shortcut = access.effective_access(target, "shortcut", secret="APICaller")
-    assert not shortcut.allows("get") and shortcut.allows("list")  # still a reader through the group
+    assert set(cleaned.removed) == {item.assignment_id for item in drift.extra + drift.bypass
+                                    if not str(item).startswith("bypass: lead@")}
+    # never the caller's own: the lead would lose the right to assign roles half-way
+    assert {str(item) for item in cleaned.kept} == {str(item) for item in cleaned.drift.items()} == leads_own
+    after = access.effective_access(target, "shortcut", secret="APICaller")
+    assert not after.allows("get") and after.allows("list")  # still a reader through the group
 
 
 def test_plan_round_trips_through_json_and_rejects_unknown_groups(open_as):

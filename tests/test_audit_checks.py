@@ -114,6 +114,10 @@ def test_a_healthy_vault_has_no_findings_but_r6_needs_sign_ins():
     findings, limitations = evaluate(tables, AuditSettings(now=NOW))
     assert findings == []
     assert [(lim.checks, lim.source) for lim in limitations] == [(("R6",), "sign_ins")]
+    from kvnb.audit.findings import findings_table
+
+    assert list(findings_table([], limitations)["title"]) == ["Could not read sign-in logs"]
+    assert str(limitations[0]).startswith("sign-in logs: not available.")
 
 
 def test_secret_checks_fail_and_pass_at_their_thresholds():

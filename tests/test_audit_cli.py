@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -74,16 +75,32 @@ def test_no_output_format_contains_a_secret_value(seed, tmp_path):
 
 
 def test_exit_codes(seed, tmp_path):
-    assert invoke("local", "--fail-on", "high").exit_code == 1          # the guest holds access (R4)
-    assert invoke("local", "--fail-on", "none").exit_code == 0
+    failed = invoke("local", "--fail-on", "high")
+    assert failed.exit_code == 1                                        # the guest holds access (R4)
+    assert "at or above --fail-on high: " in failed.stderr and "R4 high (azDevOpsKV01)" in failed.stderr
+    passed = invoke("local", "--fail-on", "none")
+    assert passed.exit_code == 0 and "--fail-on" not in passed.stderr
     report = tmp_path / "audit.html"
-    assert invoke("local", "--output", "html", "--out", str(report)).exit_code == 0
+    wrote = invoke("local", "--output", "html", "--out", str(report))
+    assert wrote.exit_code == 0 and wrote.stdout == ""
+    assert re.fullmatch(rf"Wrote the html report of azDevOpsKV01 \(\d+ findings\) to {re.escape(str(report))}\.\n",
+                        wrote.stderr)
     assert report.read_text().count("<svg") == 2
     result = CliRunner().invoke(audit, ["not a vault!"])
     assert result.exit_code == 2 and "is not a vault name" in result.output
     result = CliRunner().invoke(audit, ["local", "--persona", "nobody"])
     assert result.exit_code == 2 and "No local identity" in result.output
-    assert CliRunner().invoke(audit, []).exit_code == 2
+    result = CliRunner().invoke(audit, ["local", "--persona", "laed"])
+    assert result.exit_code == 2 and "Did you mean lead?" in result.output
+    result = CliRunner().invoke(audit, [])
+    assert result.exit_code == 2 and "No vault given" in result.output and "--vault VAULT" in result.output
+
+
+def test_the_vault_may_come_from_kvnb_vault(seed, monkeypatch):
+    monkeypatch.setenv("KVNB_VAULT", "local")
+    result = invoke("--output", "json")
+    assert result.exit_code == 0, result.output
+    assert [v["name"] for v in json.loads(result.stdout)["vaults"]] == [FIRST_VAULT]
 
 
 def test_several_vaults_in_one_run(seed):

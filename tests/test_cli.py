@@ -11,7 +11,7 @@ from kvnb.cli import cli
 
 
 def test_every_command_group_is_registered():
-    assert set(cli.commands) == {"audit", "local", "notebook", "run", "scan", "secret"}
+    assert set(cli.commands) == {"access", "audit", "local", "notebook", "run", "scan", "secret"}
 
 
 def test_audit_formats_match_the_audit_package():
@@ -51,7 +51,30 @@ def test_vault_and_persona_options_are_shared_and_read_the_kvnb_variables(monkey
     # KVNB_PERSONA is left to open_vault, which applies it to the local vault only.
     assert runner.invoke(show, []).output.strip() == "azDevOpsKV01|None"
     assert runner.invoke(show, ["--vault", "local", "--persona", "lead"]).output.strip() == "local|lead"
-    for command in (["scan", "--help"], ["secret", "rotate", "--help"]):
+    for command in (["scan", "--help"], ["secret", "rotate", "--help"], ["access", "check", "--help"]):
         assert "KVNB_VAULT" in runner.invoke(cli, command).output
     for command in (["scan", "--help"], ["secret", "rotate", "--help"], ["audit", "--help"]):
         assert "KVNB_PERSONA" in runner.invoke(cli, command).output
+
+
+def _commands(group, path=()):
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from _commands(command, path + (name,))
+        else:
+            yield path + (name,), command
+
+
+def test_every_option_says_what_it_does_and_names_its_value():
+    """Help for every option, and a metavar that says what to give (NAME, VAULT, MS), not click's default."""
+    import click
+
+    ctx = click.Context(cli)
+    for path, command in _commands(cli):
+        for param in command.params:
+            if not isinstance(param, click.Option) or param.name == "help":
+                continue
+            where = f"kvnb {' '.join(path)} {param.opts[0]}"
+            assert param.help, f"{where} has no help text"
+            shown = param.make_metavar(ctx) if not param.is_flag and param.metavar is None else ""
+            assert shown not in ("TEXT", "INTEGER", "INTEGER RANGE"), f"{where} shows click's default {shown}"

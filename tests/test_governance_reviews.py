@@ -101,7 +101,7 @@ def test_reviews_table_degrades_to_a_limitation_without_permission(governed_vaul
         member.credential.close()
     assert isinstance(result, Limitation)
     assert result.permission == "AccessReview.Read.All"
-    assert "reviewer" in result.fix and str(result).startswith("reviews: not available.")
+    assert "reviewer" in result.fix and str(result).startswith("access reviews: not available.")
 
 
 def test_only_reviewers_record_decisions(governed_vault):

@@ -22,6 +22,8 @@ def test_newmember_sees_reader_through_the_group_and_the_package_to_request(ip, 
     assert "Key Vault Reader: through group azDevOpsKV01_reader" in out
     assert re.search(r"\bget\s+no", out) and re.search(r"\blist\s+yes\s+Key Vault Reader", out)
     assert "To get: you need Key Vault Secrets User; request the access package azDevOpsKV01_secAccess" in out
+    assert '`%kvaccess request "Key Vault Secrets User" --reason "WHY"`' in out  # typed as is, it parses
+    assert "kvnb access" not in out
 
 
 def test_member_may_get_the_secret_through_secaccess(ip, capsys):
@@ -112,7 +114,7 @@ def test_reviews_and_one_groups_decisions(ip, capsys):
 def test_plan_reports_the_shortcut_as_drift(ip, capsys):
     run(ip, "%kvaccess plan --persona lead")
     out = output(capsys)
-    assert "Governance plan for azDevOpsKV01: 1 drift items." in out
+    assert "Governance plan for azDevOpsKV01: 3 drift items." in out  # the shortcut, and the lead's own two
     assert re.search(r"shortcut@kvnblocal\.onmicrosoft\.com\s+Key Vault Secrets User\s+bypass\s+User", out)  # answer first
 
 

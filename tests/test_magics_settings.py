@@ -59,6 +59,7 @@ def test_order_is_argument_then_config_then_environment_then_default(monkeypatch
 @pytest.mark.parametrize("name, text, value", [
     ("redaction", "off", False), ("redaction", "ON", True), ("peek_policy", "8", 8),
     ("peek_policy", "allow", "allow"), ("credential_options", '{"tenant_id": "t"}', {"tenant_id": "t"}),
+    ("redact_min_run", "24", 24),
 ])
 def test_environment_values_are_parsed(monkeypatch, name, text, value):
     monkeypatch.setenv(SETTINGS[name].env, text)
@@ -66,7 +67,8 @@ def test_environment_values_are_parsed(monkeypatch, name, text, value):
 
 
 @pytest.mark.parametrize("name, text", [("redaction", "maybe"), ("cache_ttl", "-1"),
-                                        ("credential_options", "[1]")])
+                                        ("credential_options", "[1]"), ("redact_min_run", "4"),
+                                        ("redact_min_run", "sixteen")])
 def test_bad_environment_values_say_which_variable(monkeypatch, name, text):
     monkeypatch.setenv(SETTINGS[name].env, text)
     with pytest.raises(SettingError, match=SETTINGS[name].env):
@@ -132,3 +134,15 @@ def test_a_bad_config_value_is_refused_and_the_old_one_kept(ip, caplog):
     magics = next(c for c in ip.configurables if isinstance(c, KvMagics))
     assert magics.peek_policy == 8
     assert "peek_policy" in caplog.text
+
+
+def test_redact_min_run_sets_the_registry_k(ip, monkeypatch):
+    from kvnb import redaction
+
+    monkeypatch.delenv("KVNB_REDACT_MIN_RUN", raising=False)
+    run(ip, "%config KvMagics.redact_min_run = 24")
+    try:
+        assert redaction.registry.min_run == 24
+    finally:
+        run(ip, "%config KvMagics.redact_min_run = None")
+    assert redaction.registry.min_run == 16

@@ -149,9 +149,11 @@ def test_01_team_lead_sees_drift_applies_the_plan_and_reviews(kernel_env, tmp_pa
     assert "V3 [medium] Purge protection is disabled" in vault_findings and "V4 [medium]" in vault_findings
 
     drift = text(nb, "plan-drift")
-    assert "1 drift items" in drift and re.search(r"shortcut@\S+\s+Key Vault Secrets User\s+bypass\s+User", drift)
-    assert "created 0, removed 1 assignment(s)" in text(nb, "apply")
-    assert "no drift" in text(nb, "plan-after")
+    assert "3 drift items" in drift and re.search(r"shortcut@\S+\s+Key Vault Secrets User\s+bypass\s+User", drift)
+    applied_plan = text(nb, "apply")
+    assert "created 0, removed 1 assignment(s)" in applied_plan
+    assert applied_plan.count("kept (your own): bypass: lead@") == 2  # the lead's standing roles, as in the audit
+    assert "2 drift items" in text(nb, "plan-after") and "shortcut@" not in text(nb, "plan-after")
 
     assert "azDevOpsKV01_secAccess (Key Vault Secrets User)" in text(nb, "packages")
     assert "pendingApproval" in text(nb, "requests")
@@ -162,6 +164,11 @@ def test_01_team_lead_sees_drift_applies_the_plan_and_reviews(kernel_env, tmp_pa
     applied = text(nb, "apply-review")
     assert re.search(r"External Contractor\s+Deny\s+AppliedSuccessfully", applied)
     assert re.search(r"azDevOpsKV01_secAccess\s+Key Vault Secrets User\s+ok\s", applied)
+    holding = text(nb, "still-holding")  # why whoever was reviewed still holds what they hold
+    assert re.search(r"External Contractor: denied and removed from the group; .*Holds: Key Vault Reader "
+                     r"through group azDevOpsKV01_reader\.", holding)
+    assert re.search(r"Former Team Member: nobody decided \(recommended: \w+\), so applying changed nothing; "
+                     r".*Holds: .*Key Vault Secrets User through group azDevOpsKV01_secAccess", holding)
     assert "high: R4 Guest holds access" in text(nb, "panel-summary")
 
     assert_no_value_in(saved, every_value(kernel_env))
@@ -244,6 +251,11 @@ def test_04_audit_panel_findings_export_and_cli_by_vault_url(kernel_env, tmp_pat
     assert export and int(export[2].replace(",", "")) > 10_000
     report = Path(export[1]).read_text(encoding="utf-8")
     assert "Guest holds access to the vault" in report
+    read = text(nb, "read")  # run alone: the seed as planted
+    assert "External Contractor (guest): Key Vault Secrets User at vault, via azDevOpsKV01_secAccess" in read
+    assert "Developer With Direct Access: Key Vault Secrets User at vault, direct" in read
+    assert re.search(r"plan: 3 drift items; bypass: .*the audit's R2 names 3 direct user assignments: same count",
+                     text(nb, "plan-agrees"), re.S)
     cli = text(nb, "cli")
     assert "Audited as lead@" in cli and re.search(r"7 secrets; findings: 1 high, \d+ medium", cli)
     assert re.search(r"\[\s+high\] R4\s+Guest holds access to the vault", cli)
@@ -251,6 +263,23 @@ def test_04_audit_panel_findings_export_and_cli_by_vault_url(kernel_env, tmp_pat
 
     assert_no_value_in(saved, every_value(kernel_env))
     assert_no_value_in(Path(export[1]), every_value(kernel_env))
+
+
+@pytest.mark.slow
+def test_04_after_01_tells_what_01_changed(kernel_env, tmp_path):
+    first, _ = execute("01_team_lead_setup.ipynb", tmp_path, VAULT="local")
+    assert errors(first) == []
+    nb, saved = execute("04_access_audit.ipynb", tmp_path, VAULT="local")
+    assert errors(nb) == []
+    read = text(nb, "read")
+    # 01 applied the secAccess review (the contractor left it) and removed the developer's direct grant
+    assert "External Contractor (guest): Key Vault Reader at vault, via azDevOpsKV01_reader" in read
+    assert "via azDevOpsKV01_secAccess" not in read.split("R5 –")[0]
+    assert "Developer With Direct Access" not in read
+    assert "Team Lead: Key Vault Data Access Administrator at vault, direct" in read  # R2, R7, P1: kept
+    assert re.search(r"plan: 2 drift items; bypass: .*the audit's R2 names 2 direct user assignments: same count",
+                     text(nb, "plan-agrees"), re.S)
+    assert_no_value_in(saved, every_value(kernel_env))
 
 
 def test_the_leak_search_finds_a_value_in_each_form(tmp_path):

@@ -148,7 +148,7 @@ def test_without_set_permission_it_stops_before_the_value(open_as, local_vault, 
     assert asked.calls == 0 and len(versions(local_vault)) == count
     assert "You may not set APICaller in azDevOpsKV01: that needs Key Vault Secrets Officer" in message
     assert held in message
-    assert f"%kvaccess grant {persona}@kvnblocal.onmicrosoft.com 'Key Vault Secrets Officer' " \
+    assert f'%kvaccess grant {persona}@kvnblocal.onmicrosoft.com "Key Vault Secrets Officer" ' \
            "--scope secret/APICaller --for 1h" in message
     assert refused.value.missing_role == "Key Vault Secrets Officer"
     assert not refused.value.access.allows("set")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -115,6 +116,18 @@ def test_personas_lists_every_identity(local_vault, monkeypatch):
     assert "identity_header" not in result.output and all(
         local_vault.store.db.execute("SELECT identity_header FROM principals WHERE handle = ?", (h,)).fetchone()[0]
         not in result.output for h in ("lead", "member"))
+
+
+def test_personas_table_lists_people_apart_from_groups(local_vault, monkeypatch):
+    monkeypatch.setenv("KVNB_HOME", str(local_vault.paths.home))
+    out = CliRunner().invoke(cli, ["local", "personas"]).output
+    people, groups = out.split("Groups (cannot sign in")
+    assert people.startswith("People and apps (act as one with --persona NAME")
+    assert re.search(r"^  lead\s+User\s", people, re.M) and re.search(r"^  pipeline\s+ServicePrincipal", people, re.M)
+    assert re.search(r"^  leaver\s+User\s.*\(cannot sign in\)", people, re.M)
+    assert "azDevOpsKV01_admin" in groups and not re.search(r"^  azDevOpsKV01_admin", people, re.M)
+    typo = CliRunner().invoke(cli, ["local", "login", "membre"])
+    assert typo.exit_code == 1 and "No local identity 'membre'. Did you mean member, newmember?" in typo.output
 
 
 def test_login_sets_the_default_identity(local_vault, monkeypatch):

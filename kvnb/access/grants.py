@@ -171,3 +171,19 @@ def revoke(target: VaultTarget, principal: str, role: str, *, secret: str | None
     except HttpResponseError as exc:
         raise_for_forbidden(exc, DELETE, scope, target.name, role=held.name)
     return RevokeResult(who, held, scope, tuple(removed))
+
+
+def secret_of_scope(scope: str | None) -> str | None:
+    """The secret a ``--scope secret/NAME`` option names; None for the vault (no scope, or ``vault``).
+
+    :raises ValueError: any other shape, or a name Key Vault would refuse.
+    """
+    if scope in (None, "vault"):
+        return None
+    kind, _, name = scope.partition("/")
+    if kind != "secret" or not name:
+        raise ValueError("--scope takes secret/NAME (or vault).")
+    from kvnb.names import check_name
+
+    check_name(name)
+    return name

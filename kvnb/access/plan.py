@@ -7,10 +7,12 @@ Secrets User) and people join groups. `check_plan` reports drift at the vault an
 * **missing**: a planned assignment that is not there;
 * **extra**: a group holding a role the plan does not give it;
 * **bypass**: a user or service principal holding a role directly, going around the groups
-  (unless the plan lists it under ``allowed``, as the seed allows the lead's own roles).
+  (unless the plan lists it under ``allowed``). The seed's plan allows nothing: the lead's own
+  standing administrator assignments are drift here as they are findings in the audit (R2, R7, P1).
 
 `apply_plan` creates what is missing and removes extra and bypass assignments only when asked
-(``remove=True``). Inherited assignments (resource group, subscription) are out of a vault plan's reach.
+(``remove=True``), never the caller's own: removing them mid-way would lock the caller out of the
+rest; they stay as drift (`PlanResult.kept`) for someone else to decide. Inherited assignments (resource group, subscription) are out of a vault plan's reach.
 """
 
 from __future__ import annotations
@@ -58,6 +60,17 @@ class GovernancePlan:
         except TypeError as exc:
             raise PlanError(f"The plan is not readable: {exc}. Each entry needs 'principal' and 'role'.") from None
 
+    @classmethod
+    def from_file(cls, path: str) -> GovernancePlan:
+        """From a JSON file in the `from_dict` shape; PlanError when it cannot be read."""
+        import json
+        from pathlib import Path
+
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise PlanError(f"Cannot read the plan {path}: {exc}") from None
+
     def to_dict(self) -> dict:
         def entries(items):
             return [{"principal": a.principal, "role": a.role, **({"secret": a.secret} if a.secret else {})}
@@ -66,8 +79,9 @@ class GovernancePlan:
         return {"vault": self.vault, "assignments": entries(self.assignments), "allowed": entries(self.allowed)}
 
 
-def seed_plan(vault: str = "azDevOpsKV01", *, lead: str | None = "lead") -> GovernancePlan:
-    """The seed's structure: four groups named ``{vault}_{suffix}``; the lead's own roles allowed."""
+def seed_plan(vault: str = "azDevOpsKV01", *, lead: str | None = None) -> GovernancePlan:
+    """The seed's structure: four groups named ``{vault}_{suffix}``; with *lead*, the lead's own direct
+    administrator roles are allowed (the seed leaves them out: the audit flags them, so does the plan)."""
     allowed = () if lead is None else (PlannedAssignment(lead, "Key Vault Administrator"),
                                        PlannedAssignment(lead, "Key Vault Data Access Administrator"))
     return GovernancePlan(tuple(PlannedAssignment(f"{vault}_{suffix}", role) for suffix, role in SEED_GROUPS),
@@ -103,6 +117,11 @@ class Drift:
     def items(self) -> tuple[DriftItem, ...]:
         return self.missing + self.extra + self.bypass
 
+    def summary(self) -> str:
+        """``no drift``, ``1 drift item``, ``3 drift items``."""
+        count = len(self.items())
+        return "no drift" if not count else f"{count} drift item{'' if count == 1 else 's'}"
+
     def __str__(self) -> str:
         return "no drift" if self.clean else "\n".join(str(item) for item in self.items())
 
@@ -119,6 +138,7 @@ class PlanResult:
     removed: tuple[str, ...]  # assignment ids
     drift_before: Drift
     drift: Drift = field(default_factory=Drift)  # after applying
+    kept: tuple[DriftItem, ...] = ()  # the caller's own extra or bypass assignments, never removed
 
     @property
     def changed(self) -> bool:
@@ -198,12 +218,18 @@ def _apply_plan(target: VaultTarget, plan: GovernancePlan, remove: bool, resolve
     before = check_plan(target, plan, resolver=resolver)
     created = tuple(grant(target, item.principal_id, item.role_name, secret=item.secret, resolver=resolver)
                     for item in before.missing)
-    removed = []
+    removed, kept = [], ()
     if remove:
         from azure.core.exceptions import HttpResponseError
 
+        from .identity import whoami
+
+        me = whoami(target).object_id.lower()
+        kept = tuple(item for item in before.bypass if item.principal_id.lower() == me)
         client = target.authorization_client
         for item in before.extra + before.bypass:
+            if item in kept:
+                continue
             try:
                 client.role_assignments.delete_by_id(item.assignment_id)
             except HttpResponseError as exc:
@@ -211,4 +237,4 @@ def _apply_plan(target: VaultTarget, plan: GovernancePlan, remove: bool, resolve
             removed.append(item.assignment_id)
     after = check_plan(target, plan, resolver=resolver) if (created or removed) else before
     return PlanResult(created=tuple(g for g in created if g.created), removed=tuple(removed),
-                      drift_before=before, drift=after)
+                      drift_before=before, drift=after, kept=kept)

@@ -302,7 +302,7 @@ def evaluate(tables: AuditTables, settings: AuditSettings | None = None) -> tupl
         try:
             affected = CHECKS[check.id](tables, settings)
         except NotVisible as exc:
-            unavailable.setdefault(exc.source, f"The {exc.source} data was not visible.")
+            unavailable.setdefault(exc.source, f"The {exc.source.replace('_', ' ')} data was not visible.")
             blocked.setdefault(exc.source, []).append(check.id)
             continue
         if affected:

@@ -226,7 +226,7 @@ def findings_table(findings: list[Finding], limitations: list[Limitation] = ()) 
     rows = [{"id": f.id, "severity": f.severity.value, "title": f.title, "control": f.control,
              "affected_count": len(f.affected), "affected": "; ".join(f.affected), "remediation": f.remediation}
             for f in sorted(findings, key=lambda f: (-f.severity.rank, f.id))]
-    rows += [{"id": ", ".join(lim.checks), "severity": "not checked", "title": f"Could not read {lim.source}",
+    rows += [{"id": ", ".join(lim.checks), "severity": "not checked", "title": f"Could not read {lim.label}",
               "control": "", "affected_count": 0, "affected": "", "remediation": lim.reason}
              for lim in limitations]
     columns = ["id", "severity", "title", "control", "affected_count", "affected", "remediation"]

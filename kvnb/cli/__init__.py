@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from .. import surface
 from .._version import __version__
+from . import access as _access
 from . import audit as _audit
 from . import local as _local
 from . import notebook as _notebook
@@ -17,11 +19,15 @@ __all__ = ["cli", "main"]
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kvnb")
-def cli() -> None:
-    """Use Azure Key Vault securely: a local vault, audits, rotation, leak scans and commands run with secrets."""
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Use Azure Key Vault securely: a local vault, audits, access, rotation, leak scans and commands run with secrets."""
+    # Messages built below name `kvnb …` commands, not the magics a notebook would use.
+    token = surface.enter(surface.CLI)
+    ctx.call_on_close(lambda: surface.leave(token))
 
 
-for _command in (_audit.audit, _local.local, _notebook.notebook, _run.run, _scan.scan, _secret.secret):
+for _command in (_access.access, _audit.audit, _local.local, _notebook.notebook, _run.run, _scan.scan, _secret.secret):
     cli.add_command(_command)
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .options import persona_option
+from .options import persona_option, vault_option
 from .progress import TerminalBar
 
 if TYPE_CHECKING:
@@ -85,15 +85,20 @@ async def _collect_all(targets, on_progress):
 
 
 @click.command("audit")
-@click.argument("vaults", nargs=-1, required=True, metavar="VAULT [VAULT ...]")
-@click.option("--output", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.argument("vaults", nargs=-1, metavar="[VAULT ...]")
+@vault_option
+@click.option("--output", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="table for the terminal, json for scripts, csv (one file per table with --out DIR), "
+                   "html (a report to open in a browser) or markdown.")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), metavar="FILE",
               help="Write the report to FILE (for csv, a directory gets one file per table).")
 @click.option("--fail-on", type=click.Choice(["high", "medium", "low", "info", "none"]), default="none",
               show_default=True, help="Exit 1 when a finding has this severity or higher.")
 @persona_option
-def audit(vaults: tuple[str, ...], output: str, out_path: Path | None, fail_on: str, persona: str | None) -> None:
-    """Audit VAULTs: secret hygiene, vault configuration, role assignments and access reviews.
+def audit(vaults: tuple[str, ...], vault: str | None, output: str, out_path: Path | None, fail_on: str,
+          persona: str | None) -> None:
+    """Audit VAULTs (else --vault / KVNB_VAULT): secret hygiene, vault configuration, role assignments
+    and access reviews.
 
     Reads metadata only, never a secret value. A Key Vault Reader can run it; what they cannot see
     is listed as a limitation. Exit code 0: nothing at or above --fail-on, 1: findings at or above
@@ -102,6 +107,11 @@ def audit(vaults: tuple[str, ...], output: str, out_path: Path | None, fail_on: 
     from ..audit import AuditAccessError, Severity, at_or_above, render, write_csv_tables
     from ..audit.runner import run_blocking
 
+    if not vaults:
+        if not vault:
+            raise AuditError("No vault given. Name one (kvnb audit azDevOpsKV01, or local), "
+                             "or pass --vault VAULT, or set KVNB_VAULT.")
+        vaults = (vault,)
     targets = _open(vaults, persona)
     progress = _Progress()
     try:
@@ -114,13 +124,27 @@ def audit(vaults: tuple[str, ...], output: str, out_path: Path | None, fail_on: 
         for target in targets:
             target.close()
     if output == "csv" and out_path is not None and out_path.is_dir():
-        for path in write_csv_tables(audits, out_path):
+        written = write_csv_tables(audits, out_path)
+        for path in written:
             click.echo(str(path), err=True)
+        click.echo(f"Wrote {len(written)} CSV file{'' if len(written) == 1 else 's'} to {out_path}.", err=True)
     else:
         text = render(audits, output, identity=identity)
         if out_path is not None:
             out_path.write_text(text, encoding="utf-8")
+            click.echo(f"Wrote the {output} report of {_counted(audits)} to {out_path}.", err=True)
         else:
             click.echo(text, nl=not text.endswith("\n"))
-    if fail_on != "none" and any(at_or_above(a.findings, Severity(fail_on)) for a in audits):
-        sys.exit(EXIT_FINDINGS)
+    if fail_on != "none":
+        failing = [(a.name, f) for a in audits for f in at_or_above(a.findings, Severity(fail_on))]
+        if failing:
+            named = "; ".join(f"{f.id} {f.severity} ({name}): {f.title}" for name, f in failing)
+            click.echo(f"Exit 1: {len(failing)} finding{'' if len(failing) == 1 else 's'} at or above "
+                       f"--fail-on {fail_on}: {named}", err=True)
+            sys.exit(EXIT_FINDINGS)
+
+
+def _counted(audits) -> str:
+    vaults = ", ".join(a.name for a in audits)
+    findings = sum(len(a.findings) for a in audits)
+    return f"{vaults} ({findings} finding{'' if findings == 1 else 's'})"

@@ -11,6 +11,7 @@ import click
 from ..durations import parse_duration
 from ..local import control
 from ..local.state.paths import StatePaths, StateDirError, write_private
+from ..suggest import did_you_mean
 from .options import local_persona_option
 
 
@@ -34,9 +35,10 @@ def local() -> None:
 
 
 @local.command()
-@click.option("--port", type=click.IntRange(0, 65535), help="Port of the first vault (default 8443; 0 picks a free one).")
+@click.option("--port", type=click.IntRange(0, 65535), metavar="PORT", help="Port of the first vault (default 8443; 0 picks a free one).")
 @click.option("--foreground", is_flag=True, help="Run in this terminal until Ctrl-C.")
-@click.option("--latency-ms", type=click.IntRange(0, 60000), default=0, help="Delay every request.")
+@click.option("--latency-ms", type=click.IntRange(0, 60000), default=0, metavar="MS",
+              help="Delay every request by MS milliseconds.")
 @click.option("--throttle", type=click.Choice(["on", "off"]), default="off", help="Enforce Key Vault's request limits.")
 @click.option("--challenge-resource", type=click.Choice(["azure", "ip-parent"]), default="azure",
               help="ip-parent lets unmodified SDK clients keep verify_challenge_resource on.")
@@ -90,8 +92,9 @@ def status(as_json) -> None:
 
 @local.command()
 @local_persona_option
-@click.option("--vault", help="Which local vault VAULT_URL points at (default: the first).")
-@click.option("--format", "fmt", type=click.Choice(["sh", "json"]), default="sh")
+@click.option("--vault", metavar="VAULT", help="Which local vault VAULT_URL points at (default: the first).")
+@click.option("--format", "fmt", type=click.Choice(["sh", "json"]), default="sh", show_default=True,
+              help="sh: export lines for eval; json: one object for programs.")
 def env(persona, vault, fmt) -> None:
     """Print variables that make an unmodified SDK program use the local vault: eval "$(kvnb local env)"."""
     try:
@@ -123,7 +126,7 @@ def reset(empty) -> None:
 
 
 @local.command()
-@click.option("--advance", help="Move the vault's clock forward, e.g. 61m, 2h, 60d, PT61M.")
+@click.option("--advance", metavar="DURATION", help="Move the vault's clock forward, e.g. 61m, 2h, 60d, PT61M.")
 @click.option("--reset", "reset_", is_flag=True, help="Back to the wall clock.")
 def clock(advance, reset_) -> None:
     """Shift the vault's clock for resource state (expiry, assignment end, reviews); tokens keep wall time."""
@@ -141,8 +144,9 @@ def clock(advance, reset_) -> None:
 
 
 @local.command()
-@click.option("--latency-ms", type=click.IntRange(0, 60000))
-@click.option("--throttle", type=click.Choice(["on", "off"]))
+@click.option("--latency-ms", type=click.IntRange(0, 60000), metavar="MS",
+              help="Delay every request by MS milliseconds (0 for none).")
+@click.option("--throttle", type=click.Choice(["on", "off"]), help="Answer 429 above Key Vault's request limits.")
 def faults(latency_ms, throttle) -> None:
     """Inject latency and throttling (429 Throttled at Key Vault's real limits) at run time."""
     body = {}
@@ -156,7 +160,7 @@ def faults(latency_ms, throttle) -> None:
 
 @local.command("add-vault")
 @click.argument("name")
-@click.option("--port", type=click.IntRange(0, 65535), default=0, help="Its port (0 picks a free one).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, metavar="PORT", help="Its port (0 picks a free one).")
 def add_vault(name, port) -> None:
     """Serve another vault side by side (its own port; use it as local:NAME)."""
     result = _admin("vaults", {"name": name, "port": port})
@@ -201,11 +205,18 @@ def personas(as_json) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     width = max(len(r["handle"] or "") for r in rows)
-    for row in rows:
-        flags = "" if row["enabled"] else " (disabled)"
+    people = [r for r in rows if r["principal_type"] != "Group"]
+    groups = [r for r in rows if r["principal_type"] == "Group"]
+    click.echo("People and apps (act as one with --persona NAME or `kvnb local login NAME`):")
+    for row in people:
+        flags = "" if row["can_sign_in"] else " (cannot sign in)"
         flags += " (guest)" if row["user_type"] == "Guest" else ""
-        groups = ", ".join(row["groups"]) or "-"
-        click.echo(f"{row['handle']:<{width}}  {row['principal_type']:<16} {row['display_name']}{flags}  [{groups}]")
+        member_of = ", ".join(row["groups"]) or "-"
+        click.echo(f"  {row['handle'] or '-':<{width}}  {row['principal_type']:<16} {row['display_name']}{flags}  "
+                   f"[{member_of}]")
+    click.echo("Groups (cannot sign in; their members hold their roles):")
+    for row in groups:
+        click.echo(f"  {row['handle'] or '-':<{width}}  {row['display_name']}")
 
 
 @local.command()
@@ -214,7 +225,9 @@ def login(name) -> None:
     """Act as local identity NAME by default (kvnb's `local` vault; `kvnb local env` too)."""
     principal = _directory().principal_by_handle(name)
     if principal is None:
-        raise click.ClickException(f"No local identity {name!r}. See `kvnb local personas`.")
+        people = [r["handle"] for r in persona_rows(_directory()) if r["can_sign_in"]]
+        raise click.ClickException(f"No local identity {name!r}.{did_you_mean(name, people)} "
+                                   "See `kvnb local personas`.")
     if not principal.can_sign_in:
         raise click.ClickException(f"{name!r} cannot sign in (a group, or a disabled account).")
     write_private(_paths().login, (principal.handle + "\n").encode())

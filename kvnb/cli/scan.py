@@ -51,7 +51,8 @@ class ScanError(click.ClickException):
 @click.option("--export-fingerprints", "export_path", metavar="FILE",
               type=click.Path(dir_okay=False, path_type=str),
               help="Write keyed fingerprints of the value(s) to FILE for a --fingerprints scan.")
-@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="table for people, json for scripts.")
 @click.option("--include-ignored", is_flag=True, help="Also scan files that .gitignore excludes.")
 @click.option("--max-file-size", type=click.IntRange(min=1), default=DEFAULT_MAX_FILE_SIZE // MB,
               show_default=True, metavar="MB", help="Skip files larger than this.")

@@ -176,6 +176,20 @@ def access_package_name(target: VaultTarget, role: str) -> str | None:
         return None
 
 
+def package_or_role(target: VaultTarget, wanted: str, *, graph: GraphClient | None = None) -> dict:
+    """``{"package": name}`` when *wanted* names an access package, else ``{"role": wanted}``: the
+    keyword for `request_access`.
+
+    Finding a package by role needs the vault's role assignments, which someone without any
+    access (the AzureAD team) may not read; by name it needs only the package list.
+    """
+    folded = wanted.casefold()
+    for package in get_access_packages(target, graph=graph):
+        if folded in (package.display_name.casefold(), package.display_name.split(" (")[0].casefold()):
+            return {"package": package.display_name}
+    return {"role": wanted}
+
+
 # -- requests ------------------------------------------------------------------------------------------------
 def request_access(target: VaultTarget, *, justification: str, role: str | None = None, group: str | None = None,
                    package: str | None = None, graph: GraphClient | None = None) -> AccessRequest:
@@ -203,7 +217,7 @@ def request_access(target: VaultTarget, *, justification: str, role: str | None 
         except HttpResponseError as exc:  # Graph's 400s (an open request, already assigned) say what is wrong
             message = getattr(exc.error, "message", None)
             if exc.status_code == 400 and message:
-                raise GovernanceError(f"{message} ({chosen.display_name})") from None
+                raise GovernanceError(f"{message.rstrip('.')}: access package {chosen.display_name}.") from None
             raise
     return AccessRequest.from_graph({**created, "accessPackage": {"id": chosen.id, "displayName": chosen.display_name}})
 

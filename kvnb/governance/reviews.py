@@ -252,6 +252,18 @@ def review_decisions(target: VaultTarget, group: str, *, instance: str = "open",
         return _decision_rows(_decisions(client, _instance_for(client, group_id, instance)))
 
 
+def latest_review_decisions(target: VaultTarget, group: str, *,
+                            graph: GraphClient | None = None) -> tuple[pd.DataFrame, str]:
+    """The decisions of the group's open review, else of its last completed one, and which it was
+    (``"open"`` or ``"last completed"``). Needs and raises what `review_decisions` does."""
+    try:
+        return review_decisions(target, group, graph=graph), "open"
+    except ReviewNotFoundError as exc:
+        if exc.instance != "open":  # no review at all: nothing completed to show either
+            raise
+        return review_decisions(target, group, instance="last_completed", graph=graph), "last completed"
+
+
 def _write(call, table: str = "review_decisions"):
     try:
         return call()

@@ -45,6 +45,12 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _min_run(text: str) -> int:
+    from kvnb.matching import check_min_run
+
+    return check_min_run(text, "KVNB_REDACT_MIN_RUN")
+
+
 def _options(text: str) -> dict:
     value = json.loads(text)
     if not isinstance(value, dict):
@@ -70,6 +76,7 @@ SETTINGS = {s.name: s for s in (
     Setting("value_ttl", _non_negative, None),
     Setting("peek_policy", _peek_policy, "deny"),
     Setting("redaction", _bool, True),
+    Setting("redact_min_run", _min_run, 16),
     Setting("credential_options", _options, {}),
     Setting("export_dir", str, "kvnb-exports"),
 )}
@@ -97,6 +104,10 @@ class KvSettings(Configurable):
     redaction = Bool(None, allow_none=True, config=True, help=(
         "Scrub fetched values from every output of the kernel. Turn off only if you decide so. "
         "Env: KVNB_REDACTION (on/off); default on."))
+    redact_min_run = Int(None, allow_none=True, min=8, max=4096, config=True, help=(
+        "Redaction masks any run of this many consecutive characters of a fetched value's forms "
+        "(and whole forms of 6 or more). The save guard and `kvnb scan` read the same setting. "
+        "Env: KVNB_REDACT_MIN_RUN; default 16."))
     credential_options = Dict(None, allow_none=True, config=True, help=(
         "Keyword options for DefaultAzureCredential on Azure, e.g. {'exclude_cli_credential': True}; kvnb "
         "always passes additionally_allowed_tenants=['*'] and excludes the shared token cache. "
@@ -113,7 +124,7 @@ class KvSettings(Configurable):
         """(setting, value in force, where it comes from) for every setting."""
         return [(name, *_lookup(self, name, None)) for name in SETTINGS]
 
-    @observe("redaction")
+    @observe("redaction", "redact_min_run")
     def _redaction_changed(self, change) -> None:
         apply_redaction_setting(self)
 
@@ -139,9 +150,10 @@ def _lookup(settings, name: str, argument) -> tuple[Any, str]:
 
 
 def apply_redaction_setting(settings) -> None:
-    """Switch kvnb.redaction's registry on or off as the setting says."""
+    """Switch kvnb.redaction's registry on or off, and set its K, as the settings say."""
     try:
         from kvnb import redaction
     except ImportError:  # redaction is optional defence in depth
         return
     redaction.registry.enabled = bool(effective(settings, "redaction"))
+    redaction.registry.min_run = effective(settings, "redact_min_run")

@@ -8,15 +8,17 @@ printed, encoded, logged, raised — the output carries ``[secret NAME redacted]
     redaction.install(get_ipython())                    # %load_ext kvnb does this
     redaction.registry.enabled = False                  # the documented off switch
 
-What is caught, and what cannot be, is written down in docs/redaction.md.
+The matching itself (the forms of a value, runs of K characters, boilerplate) is
+``kvnb.matching``'s, shared with the save guard and ``kvnb scan``. What is caught, and what cannot
+be, is written down in docs/redaction.md.
 """
 
 from __future__ import annotations
 
 import threading
 
-from kvnb.redaction._needles import MIN_LENGTH, needles
-from kvnb.redaction._registry import Registry, mask
+from kvnb.matching import forms_of
+from kvnb.redaction._registry import MIN_LENGTH, Registry, mask
 from kvnb.redaction._streams import ScrubbingStream
 
 __all__ = [
@@ -38,6 +40,11 @@ _lock = threading.Lock()
 _process_hooks = None  # StdlibHooks, while any user is installed
 _process_registry: Registry | None = None
 _users: dict[object, object] = {}  # key -> ShellHooks (or None for a process-only install)
+
+
+def needles(value: str) -> dict[str, str]:
+    """Each whole form of ``value`` (``kvnb.matching.forms_of``) mapped to its kind's name."""
+    return {form.text: form.kind for form in forms_of(value, min_length=MIN_LENGTH)}
 
 
 def scrub(text: str) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable
 
+from kvnb.redaction._iopub import StreamJoiner
 from kvnb.redaction._patch import Patch
 from kvnb.redaction._registry import Registry
 
@@ -45,6 +46,7 @@ class ShellHooks:
         self.shell = shell
         self.registry = registry
         self._patches: list[Patch] = []
+        self._joiners: list[StreamJoiner] = []
         self._release_streams = release_streams
         self._patches.append(Patch(shell.display_pub, "publish", self._make_publish))
         self._patches.append(Patch(shell.displayhook, "compute_format_data", self._make_format))
@@ -59,6 +61,8 @@ class ShellHooks:
             self.shell.events.unregister("post_execute", self._end_of_cell)
         except ValueError:
             pass
+        for joiner in self._joiners:
+            joiner.close()
         for patch in reversed(self._patches):
             patch.undo()
 
@@ -104,9 +108,24 @@ class ShellHooks:
 
     def _make_send(self, original, patch: Patch):
         scrub = self.registry.scrub_data
+        joiner = StreamJoiner(self.registry, original)
+        self._joiners.append(joiner)
 
         def send(stream, msg_or_type, content=None, parent=None, ident=None, buffers=None,
                  track=False, header=None, metadata=None):
+            if patch.active and self.registry.active:
+                if _is_stream(msg_or_type):
+                    text = msg_or_type["content"].get("text")
+                    if isinstance(text, str):
+                        ready = joiner.stream_text(
+                            msg_or_type, text, (stream, ident, buffers, track, header, metadata))
+                        if not ready:
+                            return None  # all of it held: it goes out with what follows
+                        msg_or_type = {**msg_or_type,
+                                       "content": {**msg_or_type["content"], "text": ready}}
+                        return original(stream, msg_or_type, None, None, ident, buffers, track,
+                                        header, metadata)
+                joiner.release()  # held stream text goes out before anything else
             if patch.active:
                 if isinstance(msg_or_type, dict):
                     msg = msg_or_type
@@ -122,6 +141,12 @@ class ShellHooks:
                             metadata)
 
         return send
+
+
+def _is_stream(msg_or_type) -> bool:
+    return (isinstance(msg_or_type, dict)
+            and (msg_or_type.get("header") or {}).get("msg_type") == "stream"
+            and isinstance(msg_or_type.get("content"), dict))
 
 
 def _sessions(shell) -> list:

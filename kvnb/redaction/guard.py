@@ -20,7 +20,7 @@ import warnings
 from pathlib import Path
 
 from kvnb.home import default_home, make_private_dir
-from kvnb.redaction._needles import needles
+from kvnb.redaction import needles
 
 FORMAT = "kvnb-save-guard"
 FORMAT_VERSION = 1

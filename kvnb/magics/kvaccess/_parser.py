@@ -65,12 +65,9 @@ def scope_option(parser: CmdParser) -> None:
 
 def scoped_secret(scope: str | None) -> str | None:
     """The secret ``--scope secret/NAME`` names; None for the vault (no --scope, or ``vault``)."""
-    if scope in (None, "vault"):
-        return None
-    kind, _, name = scope.partition("/")
-    if kind != "secret" or not name:
-        raise CommandUsageError("--scope takes secret/NAME (or vault).")
-    from kvnb.fetch import check_name
+    from kvnb.access.grants import secret_of_scope
 
-    check_name(name)
-    return name
+    try:
+        return secret_of_scope(scope)
+    except ValueError as exc:
+        raise CommandUsageError(str(exc)) from None

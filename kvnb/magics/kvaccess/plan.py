@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._parser import CmdParser, CommandUsageError
+from ._parser import CmdParser
 from ._render import DRIFT_VIEW, display_frame
 
 if TYPE_CHECKING:
@@ -19,17 +19,8 @@ PARSER.add_argument("file", nargs="?", metavar="FILE")
 def run(target: VaultTarget, args) -> None:
     from kvnb.access import GovernancePlan, check_plan, seed_plan
 
-    if args.file:
-        import json
-        from pathlib import Path
-
-        try:
-            chosen = GovernancePlan.from_dict(json.loads(Path(args.file).read_text()))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise CommandUsageError(f"Cannot read the plan {args.file}: {exc}") from None
-    else:
-        chosen = seed_plan(target.name)
+    chosen = GovernancePlan.from_file(args.file) if args.file else seed_plan(target.name)
     drift = check_plan(target, chosen)
-    print(f"Governance plan for {target.name}: " + ("no drift." if drift.clean else f"{len(drift.items())} drift items."))
+    print(f"Governance plan for {target.name}: {drift.summary()}.")
     if not drift.clean:
         display_frame(drift.to_frame(), DRIFT_VIEW)

@@ -17,25 +17,10 @@ reason_option(PARSER, "Why you need it (the approver reads it).")
 
 
 def run(target: VaultTarget, args) -> None:
-    from kvnb.governance import request_access
+    from kvnb.governance import package_or_role, request_access
 
     if not args.reason:
         raise CommandUsageError("Say why you need it: --reason 'partner API client' (the approver reads it).")
-    made = request_access(target, justification=args.reason, **_role_or_package(target, words(args.wanted)))
+    made = request_access(target, justification=args.reason, **package_or_role(target, words(args.wanted)))
     print(f"Requested {made.package_name} (request {made.id}, {made.state}). "
           "Its approvers see it with `%kvaccess requests`.")
-
-
-def _role_or_package(target: VaultTarget, wanted: str) -> dict:
-    """``package=`` when *wanted* names an access package (anyone may list them), else ``role=``.
-
-    Finding a package by role needs the vault's role assignments, which someone without any
-    access (the AzureAD team) may not read; by name it needs only the package list.
-    """
-    from kvnb.governance import get_access_packages
-
-    folded = wanted.casefold()
-    for package in get_access_packages(target):
-        if folded in (package.display_name.casefold(), package.display_name.split(" (")[0].casefold()):
-            return {"package": package.display_name}
-    return {"role": wanted}

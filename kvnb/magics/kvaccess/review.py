@@ -17,17 +17,12 @@ PARSER.add_argument("group", nargs="*", metavar="GROUP")
 
 
 def run(target: VaultTarget, args) -> None:
-    from kvnb.governance import ReviewNotFoundError, review_decisions, review_status
+    from kvnb.governance import latest_review_decisions, review_status
 
     if not args.group:
         display_frame(review_status(target), REVIEW_VIEW)
         return
     group = words(args.group)
-    try:
-        decisions, which = review_decisions(target, group), "open"
-    except ReviewNotFoundError as exc:
-        if exc.instance != "open":  # no review at all: nothing completed to show either
-            raise
-        decisions, which = review_decisions(target, group, instance="last_completed"), "last completed"
+    decisions, which = latest_review_decisions(target, group)
     print(f"Decisions of the {which} review of {group}:")
     display_frame(decisions, DECISION_VIEW)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kvnb.permissions import role_for_operation
-
 from ._parser import CmdParser
 from ._render import display_frame
 
@@ -21,6 +19,7 @@ PARSER.add_argument("secret", nargs="?", metavar="SECRET", help="One secret inst
 
 def run(target: VaultTarget, args) -> None:
     from kvnb.access import effective_access, whoami
+    from kvnb.access.advice import missing_access_advice
     from kvnb.fetch import check_name
 
     secret = args.secret
@@ -36,29 +35,5 @@ def run(target: VaultTarget, args) -> None:
     for note in access.notes:
         print(f"Note: {note}")
     display_frame(access.to_frame())
-    for line in missing_access_advice(target, access):
+    for line in missing_access_advice(target, access, secret=secret):
         print(line)
-
-
-def missing_access_advice(target: VaultTarget, access) -> list[str]:
-    """For each role you lack: which operations it would allow and which access package gives it."""
-    from kvnb.governance import access_package_name
-
-    lacking: dict[str, list[str]] = {}
-    for operation, allowed in access.operations.items():
-        if not allowed:
-            lacking.setdefault(role_for_operation(operation), []).append(operation)
-    if not lacking:
-        return []
-    held_names = [r.role_name or r.role_id for r in access.roles]
-    lines = [f"Why not: none of your roles ({', '.join(held_names) or 'none'}) allows them where Key Vault "
-             "checks them (listing on the vault, the rest on the secret)."]
-    for role, operations in lacking.items():
-        if role in held_names:
-            lines.append(f"To {', '.join(operations)}: you hold {role}, but not on the whole vault; ask for it there.")
-            continue
-        package = access_package_name(target, role)
-        how = (f"request the access package {package}: `%kvaccess request {role} --reason WHY`" if package
-               else "no access package grants it; ask the vault's owner for a grant")
-        lines.append(f"To {', '.join(operations)}: you need {role}; {how}.")
-    return lines
