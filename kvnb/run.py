@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Callable
 
-from kvnb import errors, fetch, redaction
+from kvnb import errors, fetch, names, redaction
 
 # POSIX: "names ... consist solely of uppercase letters, digits, and the '_' ... and do not begin
 # with a digit"; lowercase is allowed by every shell and by Windows, so it is accepted too.
@@ -62,7 +62,7 @@ def parse_binding(text: str) -> Binding:
     if not sep or not secret or not variable:
         raise BindingError("--secret takes SECRET=ENVVAR, the secret's name then the variable to set, "
                            "e.g. --secret APICaller=API_KEY (the argument given is not repeated)", text)
-    if not fetch.SECRET_NAME.match(secret):
+    if not names.SECRET_NAME.match(secret):
         raise BindingError("the left side of --secret SECRET=ENVVAR is not a secret name: use 1-127 letters, "
                            "digits and dashes (not repeated, in case it is a value)", text)
     if not ENV_NAME.match(variable):
@@ -85,8 +85,8 @@ def fetch_environment(bindings: Sequence[Binding], *, vault: str | None = None, 
                       on_expired: Callable[[str], None] | None = None) -> dict[str, str]:
     """Variable → value for every binding, fetched concurrently; kvnb's errors if any fails."""
     check_bindings(bindings)
-    names = list(dict.fromkeys(b.secret for b in bindings))
-    secrets = fetch.fetch_secrets(names, vault=vault, persona=persona, on_expired=on_expired)
+    secret_names = list(dict.fromkeys(b.secret for b in bindings))
+    secrets = fetch.fetch_secrets(secret_names, vault=vault, persona=persona, on_expired=on_expired)
     values = {secret.name: secret.reveal() for secret in secrets}
     return {binding.variable: values[binding.secret] for binding in bindings}
 

@@ -11,14 +11,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_kvnb(home: Path, *args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_kvnb(home: Path, *args: str, env: dict | None = None, timeout: float = 120,
+             input: str | None = None) -> subprocess.CompletedProcess:
     """`kvnb ARGS` with KVNB_HOME=*home*, no KVNB_PERSONA/KVNB_VAULT from the caller and *env* on top;
     whatever its exit code."""
     full = {**os.environ, "KVNB_HOME": str(home)}
     for name in ("KVNB_PERSONA", "KVNB_VAULT"):
         full.pop(name, None)
     return subprocess.run([sys.executable, "-m", "kvnb.cli", *args], env={**full, **(env or {})},
-                          capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False)
+                          capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False, input=input)
 
 
 def kvnb_cli(home: Path, *args: str, timeout: float = 120) -> str:
@@ -27,12 +28,3 @@ def kvnb_cli(home: Path, *args: str, timeout: float = 120) -> str:
     assert done.returncode == 0, f"kvnb {' '.join(args)} failed: {(done.stderr or done.stdout)[-2000:]}"
     return done.stdout
 
-
-def run_kvnb(home: Path, *args: str, timeout: float = 120, input: str | None = None,
-             env: dict | None = None) -> subprocess.CompletedProcess:
-    """`kvnb ARGS` with KVNB_HOME=*home*, no KVNB_PERSONA from the caller and *env* added; whatever it
-    exits with (stdout and stderr as text)."""
-    environment = {**os.environ, "KVNB_HOME": str(home), **(env or {})}
-    environment.pop("KVNB_PERSONA", None)
-    return subprocess.run([sys.executable, "-m", "kvnb.cli", *args], env=environment, capture_output=True,
-                          text=True, timeout=timeout, cwd=REPO, check=False, input=input)
