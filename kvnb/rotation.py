@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable, TextIO, Union
 from kvnb import errors
 from kvnb.errors import RotationCancelled, RotationError, RotationRefused, RotationVerificationError
 from kvnb.fetch import explained
-from kvnb.fingerprint import SHORT_LENGTH, fingerprint
+from kvnb.fingerprint import SHORT_LENGTH, fingerprint, may_show
 from kvnb.permissions import SECRETS_OFFICER, SET_SECRET
 from kvnb.surface import Placeholder, access_command
 
@@ -83,6 +83,9 @@ class RotationPlan:
         return lines
 
 
+WITHHELD = "withheld"  # in place of a short fingerprint of a value below kvnb.fingerprint's threshold
+
+
 @dataclass(frozen=True)
 class RotationResult:
     name: str
@@ -112,7 +115,12 @@ class RotationResult:
         expiry = f", expires {self.expires_on:%Y-%m-%d} UTC" if self.expires_on else ", no expiry"
         lines = [f"{self.name}: new version {short} set in {self.vault} by {self.rotated_by} "
                  f"(previous {self.previous_version[:SHORT_VERSION]}{expiry})."]
-        if self.fingerprint_read is None:
+        if self.fingerprint == WITHHELD:
+            lines.append("Verified: the vault returned the value that was set (fingerprints withheld: the "
+                         "value is too guessable to fingerprint)." if self.verified else
+                         "Set; not read back (you may not get the value). No fingerprint: the value is too "
+                         "guessable to fingerprint.")
+        elif self.fingerprint_read is None:
             lines.append(f"Fingerprint set {self.fingerprint}; not read back (you may not get the value).")
         else:
             lines.append(f"Verified: fingerprint set {self.fingerprint} = read back {self.fingerprint_read}.")
@@ -293,6 +301,8 @@ def rotate_secret(name: str, value: ValueSource, *, vault: str | None = None, pe
     _register(new_value, name)
     client = target.secret_client
     wanted = fingerprint(new_value, target.url)
+    # A guessable value's fingerprint would give it away (the key is public): compared, never shown.
+    shown = (lambda full: full[:SHORT_LENGTH]) if may_show(new_value) else (lambda full: WITHHELD)
     try:
         if plan.can_verify:
             _refuse_unchanged(client, name, plan, wanted)
@@ -305,7 +315,7 @@ def rotate_secret(name: str, value: ValueSource, *, vault: str | None = None, pe
             if read != wanted:
                 raise RotationVerificationError(
                     f"{name}: the vault returned another value for the new version {version[:SHORT_VERSION]} "
-                    f"(fingerprint {read[:SHORT_LENGTH]}, set {wanted[:SHORT_LENGTH]}); earlier versions were "
+                    f"(fingerprint {shown(read)}, set {shown(wanted)}); earlier versions were "
                     "left enabled. Rotate again, and tell the vault's owner.")
     except AzureError as exc:
         raise explained(exc, name, target) from None
@@ -320,7 +330,7 @@ def rotate_secret(name: str, value: ValueSource, *, vault: str | None = None, pe
                             f"earlier versions stopped after {len(disabled)}: "
                             f"{explained(exc, name, target)}") from None
     fetch.clear_cache()  # a cached Secret would now serve the old value
-    short = wanted[:SHORT_LENGTH]
+    short = shown(wanted)
     try:
         history = version_history(target, name, fingerprints={version: short})
     except errors.KvnbError:  # the rotation is done; its table is a courtesy
@@ -330,7 +340,7 @@ def rotate_secret(name: str, value: ValueSource, *, vault: str | None = None, pe
         previous_version=plan.current_version, rotated_by=plan.rotated_by, rotated_on=plan.now,
         reason=plan.tags.get(ROTATION_REASON), tags=dict(plan.tags), content_type=plan.content_type,
         expires_on=plan.expires_on, fingerprint=short,
-        fingerprint_read=read[:SHORT_LENGTH] if read else None, disabled=tuple(disabled),
+        fingerprint_read=shown(read) if read else None, disabled=tuple(disabled),
         history=history, notes=plan.notes)
 
 

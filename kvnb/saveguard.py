@@ -4,33 +4,48 @@ Install it with one line in ``jupyter_server_config.py`` (or ``kvnb notebook ins
 
     c.ContentsManager.pre_save_hook = "kvnb.saveguard.pre_save_hook"
 
-The server does not hold the kernels' values. Each kernel with ``%load_ext kvnb`` keeps
-``$KVNB_HOME/guard/<pid>.json`` (``kvnb.redaction.guard``): keyed digests of every form of every
-value it fetched. Before a notebook (or a text file) is written, every string in it is searched:
-an 8-character window slides along, its keyed digest is looked up among the needles' heads, and
-only on a hit is the full length compared. ``KVNB_SAVE_GUARD`` (the server's environment) decides
-what happens on a match: ``scrub`` (default) replaces it with ``[secret redacted]``; ``refuse``
-rejects the save with HTTP 400; ``off`` skips the check.
+The server does not hold the kernels' values. Each kernel with ``%load_ext kvnb`` keeps a key file
+and a sealed digests file in ``$KVNB_HOME/guard`` (``kvnb.redaction.guard``, where the design and
+its brute-force trade-off are written down): digests of every K-character window of every form of
+every value it fetched, and of whole forms shorter than K. Before a notebook (or a text file) is
+written, the guard reads it as nbformat does — a code cell's ``source`` list joined into one text,
+outputs, attachments and metadata alike — hashes every window of every string with each live
+kernel's key and looks the digests up. Any run of K or more characters of a value (or a whole short
+value) is replaced by ``[secret redacted]``; overlapping windows merge, so a whole value gives one
+mask. ``KVNB_SAVE_GUARD`` (the server's environment) decides what happens on a match: ``scrub``
+(default), ``refuse`` (HTTP 400, nothing saved) or ``off``.
+
+Guard files of processes that no longer run are deleted when the server starts (importing this
+module, which the server does to resolve the hook) and before every check.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+import struct
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kvnb.redaction.guard import FORMAT, FORMAT_VERSION, guard_dir, keyed_digest
+import numpy as np
+from cryptography.exceptions import InvalidTag
 
-__all__ = ["MASK", "GuardSet", "SaveRefused", "load_guards", "pre_save_hook", "scrub_text"]
+from kvnb.matching.views import views
+from kvnb.redaction.guard import MAGIC, GuardKey, code_points, guard_dir, unpack_tables
+
+__all__ = ["MASK", "GuardSet", "SaveRefused", "load_guards", "pre_save_hook", "scrub_text", "sweep_stale"]
 
 MASK = "[secret redacted]"
 MODES = ("scrub", "refuse", "off")
+_SEPARATOR = "\0"  # between the strings searched together; a window across one is not a match
+_BITMAP_BITS = 22  # a 4 MB prefilter on the digests' top bits before the exact look-up
 _log = logging.getLogger(__name__)
 
 try:  # jupyter_server re-raises tornado HTTPErrors from a pre-save hook and rejects the save;
-    from tornado.web import HTTPError as _HTTPError  # any other exception is logged and the file saved
+    from tornado.web import (
+        HTTPError as _HTTPError,  # any other exception is logged and the file saved
+    )
 except ImportError:  # pragma: no cover - kvnb without a Jupyter server installed
     _HTTPError = Exception
 
@@ -52,145 +67,266 @@ class SaveRefused(_HTTPError):
 
 
 @dataclass
-class _Guard:
-    """One kernel's guard file: its key and, per head digest, the needles starting with that head."""
+class _Table:
+    """Digests of one window length: sorted, with the value each came from, and a prefilter."""
 
-    key: bytes
-    heads: dict[str, list[tuple[int, str, int]]]  # head digest -> [(length, digest, value ordinal)]
-    head_lengths: frozenset[int]
+    digests: np.ndarray
+    values: np.ndarray
+    bitmap: np.ndarray
+
+    @classmethod
+    def of(cls, parts: list[tuple[np.ndarray, int]]) -> _Table:
+        digests = np.concatenate([d for d, _ in parts])
+        values = np.concatenate([np.full(len(d), v, dtype=np.int64) for d, v in parts])
+        order = np.argsort(digests, kind="stable")
+        bitmap = np.zeros(1 << _BITMAP_BITS, dtype=bool)
+        bitmap[digests >> np.uint64(64 - _BITMAP_BITS)] = True
+        return cls(digests[order], values[order], bitmap)
+
+    def hits(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of ``windows`` that are digests here, and their values."""
+        maybe = np.flatnonzero(self.bitmap[windows >> np.uint64(64 - _BITMAP_BITS)])
+        if not len(maybe):
+            return maybe, maybe
+        found = windows[maybe]
+        index = np.minimum(np.searchsorted(self.digests, found), len(self.digests) - 1)
+        exact = self.digests[index] == found
+        return maybe[exact], self.values[index[exact]]
+
+
+@dataclass
+class _Guard:
+    key: GuardKey
+    tables: dict[int, _Table]  # window length -> table
 
 
 @dataclass
 class GuardSet:
-    """Every live kernel's guard: finds needles in text without knowing any value."""
+    """Every live kernel's guard: finds values' pieces in text without knowing any value."""
 
     guards: list[_Guard] = field(default_factory=list)
-    shortest: int = 0
 
     def __bool__(self) -> bool:
         return bool(self.guards)
 
-    def find(self, text: str, cache: dict) -> list[tuple[int, int, tuple[int, int]]]:
-        """Non-overlapping ``(start, end, (guard, value))`` matches in ``text``, longest first at a start."""
-        found = []
-        i, end = 0, len(text)
-        while i <= end - self.shortest:
-            match = self._match_at(text, i, cache)
-            if match is None:
-                i += 1
-                continue
-            length, value = match
-            found.append((i, i + length, value))
-            i += length
-        return found
+    @property
+    def shortest(self) -> int:
+        return min((length for g in self.guards for length in g.tables), default=0)
 
-    def _match_at(self, text: str, i: int, cache: dict):
-        best = None
-        for g, guard in enumerate(self.guards):
-            for head_length in guard.head_lengths:
-                window = text[i : i + head_length]
-                if len(window) < head_length:
+    def find(self, texts: list[str]) -> list[list[tuple[int, int, set]]]:
+        """Per text, its merged ``(start, end, values)`` spans of registered windows.
+
+        Each text is also read as the engine reads it (``kvnb.matching.views``): without markup
+        inside a value, with MIME and PEM line breaks in base64 joined.
+        """
+        readings = [(number, view) for number, text in enumerate(texts) for view in views(text)]
+        found = self._find([*texts, *(view.text for _, view in readings)])
+        spans = found[: len(texts)]
+        for (number, view), in_view in zip(readings, found[len(texts):]):
+            spans[number] += [(*view.to_text(start, end), value) for start, end, value in in_view]
+        return [_merged(found) for found in spans]
+
+    def _find(self, texts: list[str]) -> list[list[tuple[int, int, object]]]:
+        joined = _SEPARATOR.join(texts)
+        codes = code_points(joined)
+        starts = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]])
+        separators = np.flatnonzero(codes == ord(_SEPARATOR))
+        spans: list[list[tuple[int, int, object]]] = [[] for _ in texts]
+        for number, guard in enumerate(self.guards):
+            for length, table in guard.tables.items():
+                if length > len(codes):
                     continue
-                head = cache.get((g, window))
-                if head is None:
-                    head = cache[(g, window)] = keyed_digest(guard.key, window)
-                for length, digest, value in guard.heads.get(head, ()):
-                    if (best is None or length > best[0]) and i + length <= len(text) and \
-                            keyed_digest(guard.key, text[i : i + length]) == digest:
-                        best = (length, (g, value))
-        return best
+                positions, values = table.hits(guard.key.windows(codes, length))
+                # A window is whole when the first separator at or after its start lies beyond it.
+                after = np.searchsorted(separators, positions)
+                beyond = np.append(separators, len(codes))[after]
+                whole = beyond >= positions + length
+                for position, value in zip(positions[whole].tolist(), values[whole].tolist()):
+                    unit = int(np.searchsorted(starts, position, side="right")) - 1
+                    offset = position - int(starts[unit])
+                    spans[unit].append((offset, offset + length, (number, value)))
+        return spans
+
+
+def _merged(spans: list[tuple[int, int, object]]) -> list[tuple[int, int, set]]:
+    merged: list[tuple[int, int, set]] = []
+    for start, end, value in sorted(spans, key=lambda s: (s[0], s[1])):
+        if merged and start <= merged[-1][1]:
+            last = merged[-1]
+            merged[-1] = (last[0], max(last[1], end), last[2] | {value})
+        else:
+            merged.append((start, end, {value}))
+    return merged
 
 
 def load_guards(directory: str | os.PathLike | None = None) -> GuardSet:
-    """The guard files of running kernels in ``directory`` (``$KVNB_HOME/guard``); dead pids are skipped."""
+    """The guards of running kernels in ``directory`` (``$KVNB_HOME/guard``); dead ones are deleted."""
     folder = Path(directory) if directory is not None else guard_dir()
+    sweep_stale(folder)
     try:
-        names = sorted(p for p in folder.iterdir() if p.suffix == ".json" and p.stem.isdigit())
+        keys = sorted(p for p in folder.iterdir() if p.suffix == ".key" and p.stem.isdigit())
     except (FileNotFoundError, NotADirectoryError):
         return GuardSet()
     guards = []
-    for path in names:
-        if not _alive(int(path.stem)):
-            continue
-        guard = _read_guard(path)
-        if guard is not None and guard.heads:
+    for key_path in keys:
+        guard = _read_guard(key_path)
+        if guard is not None and guard.tables:
             guards.append(guard)
-    shortest = min((min(g.head_lengths) for g in guards), default=0)
-    return GuardSet(guards, shortest)
+    return GuardSet(guards)
 
 
-def _read_guard(path: Path) -> _Guard | None:
+def _read_guard(key_path: Path) -> _Guard | None:
+    digests_path = key_path.with_suffix(".digests")
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        if document.get("format") != FORMAT or document.get("format_version") != FORMAT_VERSION:
+        key = GuardKey(key_path.read_bytes())
+        data = digests_path.read_bytes()
+        if not data.startswith(MAGIC):
             raise ValueError("not a kvnb guard file of this version")
-        heads: dict[str, list] = {}
-        for needle in document["needles"]:
-            heads.setdefault(needle["head"], []).append(
-                (int(needle["length"]), str(needle["digest"]), int(needle["value"])))
-        lengths = frozenset(int(n["head_length"]) for n in document["needles"])
-        return _Guard(bytes.fromhex(document["key"]), heads, lengths)
+        parts: dict[int, list] = {}
+        payloads = key.open_records(data[len(MAGIC):], MAGIC + key_path.stem.encode())
+        for value, payload in enumerate(payloads):
+            for length, digests in unpack_tables(payload).items():
+                parts.setdefault(length, []).append((digests, value))
+        return _Guard(key, {length: _Table.of(p) for length, p in parts.items()})
     except FileNotFoundError:  # the kernel stopped meanwhile
         return None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        _log.warning("kvnb save guard: ignoring %s (%s)", path, type(exc).__name__)
+    except (OSError, ValueError, struct.error, InvalidTag) as exc:
+        # Damaged, foreign or of another version: said in the log; the other guards still apply.
+        _log.warning("kvnb save guard: ignoring %s (%s)", digests_path, type(exc).__name__)
         return None
 
 
-def _alive(pid: int) -> bool:
+def sweep_stale(directory: str | os.PathLike | None = None) -> int:
+    """Delete the guard files of processes that ended (killed kernels leave theirs); how many."""
+    folder = Path(directory) if directory is not None else guard_dir()
+    removed = 0
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return 0
+    for path in entries:
+        pid = path.name.lstrip(".").split(".")[0]
+        if not pid.isdigit() or not path.name.endswith((".key", ".digests", ".json", ".tmp")):
+            continue
+        try:
+            if not _alive(int(pid), path.stat().st_mtime):
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def _alive(pid: int, since: float) -> bool:
+    """Whether process ``pid`` runs and is the one that wrote a file at ``since`` (not a reused pid)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's process: alive
         return True
-    return True
+    started = _start_time(pid)
+    return started is None or started <= since + 1
 
 
-def scrub_text(text: str, guards: GuardSet, cache: dict | None = None) -> tuple[str, set]:
-    """``text`` with every needle replaced by ``MASK``, and the ``(guard, value)`` pairs found."""
+def _start_time(pid: int) -> float | None:
+    """When ``pid`` started (Linux ``/proc``), or None where that cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime"))
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def scrub_text(text: str, guards: GuardSet) -> tuple[str, set]:
+    """``text`` with every registered piece replaced by ``MASK``, and the values found."""
     if not guards or len(text) < guards.shortest:
         return text, set()
-    found = guards.find(text, {} if cache is None else cache)
-    if not found:
-        return text, set()
+    spans = guards.find([text])[0]
+    return _masked(text, spans), {v for _, _, values in spans for v in values}
+
+
+def _masked(text: str, spans) -> str:
     parts, pos = [], 0
-    for start, end, _ in found:
+    for start, end, _ in spans:
         parts += (text[pos:start], MASK)
         pos = end
     parts.append(text[pos:])
-    return "".join(parts), {value for _, _, value in found}
+    return "".join(parts)
 
 
-def _scrub_json(obj, guards: GuardSet, cache: dict, values: set):
-    """Scrub every string (and key) of notebook JSON; returns the new object (in-place for containers)."""
-    if isinstance(obj, str):
-        clean, hit = scrub_text(obj, guards, cache)
-        values |= hit
-        return clean
-    if isinstance(obj, dict):
-        for key in list(obj):
-            clean_key = _scrub_json(key, guards, cache, values)
-            item = _scrub_json(obj[key], guards, cache, values)
-            if clean_key != key:
-                del obj[key]
-            obj[clean_key] = item
-        return obj
-    if isinstance(obj, list):
-        if _is_multiline(obj):  # nbformat's list-of-lines string: a value may span lines
-            joined = "".join(obj)
-            clean, hit = scrub_text(joined, guards, cache)
-            if hit:
-                values |= hit
-                return clean  # nbformat accepts a string wherever it accepts a list of lines
-        for index, item in enumerate(obj):
-            obj[index] = _scrub_json(item, guards, cache, values)
-        return obj
-    return obj
+# -- reading a notebook as nbformat does -----------------------------------------------------------
+@dataclass
+class _Slot:
+    """One searched text of the notebook JSON and how to put its scrubbed version back."""
+
+    container: dict | list
+    key: object
+    text: str
+    kind: str  # "value", "lines" (nbformat's list-of-lines string), "items" (any other list), "key"
+    items: list[str] | None = None
+
+    def apply(self, spans) -> None:
+        if self.kind == "key":
+            clean = _masked(self.text, spans)
+            self.container[clean] = self.container.pop(self.key)
+        elif self.kind == "items":
+            self.container[self.key] = _masked_items(self.items, spans)
+        else:  # nbformat reads a list of lines and a string alike
+            self.container[self.key] = _masked(self.text, spans)
 
 
-def _is_multiline(items: list) -> bool:
-    return len(items) > 1 and all(isinstance(s, str) for s in items) and all(s.endswith("\n") for s in items[:-1])
+def _masked_items(items: list[str], spans) -> list[str]:
+    """Each item keeps its place; a value spread over items is masked where it starts and its
+    continuation is cut from the items after; an item left empty goes (tags must be unique and
+    non-empty in nbformat's schema)."""
+    clean, start = [], 0
+    for item in items:
+        end = start + len(item)
+        parts, pos = [], 0
+        for s, e, _ in spans:
+            if s < end and e > start:
+                parts += (item[pos : max(s - start, 0)], MASK if s >= start else "")
+                pos = min(e, end) - start
+        kept = "".join(parts) + item[pos:]
+        if kept or not item:
+            clean.append(kept)
+        start = end
+    return clean
+
+
+def _slots(obj, slots: list[_Slot]) -> None:
+    stack = [obj]
+    while stack:
+        container = stack.pop()
+        pairs = list(container.items()) if isinstance(container, dict) else list(enumerate(container))
+        for key, item in pairs:
+            if isinstance(container, dict):
+                slots.append(_Slot(container, key, key, "key"))
+            if isinstance(item, str):
+                slots.append(_Slot(container, key, item, "value"))
+            elif isinstance(item, list) and item and all(isinstance(s, str) for s in item):
+                # nbformat joins `source`, stream `text` and mime-bundle values without separators.
+                lines = isinstance(key, str) and (key in ("source", "text") or "/" in key)
+                slots.append(_Slot(container, key, "".join(item), "lines" if lines else "items", item))
+            elif isinstance(item, (dict, list)):
+                stack.append(item)
+
+
+def _check_notebook(content: dict, guards: GuardSet, scrub: bool) -> set:
+    slots: list[_Slot] = []
+    _slots(content, slots)
+    found = guards.find([slot.text for slot in slots])
+    values: set = set()
+    hits = [(slot, spans) for slot, spans in zip(slots, found) if spans]
+    for _, spans in hits:
+        values |= {v for _, _, vs in spans for v in vs}
+    if scrub:  # keys last: a value's slot still names its container by the old key
+        for slot, spans in sorted(hits, key=lambda hit: hit[0].kind == "key"):
+            slot.apply(spans)
+    return values
 
 
 def pre_save_hook(model: dict, path: str, contents_manager=None, **kwargs) -> None:
@@ -206,6 +342,7 @@ def pre_save_hook(model: dict, path: str, contents_manager=None, **kwargs) -> No
     kind = model.get("type")
     if kind not in ("notebook", "file") or (kind == "file" and model.get("format") != "text"):
         return  # base64 files and directories are not checked (documented)
+    started = time.perf_counter()
     try:
         values = _guard(model, kind, mode)
     except SaveRefused:
@@ -213,6 +350,7 @@ def pre_save_hook(model: dict, path: str, contents_manager=None, **kwargs) -> No
     except Exception as exc:  # jupyter_server would log any other error and save anyway: fail closed
         log.error("kvnb save guard: check of %s failed (%s); not saved", path, type(exc).__name__, exc_info=True)
         raise _failure(path) from None
+    log.debug("kvnb save guard: checked %s in %.3f s", path, time.perf_counter() - started)
     if not values:
         return
     if mode == "refuse":
@@ -222,20 +360,15 @@ def pre_save_hook(model: dict, path: str, contents_manager=None, **kwargs) -> No
 
 
 def _guard(model: dict, kind: str, mode: str) -> set:
-    """The ``(guard, value)`` pairs found in ``model``; in scrub mode the model is scrubbed too."""
+    """The values found in ``model``; in scrub mode the model is scrubbed too."""
     guards = load_guards()
     if not guards:
         return set()
-    values: set = set()
-    cache: dict = {}
     if kind == "notebook":
-        # Refusing must leave the model as sent: search a copy.
-        content = model["content"] if mode == "scrub" else json.loads(json.dumps(model["content"]))
-        _scrub_json(content, guards, cache, values)
-    else:
-        clean, values = scrub_text(model["content"], guards, cache)
-        if mode == "scrub":
-            model["content"] = clean
+        return _check_notebook(model["content"], guards, scrub=mode == "scrub")
+    clean, values = scrub_text(model["content"], guards)
+    if mode == "scrub":
+        model["content"] = clean
     return values
 
 
@@ -245,3 +378,8 @@ def _failure(path: str) -> Exception:
     if _HTTPError is Exception:
         return RuntimeError(message)
     return _HTTPError(500, message.replace("%", "%%"))
+
+
+# The server imports this module when it starts, to resolve the hook: a kernel killed since the
+# last run left guard files behind, which go now rather than at the first save.
+sweep_stale()

@@ -38,7 +38,7 @@ class Secret:
     a newer version on the way) and serves ``refresh()`` and ``latest()``. ``clock`` is for tests.
     """
 
-    __slots__ = ("_value", "_loaded_at", "_fingerprint_full", "_hash", "_nonempty", "_name",
+    __slots__ = ("_value", "_loaded_at", "_fingerprint_full", "_fingerprint_shown", "_hash", "_nonempty", "_name",
                  "_vault_url", "_version", "_properties", "_identity", "_peek_policy", "_ttl",
                  "_refetch", "_clock", "_newer_version", "_derivation", "__weakref__")
 
@@ -63,7 +63,8 @@ class Secret:
         self._newer_version: str | None = None
         self._derivation: tuple | None = None  # (transform, parents) for derived secrets
         self._hash = hash(value)
-        self._fingerprint_full = _known_fingerprint(value, self._hash, vault_url, name, self._version)
+        self._fingerprint_full, self._fingerprint_shown = _known_fingerprint(
+            value, self._hash, vault_url, name, self._version)
         self._nonempty = bool(value)
         self._hold(value)
 
@@ -86,6 +87,7 @@ class Secret:
         derived._newer_version = None
         derived._derivation = (transform, parents)
         derived._fingerprint_full = _fingerprint.fingerprint(value, first._vault_url)
+        derived._fingerprint_shown = _fingerprint.may_show(value)
         derived._hash = hash(value)
         derived._nonempty = bool(value)
         # A slice is a new string to scrub; a concatenation already holds a registered value.
@@ -127,13 +129,24 @@ class Secret:
     # -- metadata ------------------------------------------------------------------------------
 
     @property
-    def fingerprint(self) -> str:
-        """Short keyed fingerprint (12 hex): equal values in one vault give equal fingerprints."""
-        return self._fingerprint_full[:_fingerprint.SHORT_LENGTH]
+    def fingerprint(self) -> str | None:
+        """Short keyed fingerprint (12 hex): equal values in one vault give equal fingerprints.
+
+        None for a value too guessable to fingerprint (``kvnb.fingerprint.WITHHELD`` says why):
+        the key is public, so a fingerprint would let anyone test guesses offline.
+        """
+        return self._fingerprint_full[:_fingerprint.SHORT_LENGTH] if self._fingerprint_shown else None
 
     @property
-    def fingerprint_full(self) -> str:
-        return self._fingerprint_full
+    def fingerprint_full(self) -> str | None:
+        return self._fingerprint_full if self._fingerprint_shown else None
+
+    @property
+    def fingerprint_shown(self) -> str:
+        """The fingerprint, or the short reason why none is shown: what displays print."""
+        if self._fingerprint_shown:
+            return self.fingerprint
+        return f"withheld (estimated entropy under {_fingerprint.MIN_FINGERPRINT_BITS} bits: guessable from it)"
 
     @property
     def name(self) -> str:
@@ -213,7 +226,8 @@ class Secret:
         note = ""
         if self._newer_version:
             note = f" (newer version available: {self._newer_version[:8]}…)"
-        return f"<secret {self._name} {self.fingerprint}… {DOTS}{note}>"
+        shown = f"{self.fingerprint}…" if self._fingerprint_shown else "(no fingerprint)"
+        return f"<secret {self._name} {shown} {DOTS}{note}>"
 
     def __repr__(self) -> str:
         return self._mask()
@@ -351,18 +365,19 @@ class Secret:
 # A warm %kvget fetches the same version again and again; its fingerprint is remembered rather
 # than recomputed (the HMAC is a measurable share of a warm fetch). Keyed by the value's hash, which
 # a Secret keeps anyway, and the version (immutable in Key Vault), so no value is held here.
-_FINGERPRINTS: dict[tuple, str] = {}
+_FINGERPRINTS: dict[tuple, tuple[str, bool]] = {}
 _MAX_FINGERPRINTS = 1024
 
 
 def _known_fingerprint(value: str, value_hash: int, vault_url: str, name: str,
-                       version: str | None) -> str:
+                       version: str | None) -> tuple[str, bool]:
+    """(full fingerprint, whether it may be shown)."""
     if version is None:
-        return _fingerprint.fingerprint(value, vault_url)
+        return _fingerprint.fingerprint(value, vault_url), _fingerprint.may_show(value)
     key = (vault_url, name, version, value_hash)
     known = _FINGERPRINTS.get(key)
     if known is None:
-        known = _fingerprint.fingerprint(value, vault_url)
+        known = _fingerprint.fingerprint(value, vault_url), _fingerprint.may_show(value)
         if len(_FINGERPRINTS) >= _MAX_FINGERPRINTS:
             _FINGERPRINTS.clear()
         _FINGERPRINTS[key] = known

@@ -91,6 +91,22 @@ def test_run_scan_on_a_clean_tree_returns_0(tree, value, capsys):
     assert "No copy found." in capsys.readouterr().out
 
 
+def test_run_scan_reports_partial_copies_and_reads_pickles_with_binary(tree, value, capsys):
+    import pickle
+
+    (tree / "src/notes.md").write_text(f"the token starts {value[:20]}...\n")
+    (tree / "store.pkl").write_bytes(pickle.dumps({"token": value}, protocol=pickle.HIGHEST_PROTOCOL))
+    code = run_scan([str(tree)], {"api/v1": value})
+    out = capsys.readouterr().out
+    assert code == EXIT_FOUND and "COPY" in out.splitlines()[0]
+    assert "partial, 20 chars" in out and "Skipped: 1 binary file." in out
+    code = run_scan([str(tree)], {"api/v1": value}, binary=True, output="json")
+    out = capsys.readouterr().out
+    assert_no_trace(out, value)
+    pickled = [f for f in json.loads(out)["findings"] if f["path"].endswith("store.pkl")]
+    assert [(f["part"], f["whole"]) for f in pickled] == [("pickle", True)]
+
+
 # --- the command in fingerprint mode: no vault at all -------------------------------------------
 
 

@@ -16,12 +16,10 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from kvnb.fingerprint import fingerprint
+from kvnb.matching import forms_of
 from kvnb.scan import (
-    FORMS,
-    Needle,
     export_fingerprints,
     load_fingerprints,
-    needles_for,
     scan_paths,
     write_fingerprints,
 )
@@ -70,8 +68,8 @@ class PlantedTree:
     other: str = field(repr=False)  # version "v2"
     expected: set[tuple] = field(default_factory=set)  # (path, label, form, cell, part, line, column)
 
-    def needles(self) -> list[Needle]:
-        return needles_for(self.value, "api/v1") + needles_for(self.other, "api/v2")
+    def needles(self) -> dict[str, str]:
+        return {"api/v1": self.value, "api/v2": self.other}
 
     def write_text(self, relative: str, lines: list[tuple[str, list[tuple[str, str, str]]]]) -> None:
         """Write ``lines``; each comes with plants (label, form, planted text) expected at their column."""
@@ -88,8 +86,9 @@ class PlantedTree:
 
 
 def base64_column(text_before: str, prefix: bytes) -> int:
-    """Column where the base64 groups holding a value after ``prefix`` start."""
-    return len(text_before) + (len(prefix) // 3) * 4 + 1
+    """Column of the first base64 character that carries a value after ``prefix`` alone (the
+    characters before it mix in the prefix's bits)."""
+    return len(text_before) + -(-8 * len(prefix) // 6) + 1
 
 
 @pytest.fixture
@@ -203,15 +202,24 @@ def planted(tmp_path) -> PlantedTree:
 
 
 def found_set(result) -> set[tuple]:
-    return {(f.path, f.label, f.form, f.cell, f.part, f.line, f.column) for f in result.findings}
+    """The whole copies found, by place. Base64 and base64url are one form here: a value whose
+    encoding holds neither ``+/`` nor ``-_`` is the same text in both alphabets."""
+    return {(f.path, f.label, f.form.replace("base64url", "base64"), f.cell, f.part, f.line, f.column)
+            for f in result.findings if f.whole}
 
 
-def test_every_planted_copy_is_found_at_its_place_and_no_decoy_is(planted):
+def test_every_planted_copy_is_found_at_its_place_and_decoys_only_as_partial_copies(planted):
     result = scan_paths([planted.root], planted.needles(), max_file_size=SMALL_LIMIT)
     found = found_set(result)
     assert found - planted.expected == set(), "reported something that was not planted"
     assert planted.expected - found == set(), "missed a planted copy"
-    assert {f.form for f in result.findings} == set(FORMS)
+    assert {f.form for f in result.findings if f.whole} - {"base64url"} == {"raw", "json", "url", "base64", "hex"}
+    # A decoy shares long runs with the value (all but one character): a partial copy, with its length.
+    decoys = [f for f in result.findings if Path(f.path).name == "decoys.txt"]
+    assert decoys and not any(f.whole for f in decoys)
+    assert all(f.run >= 16 and f.copy == f"partial, {f.run} chars" for f in decoys)
+    in_cell = {(f.cell, f.line, f.whole) for f in result.findings if f.cell == 5}
+    assert in_cell == {(5, 1, False), (5, 2, False)}
 
 
 def test_skipped_files_are_counted_in_the_summary(planted):
@@ -222,7 +230,7 @@ def test_skipped_files_are_counted_in_the_summary(planted):
     assert result.dirs_ignored == 2  # build/, scratch/
     assert result.files_scanned == 9  # the two .gitignore files are read too
     assert result.skipped_examples["binary"] == [str(planted.root / "assets/blob.bin")]
-    assert result.summary()["files_with_findings"] == 6
+    assert result.summary()["files_with_findings"] == 7  # decoys.txt: partial copies
 
 
 def test_without_gitignore_the_ignored_files_are_reported(planted):
@@ -248,41 +256,44 @@ def test_findings_show_masked_excerpts_only(planted):
     assert twice and all(excerpt.count(MASK) == 2 for excerpt in twice)
 
 
-def test_needles_never_show_their_text():
+def test_forms_never_show_their_text():
     value = secrets.token_urlsafe(24)
-    for needle in needles_for(value, "api/v1"):
-        assert_not_leaked(needle.text, repr(needle))  # a form of the value
-        assert_not_leaked(value, repr(needle))
+    for form in forms_of(value):
+        assert_not_leaked(form.text, repr(form))  # a form of the value
+        assert_not_leaked(value, repr(form))
 
 
-def test_too_short_values_are_refused_without_echoing_them():
+def test_too_short_values_are_refused_without_echoing_them(tmp_path):
     value = secrets.token_urlsafe(4)[:5]
     with pytest.raises(ValueError) as raised:
-        needles_for(value, "pin/v1")
+        scan_paths([tmp_path], {"pin/v1": value})
     assert_not_leaked(value, str(raised.value))
     assert "pin/v1" in str(raised.value)
 
 
 @pytest.mark.parametrize("offset", [0, 1, 2])
 @pytest.mark.parametrize("urlsafe", [False, True])
-def test_base64_decoy_differing_in_the_last_bits_is_rejected(tmp_path, offset, urlsafe):
-    """The alignment needles leave a value's edge bits uncovered; decoding must settle it."""
+def test_base64_decoy_differing_in_the_last_bits_is_only_a_partial_copy(tmp_path, offset, urlsafe):
+    """The alignment forms leave a value's edge bits uncovered; decoding settles whole or partial."""
     value = secrets.token_urlsafe(31) + "~?>"  # characters that produce + and / in base64
     decoy = value[:-1] + chr(ord(value[-1]) ^ 1)
     prefix = secrets.token_bytes(offset)
     (tmp_path / "real.txt").write_text(f"x {b64(prefix + value.encode(), urlsafe)} y\n")
     (tmp_path / "decoy.txt").write_text(f"x {b64(prefix + decoy.encode(), urlsafe)} y\n")
-    result = scan_paths([tmp_path], needles_for(value, "v"))
-    assert [(Path(f.path).name, f.form, f.column) for f in result.findings] == [("real.txt", "base64", 3)]
+    result = scan_paths([tmp_path], {"v": value})
+    kind = "base64url" if urlsafe else "base64"
+    whole = [(Path(f.path).name, f.column) for f in result.findings if f.whole]
+    assert whole == [("real.txt", 3 + -(-8 * offset // 6))] and {f.form for f in result.findings} <= {kind, "base64", "base64url"}
+    assert [f.whole for f in result.findings if Path(f.path).name == "decoy.txt"] == [False]
 
 
 def test_base64_decoys_exercise_the_decoding_check():
     value = secrets.token_urlsafe(31) + "~?>"
     decoy = value[:-1] + chr(ord(value[-1]) ^ 1)
-    needles = [n for n in needles_for(value, "v") if n.form == "base64"]
-    # An alignment needle does occur in the decoy's encoding for two of the three alignments, so the
-    # test above rejects those decoys by decoding, not because no needle matched.
-    hits = sum(any(n.text in b64(b"\0" * k + decoy.encode()) for n in needles) for k in range(3))
+    cores = [f.text for f in forms_of(value) if f.kind == "base64"]
+    # An alignment form does occur whole in the decoy's encoding for two of the three alignments, so
+    # the test above calls those decoys partial by decoding, not because no form matched whole.
+    hits = sum(any(core in b64(b"\0" * k + decoy.encode()) for core in cores) for k in range(3))
     assert hits >= 2
 
 
@@ -294,7 +305,7 @@ def test_multi_line_value_is_found_in_notebook_source_and_crlf_text(tmp_path):
                            "source": ["import ssl\n"] + lines}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     (tmp_path / "pem.ipynb").write_text(json.dumps(notebook, indent=1))
     (tmp_path / "pem.txt").write_bytes(("key:\r\n" + value.replace("\n", "\r\n") + "\r\n").encode())
-    result = scan_paths([tmp_path], needles_for(value, "pem"))
+    result = scan_paths([tmp_path], {"pem": value})
     assert sorted((Path(f.path).name, f.cell, f.part, f.line, f.column) for f in result.findings) == [
         ("pem.ipynb", 1, "source", 2, 10), ("pem.txt", None, None, 2, 1)]
     assert_no_trace(json.dumps(result.as_dict()), value.splitlines()[1])
@@ -304,7 +315,7 @@ def test_broken_notebook_is_scanned_as_text(tmp_path):
     value = secrets.token_urlsafe(24)
     second_line = '{"source": ["k = \\"' + value + '\\"'
     (tmp_path / "half.ipynb").write_text('{"cells": [\n' + second_line)
-    result = scan_paths([tmp_path], needles_for(value, "v"))
+    result = scan_paths([tmp_path], {"v": value})
     assert [(f.cell, f.part, f.line, f.column) for f in result.findings] == [
         (None, None, 2, second_line.index(value) + 1)]
 
@@ -313,13 +324,13 @@ def test_progress_reports_each_file(tmp_path):
     for index in range(5):
         (tmp_path / f"f{index}.txt").write_text("nothing here\n")
     calls = []
-    scan_paths([tmp_path], needles_for(secrets.token_urlsafe(16), "v"), progress=lambda d, t: calls.append((d, t)))
+    scan_paths([tmp_path], {"v": secrets.token_urlsafe(16)}, progress=lambda d, t: calls.append((d, t)))
     assert calls == [(done, 5) for done in range(1, 6)]
 
 
 def test_missing_path_raises(tmp_path):
     with pytest.raises(FileNotFoundError):
-        scan_paths([tmp_path / "nope"], needles_for(secrets.token_urlsafe(16), "v"))
+        scan_paths([tmp_path / "nope"], {"v": secrets.token_urlsafe(16)})
 
 
 def test_gitignore_above_the_scan_root_applies_inside_a_repository(tmp_path):
@@ -329,7 +340,7 @@ def test_gitignore_above_the_scan_root_applies_inside_a_repository(tmp_path):
     (tmp_path / "sub").mkdir()
     for name in ("secret.txt", "x.tmp", "plain.txt"):
         (tmp_path / "sub" / name).write_text(value)
-    result = scan_paths([tmp_path / "sub"], needles_for(value, "v"))
+    result = scan_paths([tmp_path / "sub"], {"v": value})
     assert [Path(f.path).name for f in result.findings] == ["plain.txt"]
     assert result.files_ignored == 2
 
@@ -399,8 +410,67 @@ def test_public_api_is_pinned_and_sorted():
 
     assert kvnb.scan.__all__ == sorted(kvnb.scan.__all__)
     assert kvnb.scan.__all__ == [
-        "DEFAULT_MAX_FILE_SIZE", "FORMS", "Finding", "FingerprintEntry", "MIN_VALUE_LENGTH", "Needle",
-        "ScanResult", "export_fingerprints", "load_fingerprints", "needles_for", "scan_paths",
-        "write_fingerprints",
+        "DEFAULT_MAX_FILE_SIZE", "Finding", "FingerprintEntry", "ScanResult", "export_fingerprints",
+        "load_fingerprints", "scan_paths", "write_fingerprints",
     ]
     assert all(hasattr(kvnb.scan, name) for name in kvnb.scan.__all__)
+
+
+# --- partial copies -----------------------------------------------------------------------------
+
+
+def test_partial_copies_are_reported_with_their_length_and_shorter_pieces_are_not(tmp_path):
+    value = f"Server=tcp:db01.database.windows.net;Password={secrets.token_urlsafe(30)};Encrypt=True;"
+    head = value[:46]  # what a pandas cell shows before its "..."
+    password = value.split("Password=")[1].split(";")[0]
+    (tmp_path / "df.txt").write_text(f"   connection\n0  {head}...\n")
+    (tmp_path / "whos.txt").write_text(f"conn   str   {value[:25]} ... {value[-25:]}\n")
+    (tmp_path / "piece.txt").write_text(f"x = '{password[3:3 + 16]}'\n")
+    (tmp_path / "short.txt").write_text(f"x = '{password[3:3 + 15]}'\n")
+    (tmp_path / "alone.txt").write_text(f"pw: {password}\n")
+    result = scan_paths([tmp_path], {"db/v1": value})
+    found = sorted((Path(f.path).name, f.copy) for f in result.findings)
+    assert ("short.txt", "partial, 15 chars") not in found
+    assert {name for name, _ in found} == {"df.txt", "whos.txt", "piece.txt", "alone.txt"}
+    assert ("piece.txt", "partial, 16 chars") in found
+    assert ("alone.txt", "whole") in found  # a connection string's password is a value of its own
+    df = [f for f in result.findings if Path(f.path).name == "df.txt"]
+    assert [(f.whole, f.line) for f in df] == [(False, 2)] and df[0].run >= 16
+    assert_no_trace(json.dumps(result.as_dict()), password)
+
+
+def test_the_run_length_setting_is_read_from_the_environment(tmp_path, monkeypatch):
+    value = secrets.token_urlsafe(40)
+    (tmp_path / "a.txt").write_text(f"{value[:12]}\n")
+    monkeypatch.setenv("KVNB_REDACT_MIN_RUN", "12")
+    assert [f.run for f in scan_paths([tmp_path], {"v": value}).findings] == [12]
+    monkeypatch.setenv("KVNB_REDACT_MIN_RUN", "13")
+    assert scan_paths([tmp_path], {"v": value}).findings == ()
+
+
+# --- binary files (--binary) ---------------------------------------------------------------------
+
+
+def test_binary_files_are_skipped_unless_asked_and_then_read_as_pickles_and_bytes(tmp_path):
+    import pickle
+
+    value = secrets.token_urlsafe(18) + "é" + secrets.token_urlsafe(6)
+    store = tmp_path / ".ipython/profile_default/db/autorestore"
+    store.mkdir(parents=True)
+    # what %store writes (IPython's PickleShareDB: pickle.dump, the highest protocol)
+    (store / "api_key").write_bytes(pickle.dumps({"key": value, "n": 1}, protocol=pickle.HIGHEST_PROTOCOL))
+    # Protocol 0 is text, with é as one Latin-1 byte: a text file that is not UTF-8.
+    (tmp_path / "old.pkl").write_bytes(pickle.dumps([value], protocol=0))
+    (tmp_path / "blob.bin").write_bytes(b"\x00\x01" + value.encode() + b"\x00" + value.encode("latin-1"))
+    (tmp_path / "head.bin").write_bytes(b"\x00" * 10 + value[:20].encode() + b"\x00")
+    skipped = scan_paths([tmp_path], {"v": value}, respect_gitignore=False)
+    assert [(Path(f.path).name, f.whole) for f in skipped.findings] == [("old.pkl", False)]
+    assert skipped.files_binary == 3
+    result = scan_paths([tmp_path], {"v": value}, respect_gitignore=False, binary=True)
+    found = sorted((Path(f.path).name, f.part, f.copy) for f in result.findings)
+    assert found == [("api_key", "pickle", "whole"), ("blob.bin", "bytes", "whole"), ("blob.bin", "bytes", "whole"),
+                     ("head.bin", "bytes", "partial, 20 chars"), ("old.pkl", "pickle", "whole")]
+    assert result.files_binary == 0 and result.files_scanned == 4
+    locations = {f.location for f in result.findings if Path(f.path).name == "blob.bin"}
+    assert locations == {"bytes utf-8, byte 2", f"bytes latin-1, byte {2 + len(value.encode()) + 1}"}
+    assert_no_trace(json.dumps(result.as_dict(), ensure_ascii=False), value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 
-from kvnb.scan import needles_for
+from kvnb.matching import forms_of
 
 
 def new_value() -> str:
@@ -49,13 +49,13 @@ def assert_not_leaked(value: str, blob) -> None:
 
 def assert_no_trace(text: str, *values: str) -> None:
     """No trace of any of *values* in *text*: none of the forms kvnb's scanner searches for (raw,
-    JSON, URL, base64, hex: ``kvnb.scan.needles_for``), and no 8 characters of a value in a row,
+    JSON, repr, HTML, URL, base64, hex: ``kvnb.matching.forms_of``), and no 8 characters of a value in a row,
     so a partly printed or truncated value is caught too."""
     __tracebackhide__ = True
     for value in values:
-        for needle in needles_for(value, "x"):
-            if needle.text in text:
-                raise AssertionError(f"the {needle.form} form of a secret value appears in the text")
+        for form in forms_of(value):
+            if form.text in text:
+                raise AssertionError(f"the {form.kind} form of a secret value appears in the text")
         for start in range(len(value) - 7):
             if value[start:start + 8] in text:
                 raise AssertionError("an 8-character piece of a secret value appears in the text")

@@ -15,7 +15,6 @@ from ..scan import (
     DEFAULT_MAX_FILE_SIZE,
     ScanResult,
     load_fingerprints,
-    needles_for,
     scan_paths,
     write_fingerprints,
 )
@@ -54,17 +53,21 @@ class ScanError(click.ClickException):
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="table for people, json for scripts.")
 @click.option("--include-ignored", is_flag=True, help="Also scan files that .gitignore excludes.")
+@click.option("--binary", is_flag=True,
+              help="Also scan binary files: pickles (such as %store's) by their strings, others as bytes.")
 @click.option("--max-file-size", type=click.IntRange(min=1), default=DEFAULT_MAX_FILE_SIZE // MB,
               show_default=True, metavar="MB", help="Skip files larger than this.")
 @click.pass_context
 def scan(ctx: click.Context, paths: tuple[str, ...], secret_name: str | None, all_versions: bool,
          vault: str | None, persona: str | None, fingerprints_path: str | None, export_path: str | None,
-         output: str, include_ignored: bool, max_file_size: int) -> None:
-    """Find copies of a secret's value in PATHS: raw, JSON-escaped, URL-encoded, base64 or hex.
+         output: str, include_ignored: bool, binary: bool, max_file_size: int) -> None:
+    """Find copies of a secret's value in PATHS: whole or partial, raw or in any encoded form.
 
+    A partial copy is a run of at least K characters of a form (KVNB_REDACT_MIN_RUN, default 16).
     Notebooks are read cell by cell. Exit code 0: nothing found, 1: found, 2: usage or access error.
     """
-    options = {"output": output, "respect_gitignore": not include_ignored, "max_file_size": max_file_size * MB}
+    options = {"output": output, "respect_gitignore": not include_ignored, "max_file_size": max_file_size * MB,
+               "binary": binary}
     if fingerprints_path:
         if secret_name or all_versions or export_path:
             raise click.UsageError("--fingerprints scans without the vault: "
@@ -91,22 +94,19 @@ def scan(ctx: click.Context, paths: tuple[str, ...], secret_name: str | None, al
 
 
 def run_scan(paths: Sequence[str], values: Mapping[str, str], *, output: str = "table",
-             respect_gitignore: bool = True, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> int:
+             respect_gitignore: bool = True, max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+             binary: bool = False) -> int:
     """Scan ``paths`` for ``values`` (label → value, held only in memory), print, return the exit code."""
-    try:
-        needles = [needle for label, value in values.items() for needle in needles_for(value, label)]
-    except ValueError as exc:
-        raise ScanError(str(exc)) from None
-    return _scan_and_report(paths, needles, output=output, respect_gitignore=respect_gitignore,
-                            max_file_size=max_file_size)
+    return _scan_and_report(paths, dict(values), output=output, respect_gitignore=respect_gitignore,
+                            max_file_size=max_file_size, binary=binary)
 
 
-def _scan_and_report(paths: Sequence[str], needles, *, output: str, respect_gitignore: bool,
-                     max_file_size: int) -> int:
+def _scan_and_report(paths: Sequence[str], searched, *, output: str, respect_gitignore: bool,
+                     max_file_size: int, binary: bool = False) -> int:
     progress = _TerminalProgress()
     try:
-        result = scan_paths(paths, needles, respect_gitignore=respect_gitignore,
-                            max_file_size=max_file_size, progress=progress)
+        result = scan_paths(paths, searched, respect_gitignore=respect_gitignore,
+                            max_file_size=max_file_size, binary=binary, progress=progress)
     except (FileNotFoundError, RuntimeError, ValueError) as exc:
         raise ScanError(str(exc)) from None
     finally:
@@ -188,10 +188,10 @@ def render_table(result: ScanResult) -> str:
     """Findings as aligned columns, then the summary. Excerpts are already masked."""
     lines = []
     if result.findings:
-        rows = [("PATH", "LOCATION", "SECRET", "FORM", "EXCERPT")]
-        rows += [(f.path, f.location, f.label, f.form, f.excerpt) for f in result.findings]
-        widths = [max(len(row[column]) for row in rows) for column in range(4)]
-        lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4]
+        rows = [("PATH", "LOCATION", "SECRET", "FORM", "COPY", "EXCERPT")]
+        rows += [(f.path, f.location, f.label, f.form, f.copy, f.excerpt) for f in result.findings]
+        widths = [max(len(row[column]) for row in rows) for column in range(5)]
+        lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[5]
                   for row in rows]
         lines.append("")
     lines += summary_lines(result)

@@ -130,7 +130,7 @@ def confirmation(secret, target: str, *, peeked: str | None = None) -> str:
     version = (secret.version or "?")[:8]
     updated = secret.updated
     when = f"{updated.isoformat(' ', 'minutes')[:16]} UTC" if updated is not None else "?"
-    line = f"{secret.name} → {target}  version {version}  updated {when}  fingerprint {secret.fingerprint}"
+    line = f"{secret.name} → {target}  version {version}  updated {when}  fingerprint {secret.fingerprint_shown}"
     if peeked is not None:
         line += f"  first {len(peeked)}: {peeked}"
     return line

@@ -1,13 +1,16 @@
 """Known-value leak scanner: find every copy of a secret's value in code, notebooks and text files.
 
 Pure and local: the caller supplies the values (or keyed fingerprints of them); nothing here talks
-to Azure. Values live only in memory as search needles; findings carry masked excerpts.
+to Azure. Values live only in memory, in the matching engine; findings carry masked excerpts.
 
-    needles = needles_for(value, "APICaller/3f2a…")
-    result = scan_paths(["."], needles)
+    result = scan_paths(["."], {"APICaller/3f2a…": value})
 
-Modules: ``needles`` (encoded forms), ``files`` (walk + .gitignore), ``notebook`` (cells as text),
-``matching`` and ``fingerprints`` (the two matchers), ``findings`` (results), ``core`` (the loop).
+Every form the engine knows (``kvnb.matching``) is searched, whole and as runs of K characters
+(``KVNB_REDACT_MIN_RUN``, default 16): a finding says ``whole`` or ``partial`` with its length.
+
+Modules: ``files`` (walk + .gitignore), ``notebook`` (cells as text), ``binary`` (pickles and
+bytes, for ``binary=True``), ``matching`` and ``fingerprints`` (the two matchers), ``findings``
+(results), ``core`` (the loop).
 """
 
 from __future__ import annotations
@@ -20,19 +23,14 @@ from .fingerprints import (
     load_fingerprints,
     write_fingerprints,
 )
-from .needles import FORMS, MIN_VALUE_LENGTH, Needle, needles_for
 
 __all__ = [
     "DEFAULT_MAX_FILE_SIZE",
-    "FORMS",
     "Finding",
     "FingerprintEntry",
-    "MIN_VALUE_LENGTH",
-    "Needle",
     "ScanResult",
     "export_fingerprints",
     "load_fingerprints",
-    "needles_for",
     "scan_paths",
     "write_fingerprints",
 ]

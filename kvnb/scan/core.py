@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 
+from .binary import binary_units
 from .files import EXAMPLES_KEPT, select_files
-from .findings import Finding, ScanResult, findings_in
+from .findings import MASK, Finding, ScanResult, findings_in
 from .fingerprints import FingerprintEntry, FingerprintMatcher
-from .matching import NeedleMatcher
-from .needles import Needle
+from .matching import ValueMatcher
 from .notebook import notebook_units
 
 DEFAULT_MAX_FILE_SIZE = 20 * 1024 * 1024
 # git's own test for "binary": a NUL byte in the first 8000 bytes.
+_SEPARATOR = "\0"
 _BINARY_SNIFF_BYTES = 8000
 
 Progress = Callable[[int, int], None]  # (files done, files in total)
@@ -22,20 +25,24 @@ Progress = Callable[[int, int], None]  # (files done, files in total)
 
 def scan_paths(
     paths: Iterable[str | os.PathLike],
-    needles: Sequence[Needle] | Sequence[FingerprintEntry],
+    searched: Mapping[str, str] | Sequence[FingerprintEntry],
     *,
     respect_gitignore: bool = True,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    binary: bool = False,
+    min_run: int | None = None,
     progress: Progress | None = None,
 ) -> ScanResult:
-    """Search files under ``paths`` for ``needles`` (from ``needles_for``) or fingerprints
-    (from ``load_fingerprints``).
+    """Search files under ``paths`` for values (label → value, held in memory only) or for
+    fingerprints (from ``load_fingerprints``).
 
-    Binary files and files over ``max_file_size`` bytes are skipped and counted; so are files that
-    ``.gitignore`` excludes unless ``respect_gitignore`` is false. FileNotFoundError if a path is
-    missing.
+    Values are found in every form the engine knows (``kvnb.matching``), whole and as runs of
+    ``min_run`` (K, default ``KVNB_REDACT_MIN_RUN``) characters or more. Binary files are skipped
+    and counted unless ``binary`` (then pickles are read by their strings, other files as bytes);
+    so are files over ``max_file_size`` bytes, and files that ``.gitignore`` excludes unless
+    ``respect_gitignore`` is false. FileNotFoundError if a path is missing.
     """
-    matcher = _matcher_for(needles)
+    matcher = _matcher_for(searched, min_run)
     started = time.perf_counter()
     selection = select_files(paths, respect_gitignore=respect_gitignore)
     counts = {"scanned": 0, "bytes": 0, "binary": 0, "too_large": 0, "unreadable": 0}
@@ -44,7 +51,13 @@ def scan_paths(
     total = len(selection.files)
     for done, path in enumerate(selection.files, start=1):
         outcome, data = _read(path, max_file_size)
-        if outcome != "scanned":
+        if binary and outcome == "scanned" and not _is_utf8(data):
+            outcome = "binary"  # text in another encoding (a protocol-0 pickle, Latin-1): read as bytes
+        if outcome == "binary" and binary:
+            counts["scanned"] += 1
+            counts["bytes"] += len(data)
+            findings.extend(_findings_in_binary(path, data, matcher))
+        elif outcome != "scanned":
             counts[outcome] += 1
             kept = examples.setdefault(outcome, [])
             if len(kept) < EXAMPLES_KEPT:
@@ -73,13 +86,13 @@ def scan_paths(
     )
 
 
-def _matcher_for(needles):
-    items = list(needles)
+def _matcher_for(searched, min_run: int | None):
+    if isinstance(searched, Mapping):
+        return ValueMatcher(searched, min_run=min_run)  # ValueError when empty or too short
+    items = list(searched)
     if items and all(isinstance(item, FingerprintEntry) for item in items):
         return FingerprintMatcher(items)
-    if all(isinstance(item, Needle) for item in items):
-        return NeedleMatcher(items)  # ValueError when empty
-    raise TypeError("needles must come from needles_for() or load_fingerprints(), not a mix")
+    raise TypeError("search for values ({label: value}) or for entries from load_fingerprints()")
 
 
 def _read(path: str, max_file_size: int) -> tuple[str, bytes]:
@@ -95,11 +108,12 @@ def _read(path: str, max_file_size: int) -> tuple[str, bytes]:
         chunks = []
         wanted = max_file_size + 1
         while wanted > 0:  # one read for a regular file; bounded by max_file_size in any case
-            chunk = os.read(descriptor, min(wanted, max(size + 1, 65536)))
-            if not chunk:
-                break
+            asked = min(wanted, max(size + 1, 65536))
+            chunk = os.read(descriptor, asked)
             chunks.append(chunk)
             wanted -= len(chunk)
+            if len(chunk) < asked:  # a regular file answers short only at its end: no second read
+                break
         data = b"".join(chunks) if len(chunks) != 1 else chunks[0]
     except OSError:
         return "unreadable", b""
@@ -108,7 +122,7 @@ def _read(path: str, max_file_size: int) -> tuple[str, bytes]:
     if len(data) > max_file_size:  # it grew while we looked
         return "too_large", b""
     if b"\0" in data[:_BINARY_SNIFF_BYTES]:
-        return "binary", b""
+        return "binary", data
     return "scanned", data
 
 
@@ -119,8 +133,7 @@ def _findings_in_file(path: str, data: bytes, matcher, notebook: bool) -> list[F
         units = notebook_units(text)
         if units is not None:
             found = []
-            for unit in units:
-                hits = matcher.hits(unit.text)
+            for unit, hits in zip(units, _hits_per_text(matcher, [unit.text for unit in units])):
                 if hits:
                     found.extend(findings_in(unit.text, hits, path=path, unit=unit))
             # A certain hit that no cell explains (it spans two JSON strings, say) is still
@@ -128,3 +141,49 @@ def _findings_in_file(path: str, data: bytes, matcher, notebook: bool) -> list[F
             if found or not matcher.confirms_hits:
                 return found
     return findings_in(text, matcher.hits(text), path=path)
+
+
+def _hits_per_text(matcher, texts: list[str]) -> list[list]:
+    """``matcher.hits`` of each text, from one search of them all: a notebook has a hundred short
+    strings, and one search costs less than a hundred. A NUL between them keeps copies apart."""
+    joined = _SEPARATOR.join(texts)
+    starts = [0]
+    for text in texts[:-1]:
+        starts.append(starts[-1] + len(text) + 1)
+    per_text: list[list] = [[] for _ in texts]
+    for hit in matcher.hits(joined):
+        number = bisect_right(starts, hit.start) - 1
+        start = starts[number]
+        if hit.end <= start + len(texts[number]):  # one spanning a NUL is no copy in any one text
+            per_text[number].append(replace(hit, start=hit.start - start, end=hit.end - start))
+    return per_text
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _findings_in_binary(path: str, data: bytes, matcher) -> list[Finding]:
+    found: list[Finding] = []
+    by_offset: dict[tuple[str, int], Finding] = {}
+    for unit in binary_units(data):
+        hits = matcher.hits(unit.text)
+        for hit, finding in zip(hits, findings_in(unit.text, hits, path=path, unit=unit)):
+            if unit.part != "bytes":
+                found.append(finding)
+                continue
+            # The UTF-8 and Latin-1 readings find a copy twice: one finding per byte offset, the
+            # reading that shows more of the value (a Latin-1 copy is whole only in Latin-1).
+            offset = hit.start if unit.pointer == "latin-1" else \
+                len(unit.text[: hit.start].encode("utf-8", "surrogateescape"))
+            # No excerpt: the bytes around a copy are noise, and one reading's context can hold
+            # what only the other reading shows as part of the value.
+            finding = replace(finding, pointer=f"{unit.pointer}, byte {offset}", excerpt=MASK)
+            kept = by_offset.get((hit.label, offset))
+            if kept is None or (finding.whole, finding.run) > (kept.whole, kept.run):
+                by_offset[hit.label, offset] = finding
+    return found + sorted(by_offset.values(), key=lambda f: int(f.pointer.rsplit(" ", 1)[1]))

@@ -25,6 +25,8 @@ class Finding:
     line: int
     column: int
     excerpt: str
+    whole: bool = True  # an entire form of the value; else a run of ``run`` characters of one
+    run: int = 0  # characters of the copy as found (its span in the text searched)
     cell: int | None = None
     part: str | None = None
     pointer: str | None = None
@@ -35,9 +37,16 @@ class Finding:
         where = f"{self.line}:{self.column}"
         if self.part is None:
             return where
+        if self.part in ("pickle", "bytes"):  # a binary file (--binary)
+            return f"{self.part} {self.pointer}"
         if self.cell is None:
             return f"notebook {self.part} {self.pointer} {where}"
         return f"cell {self.cell} {self.part} {where}"
+
+    @property
+    def copy(self) -> str:
+        """``whole`` or ``partial, N chars``: how much of the value the copy shows."""
+        return "whole" if self.whole else f"partial, {self.run} chars"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -92,6 +101,8 @@ def findings_in(text: str, hits: list[Hit], *, path: str, unit=None) -> list[Fin
             line=line,
             column=hit.start - line_start + 1,
             excerpt=_masked_excerpt(text, hit, hits, line_start),
+            whole=getattr(hit, "whole", True),
+            run=hit.end - hit.start,
             cell=getattr(unit, "cell", None),
             part=getattr(unit, "part", None),
             pointer=getattr(unit, "pointer", None),

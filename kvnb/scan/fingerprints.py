@@ -4,7 +4,9 @@ Someone who may read the secret exports, per version, the vault URL, the value's
 keyed fingerprints (``kvnb.fingerprint``) of its raw and JSON-escaped forms, each with its length
 and whether it contains whitespace. An auditor without read permission then hashes every string of
 the right length in the files and compares. The export holds no value and no plain hash of one;
-like any fingerprint it is a check, so keep it to your team.
+like any fingerprint it is a check, so keep it to your team. A value below the fingerprint entropy
+threshold (``kvnb.fingerprint.MIN_FINGERPRINT_BITS``) is not exported at all: its fingerprints would
+give it away to anyone who tries candidates.
 
 Candidates are sliding windows over each line (over each run of non-space characters, for a form
 without whitespace), so a value embedded in a longer token or a connection string is found as well
@@ -20,10 +22,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..fingerprint import fingerprint_key  # the same key as fingerprint(); fast path below
-from ..fingerprint import fingerprint
+from ..fingerprint import (
+    WITHHELD,
+    fingerprint,
+    fingerprint_key,  # the same key as fingerprint(); fast path below
+    may_show,
+)
+from ..matching import MIN_WHOLE as MIN_VALUE_LENGTH
 from .matching import Hit
-from .needles import MIN_VALUE_LENGTH
 
 FORMAT = "kvnb-fingerprints"
 FORMAT_VERSION = 1
@@ -65,6 +71,8 @@ def export_fingerprints(values: Mapping[str, str], vault_url: str) -> dict:
     """The export document for ``values`` (label → value): fingerprints and lengths only."""
     entries = []
     for label, value in values.items():
+        if not may_show(value):
+            raise ValueError(f"{label}: {WITHHELD}; scan with --secret instead (it needs read access)")
         if len(value) < MIN_VALUE_LENGTH:
             raise ValueError(f"{label}: values shorter than {MIN_VALUE_LENGTH} characters cannot be searched")
         forms = [
