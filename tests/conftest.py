@@ -1,8 +1,25 @@
-"""Shared fixtures: a real local vault over TLS on 127.0.0.1, one per test, in a thread; acting as one
-of its personas; an IPython shell with kvnb loaded; JupyterLab in Chromium for the browser tests.
+"""Shared fixtures: a real local vault over TLS on 127.0.0.1 in a thread; acting as one of its
+personas; an IPython shell with kvnb loaded; JupyterLab in Chromium for the browser tests.
+
+Which vault fixture to use:
+
+* `local_vault` -- the seeded vault. Each test process (each xdist worker) runs ONE server; before
+  each test it is put back to the seed (only when the last test wrote anything), files left in its
+  home are removed, and a test that stopped it or touched its throttling gets a new one
+  (sharedvault.py). Real TLS, real tokens, the official SDKs: use it for end-to-end tests.
+* `empty_vault` -- the same server reset to an empty vault where `lead` is administrator.
+* `governed_vault`, `open_as`, `vault_env`, `ip` -- the seeded vault with KVNB_HOME set, a
+  VaultTarget per persona, a kernel's environment, an IPython shell with kvnb loaded.
+* `start_local_vault` -- a PRIVATE server (about a second to start and stop): for server options
+  (`challenge_mode`, `latency_ms`, `throttle`), for a second independent vault (its own tenant and
+  subscription), or a module-scoped vault of a module's own (see test_keyvault_wire.py).
+
+Tests must not depend on each other's order or process: the suite runs under pytest-xdist. Use
+`tmp_path`, port 0 and `monkeypatch` for the environment. Every test also checks that the local
+vault logged no error while it ran (`no_server_errors`).
 
 Plain helpers live in small modules next to this one (valuecheck, ipshell, armcalls, secretreads,
-labbrowser, azcli), imported by the tests that need them.
+labbrowser, azcli, sharedvault), imported by the tests that need them.
 """
 
 from __future__ import annotations
@@ -27,19 +44,65 @@ from kvnb.vault import open_vault
 
 from ipshell import ipython_shell
 from labbrowser import CHROMIUM_ARGS, background_vault, chromium_or_skip, running_lab
+from sharedvault import SharedVault
 
 _is_coroutine_function = inspect.iscoroutinefunction
 _KEY_MATERIAL = ("ca.pem", "ca-key.pem", "server.pem", "server-key.pem", "ca-bundle.pem",
                  "token-signing-key.pem", "master.key")
 
 
+class _ErrorRecords(logging.Handler):
+    """Errors the local vault's servers log (kvnb's own, and uvicorn's for an exception in a route)."""
+
+    loggers = ("kvnb.local", "uvicorn.error")
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # uvicorn's own errors without an exception are about shutting down ("timeout graceful
+        # shutdown exceeded" when a test stops a server with a connection open), not about a request.
+        if record.name.startswith("kvnb.local") or record.exc_info:
+            self.records.append(record)
+
+    def watch(self) -> None:
+        """(Again:) each uvicorn server's logging setup drops the handlers of its loggers."""
+        for name in self.loggers:
+            if self not in logging.getLogger(name).handlers:
+                logging.getLogger(name).addHandler(self)
+
+
+_server_errors = _ErrorRecords()
+
+
 @pytest.fixture(autouse=True)
-def no_server_errors(caplog):
-    """Every test also proves the local vault logged no unexpected error (a 500 is always a bug)."""
-    caplog.set_level(logging.ERROR, logger="kvnb.local")
+def no_server_errors():
+    """Every test also proves the local vault logged no unexpected error (a 500 is always a bug).
+
+    The servers run in this process's threads and the tests of a process run one after another, so
+    what is logged from this test's setup to its teardown is this test's doing (a shared server's
+    included: it is reset before each test and serves no one else).
+    """
+    _server_errors.watch()
+    _server_errors.records.clear()
     yield
-    errors = [r for r in caplog.records if r.name.startswith("kvnb.local")]
+    errors = list(_server_errors.records)
+    _server_errors.records.clear()
     assert not errors, f"the local vault logged an error: {errors[0].getMessage()}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Modules with a slow test run first, so that under pytest-xdist (`--dist loadgroup`, as
+    scripts/test runs it) the long ones start early and the quick ones fill the gaps at the end.
+    The tests of a module that share a module-scoped fixture (a JupyterLab, a browser, a corpus run
+    in a kernel) stay on one worker, which sets it up once; every other test is handed out alone."""
+    slow_modules = {item.module.__name__ for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.module.__name__ not in slow_modules)  # stable: modules stay whole
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is not None and any(d.scope == "module" for defs in info.name2fixturedefs.values() for d in defs):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 @pytest.fixture(scope="session")
@@ -119,12 +182,21 @@ def _start(home: Path, key_material: Path, **kwargs) -> LocalVault:
         shutil.copy2(key_material / name, home / name)
     paths = StatePaths.resolve(home)
     server = LocalVaultServer(paths, port=0, **kwargs).start_in_thread()
+    _server_errors.watch()
     return LocalVault(server=server, paths=paths)
+
+
+@pytest.fixture(scope="session")
+def _shared_vault(tmp_path_factory, key_material):
+    shared = SharedVault(lambda home: _start(home, key_material),
+                         lambda: tmp_path_factory.mktemp("shared-vault"))
+    yield shared
+    shared.stop()
 
 
 @pytest.fixture
 def start_local_vault(tmp_path, key_material):
-    """Factory: start a local vault (seeded unless reset later) with the given server options."""
+    """Factory: start a private local vault (seeded) with the given server options."""
     started: list[LocalVault] = []
 
     def start(name: str = "vault", **kwargs) -> LocalVault:
@@ -140,9 +212,12 @@ def start_local_vault(tmp_path, key_material):
 
 
 @pytest.fixture
-def local_vault(start_local_vault) -> LocalVault:
-    """A freshly seeded local vault on a free port."""
-    return start_local_vault()
+def local_vault(_shared_vault, request) -> LocalVault:
+    """The seeded local vault: this process's shared server, reset to the seed for this test (to
+    empty when the test also asks for `empty_vault`)."""
+    vault = _shared_vault.lend(empty="empty_vault" in request.fixturenames)
+    yield vault
+    _shared_vault.put_back(vault)
 
 
 @pytest.fixture
@@ -154,8 +229,7 @@ def governed_vault(local_vault, monkeypatch) -> LocalVault:
 
 @pytest.fixture
 def empty_vault(local_vault) -> LocalVault:
-    """A local vault reset to empty, where `lead` is administrator."""
-    local_vault.admin("reset", {"empty": True})
+    """The local vault reset to empty, where `lead` is administrator."""
     return local_vault
 
 

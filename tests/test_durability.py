@@ -1,7 +1,8 @@
 """An acknowledged write survives `kill -9` of the local vault, and no value is stored in the clear.
 
 Several writer processes set secrets through the real HTTPS API while the background vault
-(`kvnb local start`) is killed with SIGKILL mid-stream and started again, 20 times. After each
+(`kvnb local start`) is killed with SIGKILL mid-stream and started again (as `kvnb local start`
+starts it: `control.start`), 20 times. After each
 restart: `PRAGMA integrity_check` is ok, every write a writer got a 200 for is listed, and the
 writes acknowledged since the previous restart (plus a sample of older ones) read back through the
 SDK with their values; at the end every acknowledged write is read back, and no value appears in
@@ -35,6 +36,8 @@ from pathlib import Path
 
 import pytest
 
+from kvnb.local import control
+from kvnb.local.state.paths import StatePaths
 from kvnbcli import kvnb_cli
 
 WRITERS = 4
@@ -205,7 +208,8 @@ def test_acknowledged_writes_survive_kill_9_and_values_are_never_stored_in_clear
             # Pause the writers while the vault restarts and is checked, so the rounds stay small.
             for process in writers:
                 process.send_signal(signal.SIGSTOP)
-            kvnb_cli(home, "local", "start", "--port", str(port))
+            # What `kvnb local start --port P` runs, without a CLI process per round (20 of them).
+            control.start(StatePaths.resolve(home), port=port)
 
             _integrity_ok(home)
             acked = acks.snapshot()

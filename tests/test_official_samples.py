@@ -8,7 +8,7 @@ mode the vault advertises a challenge resource the SDK's `verify_challenge_resou
 for a 127.0.0.1 vault (facts G).
 
 The two backup/restore samples sleep 60 s after purging (real Key Vault needs it). They run as
-they are, side by side with each other, so the module costs about one minute instead of two.
+they are, all samples side by side, so the module costs about one minute instead of two.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -235,47 +236,45 @@ def _check(run: SampleRun, sample: str, suffix: str) -> None:
 
 
 SAMPLES = ["hello_world", "list_operations", "recover_purge_operations"]
+BACKUP = "backup_restore_operations"
 
 
-@pytest.fixture
-def run_sample(samples_dir, tmp_path):
-    runs: list[SampleRun] = []
+def _selected_runs(session) -> list[tuple[str, str]]:
+    """(sample, suffix) of this module's tests that this run selected (`-k` may pick a few)."""
+    wanted = []
+    for item in session.items:
+        if item.module.__name__ == __name__ and hasattr(item, "callspec"):
+            wanted.append((item.callspec.params.get("sample", BACKUP), item.callspec.params["suffix"]))
+    return wanted
 
-    def run(script: str) -> SampleRun:
-        sample_run = SampleRun(samples_dir / script, tmp_path / "home").start()
-        runs.append(sample_run)
-        return sample_run
 
-    yield run
-    for sample_run in runs:
-        sample_run.stop()
+@pytest.fixture(scope="module")
+def sample_runs(request, samples_dir, tmp_path_factory):
+    """Every selected sample started at once, each against its own background vault: the backup
+    samples sleep 60 s after their purge, and the others finish while they sleep."""
+    runs = {
+        (sample, suffix): SampleRun(samples_dir / f"{sample}{'_async' if suffix else ''}.py",
+                                    tmp_path_factory.mktemp(f"{sample}-{suffix or 'sync'}") / "home")
+        for sample, suffix in _selected_runs(request.session)
+    }
+    # Starting and stopping wait on child processes (`kvnb local ...`): done for all runs at once.
+    with ThreadPoolExecutor(max_workers=len(runs) or 1) as pool:
+        try:
+            for started in [pool.submit(sample_run.start) for sample_run in runs.values()]:
+                started.result()
+            yield runs
+        finally:
+            for stopped in [pool.submit(sample_run.stop) for sample_run in runs.values()]:
+                stopped.result()
 
 
 @pytest.mark.parametrize("suffix", ["", "Async"], ids=["sync", "async"])
 @pytest.mark.parametrize("sample", SAMPLES)
-def test_official_sample_runs_unmodified(run_sample, sample, suffix):
-    script = f"{sample}_async.py" if suffix else f"{sample}.py"
-    _check(run_sample(script), sample, suffix)
-
-
-@pytest.fixture(scope="module")
-def backup_samples(samples_dir, tmp_path_factory):
-    """Both backup/restore samples, started together: each sleeps 60 s after its purge."""
-    runs = {
-        suffix: SampleRun(samples_dir / f"backup_restore_operations{'_async' if suffix else ''}.py",
-                          tmp_path_factory.mktemp(f"backup-{suffix or 'sync'}") / "home")
-        for suffix in ("", "Async")
-    }
-    try:
-        for sample_run in runs.values():
-            sample_run.start()
-        yield runs
-    finally:
-        for sample_run in runs.values():
-            sample_run.stop()
+def test_official_sample_runs_unmodified(sample_runs, sample, suffix):
+    _check(sample_runs[(sample, suffix)], sample, suffix)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("suffix", ["", "Async"], ids=["sync", "async"])
-def test_official_backup_restore_sample_runs_unmodified(backup_samples, suffix):
-    _check(backup_samples[suffix], "backup_restore_operations", suffix)
+def test_official_backup_restore_sample_runs_unmodified(sample_runs, suffix):
+    _check(sample_runs[(BACKUP, suffix)], BACKUP, suffix)

@@ -203,6 +203,18 @@ class LocalVaultServer:
         self.service.store.close()
 
     @property
+    def running(self) -> bool:
+        """Serving in a thread (`start_in_thread`) and not stopped."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def reset(self, *, empty: bool = False) -> None:
+        """Back to the seed (or *empty*) from another thread, as `kvnb local reset` asks over HTTP:
+        the extra vaults stop and the state is laid anew in one transaction."""
+        if self._loop is not None and len(self.service.ports) > 1:
+            asyncio.run_coroutine_threadsafe(self.stop_extra_vaults(), self._loop).result(30)
+        scenario.reset(self.service.store, empty=empty, first_port=self.service.first_port)
+
+    @property
     def first_url(self) -> str:
         return f"https://127.0.0.1:{self.service.first_port}"
 
