@@ -243,13 +243,10 @@ class Secret:
     def _repr_html_(self) -> str:
         return f"<code>{html.escape(self._mask())}</code>"
 
-    def _repr_markdown_(self) -> str:
-        return f"`{self._mask()}`"
-
-    def _repr_json_(self) -> dict:
-        return {"secret": self._name, "version": self._version, "fingerprint": self.fingerprint,
-                "value": DOTS}
-
+    # Only these two mimetypes, on purpose: IPython adds the output of every other _repr_*_ method
+    # to the bundle, and a frontend shows the richest type it knows — application/json became a
+    # collapsible JSON tree in JupyterLab. text/html and text/plain are one line in JupyterLab,
+    # classic Notebook, VS Code and terminal IPython.
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         return {"text/plain": self._mask(), "text/html": self._repr_html_()}
 

@@ -95,7 +95,9 @@ def test_generate_and_the_history_table(vault_env, no_prompt):
     assert reported_fingerprint(result.stdout) == short_fingerprint(stored.value, vault_env.url)
     lines = result.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("version "))
-    assert lines[header].split() == ["version", "created", "enabled", "expires", "rotated_by", "fingerprint"]
+    assert lines[header].split() == ["version", "created", "enabled", "expires", "rotated", "by", "fingerprint"]
+    assert set(lines[header + 1].replace(" ", "")) == {"─"}
+    header += 1  # the rule under the header
     newest = lines[header + 1].split()
     assert newest[0] == stored.properties.version[:8] and newest[-1] == reported_fingerprint(result.stdout)
     assert newest[-2] == "lead@kvnblocal.onmicrosoft.com"

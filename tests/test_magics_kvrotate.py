@@ -87,7 +87,7 @@ def test_hidden_prompt_rotates_and_shows_fingerprints_and_history(kvrotate_ip, v
     assert stored.properties.tags["rotation-reason"] == "suspected leak"  # quotes removed
     assert fingerprint_in(out) == short_fingerprint(value, vault_env.url)
     assert prompt.asked == ["New value for APICaller (hidden): ", "Type it again to confirm: "]
-    assert re.search(r"version\s+created\s+enabled\s+expires\s+rotated_by\s+fingerprint", out)  # the DataFrame
+    assert re.search(r"version\s+created\s+enabled\s+expires\s+rotated by\s+fingerprint", out)  # the table
     assert stored.properties.version[:8] in out
     assert_no_trace(out, value)
     assert all(value not in str(cell) for cell in kvrotate_ip.history_manager.input_hist_raw)

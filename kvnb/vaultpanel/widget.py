@@ -307,7 +307,7 @@ class VaultPanel:
         self.status.value = f"Wrote <code>{escape(path.name)}</code> in <code>{escape(str(path.parent))}</code>."
 
     def _directory(self) -> Path:
-        return self.export_dir or Path.cwd()
+        return export.export_directory(self.export_dir)
 
     def _vault_name(self) -> str:
         if self.audit is not None:
