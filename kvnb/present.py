@@ -19,9 +19,9 @@ import re
 import shutil
 import sys
 import textwrap
+from collections.abc import Iterable
 from datetime import datetime
 from html import escape
-from typing import Iterable
 
 import pandas as pd
 
@@ -127,7 +127,7 @@ def cell_text(value, column: str = "", *, shorten: bool = True) -> str:
         return time_text(value)
     if isinstance(value, float) or (isinstance(value, int) and _is_days(column)):
         if _is_days(column):
-            return str(int(round(value)))
+            return str(round(value))
         if _is_share(column):
             return f"{value:.0%}"
         return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"

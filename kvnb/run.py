@@ -20,9 +20,9 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, Callable
+from typing import IO, Any, BinaryIO
 
 from kvnb import errors, fetch, names, redaction
 
@@ -113,6 +113,7 @@ def run_command(command: Sequence[str], environment: Mapping[str, str], *, mask:
     child = subprocess.Popen(list(command), env=dict(environment), stdout=pipe, stderr=pipe)
     pumps = []
     if mask:
+        assert child.stdout is not None and child.stderr is not None  # both are pipes when masking
         pumps = [_MaskedPipe(child.stdout, stdout or sys.stdout.buffer),
                  _MaskedPipe(child.stderr, stderr or sys.stderr.buffer)]
         for pump in pumps:
@@ -151,7 +152,7 @@ class _BinarySink:
 class _MaskedPipe(threading.Thread):
     """Copies one of the child's pipes to a sink as it arrives, masked; never the whole output at once."""
 
-    def __init__(self, source: BinaryIO, sink: BinaryIO):
+    def __init__(self, source: IO[bytes], sink: BinaryIO):
         super().__init__(name="kvnb-run-pipe", daemon=True)
         self._fd = source.fileno()
         self._source = source
@@ -174,7 +175,7 @@ class _signals_to:
 
     def __init__(self, child: subprocess.Popen):
         self._child = child
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self):
         if threading.current_thread() is not threading.main_thread():

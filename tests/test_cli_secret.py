@@ -14,7 +14,6 @@ from click.testing import CliRunner
 
 from kvnb.cli.secret import secret
 from kvnb.fingerprint import short_fingerprint
-
 from secretreads import current, versions
 from valuecheck import assert_different_value, assert_no_trace, assert_same_value
 

@@ -14,10 +14,9 @@ import pytest
 from IPython.core.error import StdinNotImplementedError, UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
+from ipshell import run
 from kvnb.fingerprint import short_fingerprint
 from kvnb.magics import kvrotate as kvrotate_module
-
-from ipshell import run
 from secretreads import current, versions
 from valuecheck import assert_no_trace, assert_same_value
 
@@ -136,7 +135,7 @@ def test_a_frontend_without_input_gets_told_what_to_use(kvrotate_ip, vault_env, 
         raise StdinNotImplementedError("getpass was called, but this frontend does not support input requests.")
 
     monkeypatch.setattr("getpass.getpass", no_stdin)
-    with pytest.raises(UsageError, match="cannot ask for input .*; use --from-env VAR or --generate N"):
+    with pytest.raises(UsageError, match=r"cannot ask for input .*; use --from-env VAR or --generate N"):
         run(kvrotate_ip, "%kvrotate APICaller")
     monkeypatch.setattr("builtins.input", no_stdin)
     with pytest.raises(UsageError, match="add --yes to --disable-previous"):

@@ -21,7 +21,6 @@ import pytest
 from nbclient import NotebookClient
 
 from kvnb.fingerprint import short_fingerprint
-
 from nboutputs import outputs_text
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"

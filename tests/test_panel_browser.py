@@ -124,7 +124,7 @@ def expected_view(home: Path, persona: str):
         lead = open_vault("local", persona="lead")
         reader = open_vault("local", persona=persona)
         try:
-            listed = [p for p in reader.secret_client.list_properties_of_secrets()]
+            listed = list(reader.secret_client.list_properties_of_secrets())
             values = [lead.secret_client.get_secret(p.name).value
                       for p in lead.secret_client.list_properties_of_secrets() if p.enabled]
         finally:
@@ -143,7 +143,7 @@ def filtered_count(key: str, frame, query: str) -> int:
 # -- the tests -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("persona", ["lead", "newmember"])
 def test_panel_in_jupyterlab_counts_tabs_filters_and_shows_no_value(page, lab, seed_vault, persona):
-    audit, frames, listed, values = expected_view(seed_vault, persona)
+    _audit, frames, listed, values = expected_view(seed_vault, persona)
     count = len(values)  # outside the assert, whose report would show len()'s argument: the values
     assert listed == len(frames["secrets"]) == 7 and count >= 5
     notebook = write_notebook(lab.root, f"panel-{persona}.ipynb", "kvnb-seed",

@@ -20,7 +20,6 @@ from kvnb import redaction
 from kvnb.fingerprint import fingerprint, short_fingerprint
 from kvnb.redaction import Registry
 from kvnb.secret import PeekNotAllowed, RevealRequired, Secret, SecretValueDropped
-
 from valuecheck import (
     assert_different_value,
     assert_not_leaked,
@@ -85,7 +84,7 @@ DISPLAYS = {
     "f-string with spec": lambda s: f"{s:>60}",
     "f-string !r": lambda s: f"{s!r}",
     "format()": lambda s: format(s),
-    "str.format": lambda s: "key={}".format(s),
+    "str.format": lambda s: f"key={s}",
     "%s": lambda s: "key=%s" % s,
     "%r": lambda s: "key=%r" % (s,),
     "_repr_html_": lambda s: s._repr_html_(),
@@ -124,7 +123,7 @@ def test_ipython_display_gives_one_line_of_text_and_html_only(api, value):
     """No application/json (JupyterLab drew it as a JSON tree) and no markdown: two one-liners."""
     from IPython.core.interactiveshell import InteractiveShell
 
-    data, metadata = InteractiveShell.instance().display_formatter.format(api)
+    data, _metadata = InteractiveShell.instance().display_formatter.format(api)
     assert sorted(data) == ["text/html", "text/plain"]
     assert data["text/plain"] == repr(api)
     assert data["text/html"] == f"<code>{html.escape(repr(api))}</code>"
@@ -170,7 +169,7 @@ def test_operations_give_masked_secrets_that_reveal_the_plain_result(api, value,
 
 def test_percent_formatting_with_a_secret_as_the_argument_shows_the_mask(api, value):
     assert_masked("token: %s" % api, value)
-    assert_masked("token: {}".format(api), value)
+    assert_masked(f"token: {api}", value)
 
 
 def test_secret_as_format_string_substitutes_and_stays_masked():

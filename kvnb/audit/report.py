@@ -11,10 +11,10 @@ from __future__ import annotations
 import io
 import json
 import textwrap
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any
 
 from traitlets import Bool, Dict, Enum, Float, Int, Unicode, Union, observe
 from traitlets.config import Configurable

@@ -17,7 +17,6 @@ import pandas as pd
 
 from kvnb.audit import render
 
-
 EXPORT_DIR = "kvnb-exports"
 ENV_EXPORT_DIR = "KVNB_EXPORT_DIR"
 

@@ -14,8 +14,8 @@ widths are off (they scan every cell for the longest text).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
-from typing import Callable
 
 import ipywidgets as widgets
 import pandas as pd
