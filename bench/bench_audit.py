@@ -86,10 +86,9 @@ def seed(home: str, secrets: int, assignments: int, groups: int) -> dict:
 
 def sequential_baseline(target, sample: int, total: int) -> dict:
     """The same reads, one after another, through the sync SDK and the sync control-plane code."""
-    from kvnb.audit import sources
-    from kvnb.audit.reviews import read_reviews
-    from kvnb.audit import AuditSettings
+    from kvnb.audit import AuditSettings, sources
     from kvnb.audit.collect import _kind
+    from kvnb.audit.reviews import read_reviews
 
     client = target.secret_client
     began = time.perf_counter()

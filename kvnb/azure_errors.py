@@ -8,7 +8,8 @@ Anything nobody can fix from a notebook (a 500) propagates unchanged.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .errors import (
@@ -75,8 +76,13 @@ def from_azure_error(exc, name: str, target: VaultTarget, *, version: str | None
     *list_names* lists the names the caller may see, for "did you mean" after a 404. Exceptions
     nobody can fix from a notebook (500s, unexpected statuses) are re-raised as they are.
     """
-    from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError,
-                                       ResourceNotFoundError, ServiceRequestError, ServiceResponseError)
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ResourceNotFoundError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
 
     vault = target.name
     if isinstance(exc, ServiceRequestError) and not target.is_local and _name_not_found(exc):

@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from azure.core import PipelineClient
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError
-from azure.core import PipelineClient
 from azure.core.pipeline.policies import RetryPolicy
 from azure.core.rest import HttpRequest
 from azure.identity import CredentialUnavailableError

@@ -19,12 +19,14 @@ import os
 import threading
 import time
 import warnings
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING
 
-from kvnb import errors, ledger as _ledger
+from kvnb import errors
+from kvnb import ledger as _ledger
 from kvnb.azure_errors import from_azure_error, result_code, with_access_package
 from kvnb.fingerprint import short_fingerprint
 from kvnb.names import check_name
@@ -230,7 +232,7 @@ class _Fetcher:
             if isinstance(outcome, errors.KvnbError):
                 raise outcome
             return [outcome]
-        self.client  # create the client before the threads share it
+        self.client  # noqa: B018 (create the client before the threads share it)
         with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(wanted)),
                                 thread_name_prefix="kvnb-fetch") as pool:
             outcomes = list(pool.map(self.outcome, wanted))

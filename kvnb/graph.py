@@ -20,9 +20,10 @@ from __future__ import annotations
 import email.utils
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from azure.core import PipelineClient
@@ -107,7 +108,7 @@ class GraphClient:
                                       connection_verify=connection_verify, **kwargs)
 
     @classmethod
-    def from_target(cls, target: VaultTarget, **kwargs: Any) -> "GraphClient":
+    def from_target(cls, target: VaultTarget, **kwargs: Any) -> GraphClient:
         """The Graph client for a resolved vault (`kvnb.vault.open_vault`)."""
         return cls(target.graph_url, target.credential, scope=target.graph_scope,
                    connection_verify=target.connection_verify, **kwargs)
@@ -170,7 +171,7 @@ class GraphClient:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> "GraphClient":
+    def __enter__(self) -> GraphClient:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -14,8 +14,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 _SECRETS = "Microsoft.KeyVault/vaults/secrets/"
 

@@ -23,10 +23,11 @@ import getpass
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Callable, TextIO, Union
+from typing import TYPE_CHECKING, Any, TextIO
 
 from kvnb import errors
 from kvnb.errors import RotationCancelled, RotationError, RotationRefused, RotationVerificationError
@@ -50,7 +51,7 @@ OFFICER = SECRETS_OFFICER
 SET_ACTION = SET_SECRET
 HISTORY_COLUMNS = ["version", "created", "enabled", "expires", "rotated_by", "fingerprint"]
 
-ValueSource = Union[str, Callable[[], str]]
+ValueSource = str | Callable[[], str]
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,15 @@ from __future__ import annotations
 import hmac
 import html
 import time
-from typing import Any, Callable, Union
+from collections.abc import Callable
+from typing import Any
 
-from kvnb import fingerprint as _fingerprint, redaction
+from kvnb import fingerprint as _fingerprint
+from kvnb import redaction
 from kvnb.errors import PeekNotAllowed, RevealRequired, SecretValueDropped
 
-PeekPolicy = Union[str, int]  # "deny", "allow", or the most characters peek() may show
-Refetch = Callable[[Union[str, None]], tuple]  # version or None -> (value, SecretProperties|None)
+PeekPolicy = str | int  # "deny", "allow", or the most characters peek() may show
+Refetch = Callable[[str | None], tuple]  # version or None -> (value, SecretProperties|None)
 
 DOTS = "••••••••"
 _REVEAL_HINT = "call .reveal() to use the plain value explicitly"
@@ -38,9 +40,26 @@ class Secret:
     a newer version on the way) and serves ``refresh()`` and ``latest()``. ``clock`` is for tests.
     """
 
-    __slots__ = ("_value", "_loaded_at", "_fingerprint_full", "_fingerprint_shown", "_hash", "_nonempty", "_name",
-                 "_vault_url", "_version", "_properties", "_identity", "_peek_policy", "_ttl",
-                 "_refetch", "_clock", "_newer_version", "_derivation", "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_clock",
+        "_derivation",
+        "_fingerprint_full",
+        "_fingerprint_shown",
+        "_hash",
+        "_identity",
+        "_loaded_at",
+        "_name",
+        "_newer_version",
+        "_nonempty",
+        "_peek_policy",
+        "_properties",
+        "_refetch",
+        "_ttl",
+        "_value",
+        "_vault_url",
+        "_version",
+    )
 
     def __init__(self, value: str, *, name: str, vault_url: str, version: str | None = None,
                  properties: Any = None, identity: str | None = None,
@@ -243,13 +262,10 @@ class Secret:
     def _repr_html_(self) -> str:
         return f"<code>{html.escape(self._mask())}</code>"
 
-    def _repr_markdown_(self) -> str:
-        return f"`{self._mask()}`"
-
-    def _repr_json_(self) -> dict:
-        return {"secret": self._name, "version": self._version, "fingerprint": self.fingerprint,
-                "value": DOTS}
-
+    # Only these two mimetypes, on purpose: IPython adds the output of every other _repr_*_ method
+    # to the bundle, and a frontend shows the richest type it knows — application/json became a
+    # collapsible JSON tree in JupyterLab. text/html and text/plain are one line in JupyterLab,
+    # classic Notebook, VS Code and terminal IPython.
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         return {"text/plain": self._mask(), "text/html": self._repr_html_()}
 

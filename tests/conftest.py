@@ -24,25 +24,24 @@ labbrowser, azcli, sharedvault), imported by the tests that need them.
 
 from __future__ import annotations
 
-import shutil
 import gc
 import inspect
 import logging
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from ipshell import ipython_shell
 from kvnb import fetch, ledger
 from kvnb.credentials import AsyncLocalVaultCredential, LocalVaultCredential
 from kvnb.local import control
-from kvnb.local.server import tls
 from kvnb.local.identity.issuer import TokenIssuer
-from kvnb.local.state.paths import StatePaths
+from kvnb.local.server import tls
 from kvnb.local.server.process import LocalVaultServer
+from kvnb.local.state.paths import StatePaths
 from kvnb.vault import open_vault
-
-from ipshell import ipython_shell
 from labbrowser import CHROMIUM_ARGS, background_vault, chromium_or_skip, running_lab
 from sharedvault import SharedVault
 

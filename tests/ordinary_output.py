@@ -88,7 +88,7 @@ def unrelated_values(count: int = 100) -> list[str]:
         body = base64.b64encode(secrets.token_bytes(240)).decode()
         values.append("-----BEGIN PRIVATE KEY-----\n" + "\n".join(
             body[i : i + 64] for i in range(0, 320, 64)) + "\n-----END PRIVATE KEY-----\n")
-    for i in range(count // 5):
+    for _ in range(count // 5):
         values.append(f"Server=tcp:kv{secrets.token_hex(4)}.database.windows.net,1433;Initial "
                       f"Catalog=db{secrets.token_hex(3)};Persist Security Info=False;User ID="
                       f"u{secrets.token_hex(3)};Password={secrets.token_urlsafe(12)};"

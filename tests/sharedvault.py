@@ -16,8 +16,8 @@ a test may leave behind, and how it is undone before the next test:
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from kvnb import fetch
 from kvnb.local.server.service import Faults

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import uuid
 
-from kvnb.local.state import assignments
+from armcalls import arm_client, arm_error, call, object_id, role_id, vault_id
 from kvnb.local.identity import roles
 from kvnb.local.seed import scenario
-
-from armcalls import arm_client, arm_error, call, object_id, role_id, vault_id
+from kvnb.local.state import assignments
 
 SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"

@@ -11,9 +11,8 @@ from datetime import datetime, timedelta, timezone
 
 from azure.core.exceptions import HttpResponseError
 
-from kvnb.local.identity import roles
-
 from armcalls import arm_client, arm_error, call, object_id, role_id, vault_id
+from kvnb.local.identity import roles
 
 OFFICER = roles.KEY_VAULT_SECRETS_OFFICER
 

@@ -52,7 +52,7 @@ def test_missing_token_gets_arm_challenge_and_body(local_vault):
 
 def test_tampered_and_wrong_audience_tokens_are_refused(local_vault):
     good = local_vault.credential("lead").get_token(ARM_SCOPE).token
-    header, payload, signature = good.split(".")
+    header, _payload, signature = good.split(".")
     claims = jwt.decode(good, options={"verify_signature": False})
     claims["oid"] = "00000000-0000-0000-0000-000000000000"
     forged = jwt.encode(claims, "a-key-that-is-not-the-vaults-signing-key", algorithm="HS256").split(".")[1]

@@ -16,8 +16,17 @@ import pandas as pd
 import pytest
 
 from kvnb.audit import (
-    CATALOGUE, AuditSettings, AuditTables, Severity, at_or_above, evaluate, render, reviews_table,
-    role_assignments_table, secrets_table, vault_table,
+    CATALOGUE,
+    AuditSettings,
+    AuditTables,
+    Severity,
+    at_or_above,
+    evaluate,
+    render,
+    reviews_table,
+    role_assignments_table,
+    secrets_table,
+    vault_table,
 )
 from kvnb.audit.charts import expiry_timeline_svg, review_status_svg
 from kvnb.audit.pacing import RequestPacer

@@ -17,7 +17,6 @@ from kvnb.audit.pacing import RequestPacer
 from kvnb.local.seed.scenario import FIRST_VAULT
 from kvnb.local.state.secrets import set_secret
 
-
 LIMIT, WINDOW = 120, 2.0   # requests per window: 60 per second
 
 

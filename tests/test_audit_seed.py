@@ -16,8 +16,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from kvnb.audit import audit_vault
-from kvnb.local.state.directory import Directory
 from kvnb.local.seed.scenario import FIRST_VAULT
+from kvnb.local.state.directory import Directory
 
 DAY = timedelta(days=1)
 

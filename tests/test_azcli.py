@@ -17,6 +17,7 @@ import subprocess
 from urllib.parse import urlsplit
 
 import pytest
+
 from azcli import MARKS, profile_env
 from valuecheck import assert_not_leaked, assert_same_value
 

@@ -11,7 +11,7 @@ from kvnb.cli import cli
 
 
 def test_every_command_group_is_registered():
-    assert set(cli.commands) == {"access", "audit", "local", "notebook", "scan", "secret"}
+    assert set(cli.commands) == {"access", "audit", "local", "notebook", "run", "scan", "secret"}
 
 
 def test_audit_formats_match_the_audit_package():

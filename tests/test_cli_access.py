@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
 from kvnbcli import kvnb_cli, run_kvnb
 
 
@@ -34,7 +33,7 @@ def test_whoami_shows_roles_and_the_cli_command_to_request_more(local_vault):
     out = done.stdout
     assert re.search(r"You are newmember@kvnblocal\.onmicrosoft\.com \(User, object id [0-9a-f-]{36}\)", out)
     assert "Key Vault Reader: through group azDevOpsKV01_reader" in out
-    assert re.search(r"\bget\s+False", out) and re.search(r"\blist\s+True\s+Key Vault Reader", out)
+    assert re.search(r"\bget\s+no", out) and re.search(r"\blist\s+yes\s+Key Vault Reader", out)
     assert ('To get: you need Key Vault Secrets User; request the access package azDevOpsKV01_secAccess '
             '(Key Vault Secrets User): `kvnb access request "Key Vault Secrets User" --reason WHY`.') in out
     assert "%kvaccess" not in out
@@ -48,7 +47,7 @@ def test_check_exits_1_when_you_may_not_read_the_value(local_vault):
     assert "Your roles on secret APICaller in azDevOpsKV01:" in member.stderr  # prose beside JSON, not in it
     newmember = kvnb(local_vault, "access", "check", "APICaller", persona="newmember")
     assert newmember.returncode == 1
-    assert re.search(r"\bget\s+False", newmember.stdout)
+    assert re.search(r"\bget\s+no", newmember.stdout)
 
 
 def test_request_is_decided_by_the_approver_then_listed_no_more(local_vault):

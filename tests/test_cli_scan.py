@@ -18,7 +18,6 @@ from kvnb.cli import cli
 from kvnb.cli.scan import EXIT_CLEAN, EXIT_ERROR, EXIT_FOUND, _TerminalProgress, run_scan, scan
 from kvnb.scan import write_fingerprints
 from kvnb.scan.findings import MASK
-
 from valuecheck import assert_no_trace
 
 VAULT_URL = "https://azdevopskv01.vault.azure.net"

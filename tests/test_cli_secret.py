@@ -14,7 +14,6 @@ from click.testing import CliRunner
 
 from kvnb.cli.secret import secret
 from kvnb.fingerprint import short_fingerprint
-
 from secretreads import current, versions
 from valuecheck import assert_different_value, assert_no_trace, assert_same_value
 
@@ -95,7 +94,9 @@ def test_generate_and_the_history_table(vault_env, no_prompt):
     assert reported_fingerprint(result.stdout) == short_fingerprint(stored.value, vault_env.url)
     lines = result.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("version "))
-    assert lines[header].split() == ["version", "created", "enabled", "expires", "rotated_by", "fingerprint"]
+    assert lines[header].split() == ["version", "created", "enabled", "expires", "rotated", "by", "fingerprint"]
+    assert set(lines[header + 1].replace(" ", "")) == {"─"}
+    header += 1  # the rule under the header
     newest = lines[header + 1].split()
     assert newest[0] == stored.properties.version[:8] and newest[-1] == reported_fingerprint(result.stdout)
     assert newest[-2] == "lead@kvnblocal.onmicrosoft.com"
@@ -151,7 +152,8 @@ def test_usage_errors_exit_2_without_traceback(vault_env, no_prompt, args, messa
 
 @pytest.mark.parametrize("prefix", ["v", "-", "--"])
 def test_a_value_typed_as_an_argument_is_not_echoed(vault_env, no_prompt, prefix):
-    value, count = prefix + secrets.token_urlsafe(32), len(versions(vault_env))
+    # "Q" first: a random "-h…" would be click's help flag (exit 0), not a mistyped value.
+    value, count = prefix + "Q" + secrets.token_urlsafe(32), len(versions(vault_env))
     result = rotate("APICaller", value)
     assert result.exit_code == 2 and "give one secret NAME and known options only" in result.output
     assert_no_trace(result.output, value)

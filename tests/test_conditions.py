@@ -8,9 +8,9 @@ import time
 import uuid
 
 import pytest
-from armcalls import arm_client, arm_error, object_id, role_id, vault_id
 from azure.core.exceptions import HttpResponseError
 
+from armcalls import arm_client, arm_error, object_id, role_id, vault_id
 from kvnb.local.identity import roles
 from kvnb.local.identity.conditions import (
     ConditionError,

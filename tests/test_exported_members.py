@@ -7,8 +7,8 @@ is checked against what ``kvnb.<name>`` resolves.
 """
 
 from __future__ import annotations
-
 import __future__
+
 import importlib
 import inspect
 import types

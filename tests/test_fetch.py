@@ -12,7 +12,6 @@ import pytest
 from kvnb import errors, fetch, ledger
 from kvnb.permissions import GET_SECRET
 from kvnb.secret import Secret
-
 from valuecheck import assert_not_leaked, assert_same_value
 
 

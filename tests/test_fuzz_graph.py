@@ -18,9 +18,9 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from fuzzing import run_generated
 from hypothesis import strategies as st
 
+from fuzzing import run_generated
 from kvnb.local.graph.routes import routes as graph_routes
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"

@@ -21,11 +21,12 @@ from pathlib import Path
 import pytest
 import requests
 import schemathesis
-from fuzzing import first_line, run_generated
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from fuzzing import first_line, run_generated
 
 SPEC = Path(__file__).parent / "data" / "keyvault-secrets-2026-04-01.json"
 POSITIVE_EXAMPLES = 40   # per operation

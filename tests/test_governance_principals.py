@@ -18,8 +18,8 @@ from kvnb.governance import (
     transitive_groups,
 )
 from kvnb.graph import GraphClient
-from kvnb.local.state.directory import Directory
 from kvnb.local.seed.scenario import FIRST_VAULT
+from kvnb.local.state.directory import Directory
 from kvnb.vault import open_vault
 
 

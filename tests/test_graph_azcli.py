@@ -10,8 +10,8 @@ import json
 from urllib.parse import urlsplit
 
 import pytest
-from azcli import MARKS, profile_env, run_az
 
+from azcli import MARKS, profile_env, run_az
 from kvnb.local import control
 from kvnb.local.state.directory import Directory
 

@@ -6,8 +6,8 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 
 from kvnb.graph import GraphClient, GraphPermissionError
-from kvnb.local.state.directory import Directory
 from kvnb.local.seed.scenario import FIRST_VAULT
+from kvnb.local.state.directory import Directory
 
 DEFINITIONS = "/identityGovernance/accessReviews/definitions"
 DAY = 86400

@@ -12,10 +12,10 @@ import ssl
 import uuid
 
 import pytest
-from armcalls import arm_client, arm_error, call, object_id, role_id, vault_id
 from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 
+from armcalls import arm_client, arm_error, call, object_id, role_id, vault_id
 from kvnb.graph import GraphClient, GraphPermissionError
 from kvnb.local.identity import roles
 from kvnb.local.seed.scenario import FIRST_VAULT

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.keyvault.secrets.aio import SecretClient
+
 from valuecheck import assert_not_leaked, assert_same_value
 
 DAY = 86400
@@ -19,10 +20,10 @@ DAY = 86400
 
 @asynccontextmanager
 async def async_client(vault, persona: str = "lead"):
-    async with vault.async_credential(persona) as credential:
-        async with SecretClient(vault.url, credential, verify_challenge_resource=False,
-                                connection_verify=vault.ca) as client:
-            yield client
+    async with vault.async_credential(persona) as credential, SecretClient(
+        vault.url, credential, verify_challenge_resource=False, connection_verify=vault.ca
+    ) as client:
+        yield client
 
 
 def comparable(properties) -> tuple:

@@ -13,8 +13,8 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.keyvault.secrets import KeyVaultSecretIdentifier
 
-from kvnb.local.state.directory import Directory
 from kvnb.local.seed.scenario import FIRST_VAULT
+from kvnb.local.state.directory import Directory
 from valuecheck import assert_not_leaked, assert_same_value, new_value
 
 DAY = 86400

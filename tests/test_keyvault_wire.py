@@ -16,11 +16,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from conftest import _start
 
+from conftest import _start
+from kvnb.local.identity.rbac import forbidden_by_rbac_message
 from kvnb.local.state import secrets as secretstore
 from kvnb.local.state.directory import Directory
-from kvnb.local.identity.rbac import forbidden_by_rbac_message
 from valuecheck import assert_not_leaked, assert_same_value
 
 API = "2026-04-01"

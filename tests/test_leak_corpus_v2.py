@@ -24,6 +24,7 @@ import subprocess
 from dataclasses import dataclass, field
 
 import pytest
+
 from leakreading import leaks, strings_in
 
 nbformat = pytest.importorskip("nbformat")

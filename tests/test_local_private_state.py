@@ -173,7 +173,7 @@ print(json.dumps({"touched": touched, "found": len(found), "groups": len(groups)
 
 
 def test_the_client_never_opens_the_store_or_the_keys(shared_home):
-    home, runtime, _ = shared_home
+    home, _runtime, _ = shared_home
     done = subprocess.run([sys.executable, "-c", CLIENT], env={**os.environ, "KVNB_HOME": str(home)},
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]

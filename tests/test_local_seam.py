@@ -97,7 +97,7 @@ def test_the_seam_tells_a_client_what_it_needs_and_no_more(local_vault):
     assert kinds["lead"] == ("User", True) and kinds["pipeline"] == ("ServicePrincipal", True)
     assert kinds["leaver"] == ("User", False) and kinds["azuread-team"] == ("Group", False)
     assert all(p.identity_header is None for p in kvnb.local.directory(home).list_principals())
-    with pytest.raises(LookupError, match="Known: .*lead"):
+    with pytest.raises(LookupError, match=r"Known: .*lead"):
         kvnb.local.identity_header("nobody-here", home)
     with pytest.raises(LookupError, match="groups cannot sign in"):
         kvnb.local.identity_header("azuread-team", home)

@@ -7,6 +7,7 @@ import os
 import ssl
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 
 import jwt
@@ -28,7 +29,7 @@ def test_certificate_is_valid_for_loopback(local_vault):
 
 
 def test_plain_http_is_not_served(local_vault):
-    with pytest.raises(Exception):
+    with pytest.raises((urllib.error.URLError, ConnectionError)):  # no HTTP answer on the TLS port
         urllib.request.urlopen(local_vault.url.replace("https", "http") + "/_kvnb/admin/health", timeout=5)
 
 
@@ -59,6 +60,7 @@ def test_default_azure_credential_unmodified_uses_local_identity(local_vault, mo
 
 def test_unknown_identity_header_gets_no_token(local_vault):
     from azure.identity import CredentialUnavailableError
+
     from kvnb.credentials import LocalVaultCredential
 
     cred = LocalVaultCredential(local_vault.token_endpoint, "not-a-header", connection_verify=local_vault.ca)

@@ -14,10 +14,9 @@ import httpx
 import pytest
 from IPython.core.error import UsageError
 
+from ipshell import run
 from kvnb import fetch, ledger
 from kvnb.magics.kvget import parse_cell, variable_name
-
-from ipshell import run
 from valuecheck import assert_different_value, assert_not_leaked, assert_same_value, assert_value_in
 
 

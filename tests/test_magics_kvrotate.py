@@ -14,10 +14,9 @@ import pytest
 from IPython.core.error import StdinNotImplementedError, UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
+from ipshell import run
 from kvnb.fingerprint import short_fingerprint
 from kvnb.magics import kvrotate as kvrotate_module
-
-from ipshell import run
 from secretreads import current, versions
 from valuecheck import assert_no_trace, assert_same_value
 
@@ -87,7 +86,7 @@ def test_hidden_prompt_rotates_and_shows_fingerprints_and_history(kvrotate_ip, v
     assert stored.properties.tags["rotation-reason"] == "suspected leak"  # quotes removed
     assert fingerprint_in(out) == short_fingerprint(value, vault_env.url)
     assert prompt.asked == ["New value for APICaller (hidden): ", "Type it again to confirm: "]
-    assert re.search(r"version\s+created\s+enabled\s+expires\s+rotated_by\s+fingerprint", out)  # the DataFrame
+    assert re.search(r"version\s+created\s+enabled\s+expires\s+rotated by\s+fingerprint", out)  # the table
     assert stored.properties.version[:8] in out
     assert_no_trace(out, value)
     assert all(value not in str(cell) for cell in kvrotate_ip.history_manager.input_hist_raw)
@@ -136,7 +135,7 @@ def test_a_frontend_without_input_gets_told_what_to_use(kvrotate_ip, vault_env, 
         raise StdinNotImplementedError("getpass was called, but this frontend does not support input requests.")
 
     monkeypatch.setattr("getpass.getpass", no_stdin)
-    with pytest.raises(UsageError, match="cannot ask for input .*; use --from-env VAR or --generate N"):
+    with pytest.raises(UsageError, match=r"cannot ask for input .*; use --from-env VAR or --generate N"):
         run(kvrotate_ip, "%kvrotate APICaller")
     monkeypatch.setattr("builtins.input", no_stdin)
     with pytest.raises(UsageError, match="add --yes to --disable-previous"):
@@ -144,7 +143,7 @@ def test_a_frontend_without_input_gets_told_what_to_use(kvrotate_ip, vault_env, 
 
 
 def test_usage_errors(kvrotate_ip, vault_env, prompt):
-    value = secrets.token_urlsafe(32)
+    value = "v" + secrets.token_urlsafe(32)  # token_urlsafe may start with "-", which reads as an option
     with pytest.raises(UsageError) as typed:
         run(kvrotate_ip, f"%kvrotate APICaller {value}")
     assert "takes one secret name (got 2)" in str(typed.value)

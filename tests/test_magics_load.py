@@ -8,9 +8,8 @@ import sys
 import pytest
 
 import kvnb
-from kvnb.magics import KvMagics
-
 from ipshell import ipython_shell, run
+from kvnb.magics import KvMagics
 from valuecheck import assert_not_leaked
 
 

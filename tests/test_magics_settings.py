@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 from IPython.core.error import UsageError
 
+from ipshell import ipython_shell, run
 from kvnb.magics import KvMagics
 from kvnb.magics.settings import SETTINGS, SettingError, effective
-
-from ipshell import ipython_shell, run
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "magics.md"
 

@@ -10,12 +10,6 @@ import string
 from urllib.parse import quote, quote_plus
 
 import pytest
-from valuecheck import (
-    assert_not_leaked,
-    assert_same_value,
-    assert_value_in,
-    assert_value_not_in,
-)
 
 from kvnb.matching import (
     Match,
@@ -25,6 +19,12 @@ from kvnb.matching import (
     forms_of,
     redact_min_run,
     secret_parts,
+)
+from valuecheck import (
+    assert_not_leaked,
+    assert_same_value,
+    assert_value_in,
+    assert_value_not_in,
 )
 
 

@@ -21,7 +21,6 @@ import pytest
 from nbclient import NotebookClient
 
 from kvnb.fingerprint import short_fingerprint
-
 from nboutputs import outputs_text
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -149,7 +148,7 @@ def test_01_team_lead_sees_drift_applies_the_plan_and_reviews(kernel_env, tmp_pa
     assert "V3 [medium] Purge protection is disabled" in vault_findings and "V4 [medium]" in vault_findings
 
     drift = text(nb, "plan-drift")
-    assert "3 drift items" in drift and re.search(r"bypass\s+shortcut@\S+\s+User\s+Key Vault Secrets User", drift)
+    assert "3 drift items" in drift and re.search(r"shortcut@\S+\s+Key Vault Secrets User\s+bypass\s+User", drift)
     applied_plan = text(nb, "apply")
     assert "created 0, removed 1 assignment(s)" in applied_plan
     assert applied_plan.count("kept (your own): bypass: lead@") == 2  # the lead's standing roles, as in the audit

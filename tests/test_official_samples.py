@@ -31,7 +31,6 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.keyvault.secrets import SecretClient
 
 from kvnb.credentials import LocalVaultCredential
-
 from kvnbcli import kvnb_cli
 
 PACKAGE = "azure-keyvault-secrets"
@@ -101,7 +100,7 @@ class SampleRun:
     proc: subprocess.Popen | None = None
     result: tuple[int, str, str] | None = None
 
-    def start(self) -> "SampleRun":
+    def start(self) -> SampleRun:
         kvnb_cli(self.home, "local", "start", "--port", "0", "--challenge-resource", "ip-parent")
         kvnb_cli(self.home, "local", "reset", "--empty")
         self.env = json.loads(kvnb_cli(self.home, "local", "env", "--format", "json"))

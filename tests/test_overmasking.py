@@ -11,9 +11,9 @@ those other connection strings. The share of characters changed is the figure is
 from __future__ import annotations
 
 import pytest
-from ordinary_output import masked_share, ordinary_output, unrelated_values
 
 from kvnb.matching import Matcher
+from ordinary_output import masked_share, ordinary_output, unrelated_values
 
 
 @pytest.mark.slow

@@ -17,14 +17,13 @@ from IPython.core.error import UsageError
 
 import kvnb
 import kvnb.vaultpanel
+from ipshell import run
 from kvnb.audit import audit_vault
 from kvnb.local.seed.scenario import FIRST_VAULT
 from kvnb.local.state.secrets import set_secret
 from kvnb.vaultpanel import VaultPanel
 from kvnb.vaultpanel.table import TableView
 from kvnb.vaultpanel.views import matching, row_text
-
-from ipshell import run
 from valuecheck import assert_not_leaked
 
 TITLES = ("Secrets", "Role assignments", "Reviews", "Findings")
@@ -75,7 +74,7 @@ def widget_texts(panel: VaultPanel) -> str:
         seen.add(id(widget))
         state = widget.get_state()
         texts.append(json.dumps({k: v for k, v in state.items() if isinstance(v, (str, list, dict))}, default=str))
-        stack += [child for child in getattr(widget, "children", ())]
+        stack += list(getattr(widget, "children", ()))
         stack += [v for v in widget.trait_values().values() if hasattr(v, "get_state") and hasattr(v, "children")]
     for view in panel.views.values():
         if view.table is not None:

@@ -22,14 +22,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ipshell import run
-from valuecheck import assert_not_leaked, assert_same_value
 
+from ipshell import run
 from kvnb import ledger
 from kvnb.fingerprint import fingerprint, fingerprint_key
 from kvnb.redaction import guard
 from kvnb.saveguard import MASK, pre_save_hook
 from kvnb.scan import export_fingerprints
+from valuecheck import assert_not_leaked, assert_same_value
 
 NOBODY = 65534
 CANDIDATES = [b"%06d" % n for n in range(10**6)]

@@ -9,8 +9,6 @@ import uuid
 import pytest
 
 from kvnb.local.identity import roles
-from kvnb.local.state.directory import Directory
-from kvnb.local.state.paths import StatePaths
 from kvnb.local.identity.conditions import ConditionError, condition_holds, role_assignment_attributes
 from kvnb.local.identity.rbac import (
     Authorizer,
@@ -20,6 +18,8 @@ from kvnb.local.identity.rbac import (
     role_permits,
 )
 from kvnb.local.identity.roles import RoleDefinition, role_by_id, role_by_name
+from kvnb.local.state.directory import Directory
+from kvnb.local.state.paths import StatePaths
 from kvnb.local.state.store import Store
 
 SUB = "8c1a9b52-5f04-4f43-9a7e-1f0e2b6f8a31"

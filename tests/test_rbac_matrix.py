@@ -11,9 +11,9 @@ import uuid
 import pytest
 
 from kvnb.local.identity import roles
+from kvnb.local.identity.rbac import Authorizer
 from kvnb.local.state.directory import Directory
 from kvnb.local.state.paths import StatePaths
-from kvnb.local.identity.rbac import Authorizer
 from kvnb.local.state.store import Store
 
 SUBSCRIPTION = "8c1a9b52-5f04-4f43-9a7e-1f0e2b6f8a31"
@@ -72,8 +72,8 @@ def resource_for(operation: str, secret: str) -> str:
 
 
 def test_the_operation_table_is_the_one_the_vault_uses():
-    assert roles.SECRET_DATA_ACTIONS == {op: action for op, (action, _) in OPERATIONS.items()}
-    assert roles.VAULT_LEVEL_OPERATIONS == {op for op, (_, on_vault) in OPERATIONS.items() if on_vault}
+    assert {op: action for op, (action, _) in OPERATIONS.items()} == roles.SECRET_DATA_ACTIONS
+    assert {op for op, (_, on_vault) in OPERATIONS.items() if on_vault} == roles.VAULT_LEVEL_OPERATIONS
 
 
 @pytest.mark.parametrize("name", ROLES)

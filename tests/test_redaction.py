@@ -18,10 +18,9 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
+from ipshell import ipython_shell
 from kvnb import redaction
 from kvnb.redaction import MIN_LENGTH, Registry, ScrubbingStream, needles
-
-from ipshell import ipython_shell
 from valuecheck import (
     assert_different_value,
     assert_not_leaked,
@@ -70,7 +69,7 @@ def test_needles_cover_every_listed_form():
         # Without "+" or "/" in it a base64url text is the standard one, named "base64".
         # The lookups stay outside the asserts: a failing one would show found.get's argument.
         got = found.get(text)
-        assert got == form or form == "base64url" and got == "base64", form
+        assert got == form or (form == "base64url" and got == "base64"), form
     got = found.get(quote_plus(value))
     assert got == "url"
     got = found.get(json.dumps(value, ensure_ascii=False)[1:-1])
@@ -127,7 +126,7 @@ def test_every_encoding_of_a_special_value_is_scrubbed():
                str(value.encode()), ascii(value),
                base64.b64encode(value.encode()).decode(),
                base64.urlsafe_b64encode(b"x" + value.encode()).decode()]
-    for number, text in enumerate(outputs):
+    for text in outputs:
         assert_value_in("redacted", registry.scrub(text))
         assert_not_leaked(value, registry.scrub(text))
 
@@ -214,7 +213,7 @@ def test_ordinary_output_is_not_held_back(registry):
     stream = ScrubbingStream(out, registry)
     stream.write("progress: 10%\n")
     assert out.getvalue() == "progress: 10%\n"
-    ready, held = registry.scrub_partial("no value here\n")
+    _ready, held = registry.scrub_partial("no value here\n")
     assert held == ""
 
 
@@ -366,7 +365,7 @@ def test_a_record_made_without_the_factory_is_scrubbed_by_the_handler_filter(reg
 def test_warnings_are_scrubbed(shell, registry, value, recwarn):
     # recwarn's recorder is the showwarning in place at install: ours wraps it.
     with installed(shell, registry):
-        warnings.warn(f"token {value}", UserWarning)
+        warnings.warn(f"token {value}", UserWarning, stacklevel=1)
         formatted = warnings.formatwarning(f"token {value}", UserWarning, "cell.py", 3)
     assert_same_value([str(w.message) for w in recwarn], ["token [secret APICaller redacted]"])
     assert_not_leaked(value, formatted)

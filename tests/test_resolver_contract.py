@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kvnb.access import default_resolver, ids_only_resolver, local_resolver
-from kvnb.local.state.directory import Directory
 from kvnb.local.seed.scenario import FIRST_VAULT
+from kvnb.local.state.directory import Directory
 from kvnb.testing.resolver import DirectoryResolverContract, KnownPrincipals, ResolverContract
 
 

@@ -27,7 +27,6 @@ from kvnb.rotation import (
     value_from_env,
     value_from_stream,
 )
-
 from secretreads import current, versions
 from valuecheck import assert_different_value, assert_no_trace, assert_same_value
 

@@ -18,12 +18,12 @@ import httpx
 import nbformat
 import pytest
 from click.testing import CliRunner
-from labbrowser import stop_server
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from kvnb.cli.notebook import CONFIG_LINE, CONFIG_NAME, add_hook_line, notebook
 from kvnb.redaction import Registry, guard, needles
 from kvnb.saveguard import MASK, SaveRefused, load_guards, pre_save_hook, sweep_stale
+from labbrowser import stop_server
 
 REPO = Path(__file__).resolve().parents[1]
 

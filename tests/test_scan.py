@@ -23,9 +23,8 @@ from kvnb.scan import (
     scan_paths,
     write_fingerprints,
 )
-from kvnb.scan.fingerprints import FingerprintMatcher
 from kvnb.scan.findings import MASK
-
+from kvnb.scan.fingerprints import FingerprintMatcher
 from valuecheck import assert_no_trace, assert_not_leaked
 
 VAULT_URL = "https://azdevopskv01.vault.azure.net"

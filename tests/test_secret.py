@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import html
 import json
 import pickle
 import pprint
+import re
 import secrets
+from pathlib import Path
 
 import pytest
 from azure.keyvault.secrets import SecretProperties
@@ -17,7 +20,6 @@ from kvnb import redaction
 from kvnb.fingerprint import fingerprint, short_fingerprint
 from kvnb.redaction import Registry
 from kvnb.secret import PeekNotAllowed, RevealRequired, Secret, SecretValueDropped
-
 from valuecheck import (
     assert_different_value,
     assert_not_leaked,
@@ -82,11 +84,10 @@ DISPLAYS = {
     "f-string with spec": lambda s: f"{s:>60}",
     "f-string !r": lambda s: f"{s!r}",
     "format()": lambda s: format(s),
-    "str.format": lambda s: "key={}".format(s),
+    "str.format": lambda s: f"key={s}",
     "%s": lambda s: "key=%s" % s,
     "%r": lambda s: "key=%r" % (s,),
     "_repr_html_": lambda s: s._repr_html_(),
-    "_repr_markdown_": lambda s: s._repr_markdown_(),
     "_repr_mimebundle_": lambda s: json.dumps(s._repr_mimebundle_(), ensure_ascii=False),
     "pprint in a list": lambda s: pprint.pformat([s, {"k": s}]),
     "print": lambda s: _printed(s),
@@ -112,22 +113,23 @@ def test_mask_names_the_secret_and_its_short_fingerprint(api, value):
     assert_same_value(repr(api), f"<secret APICaller {short_fingerprint(value, VAULT)}… ••••••••>")
 
 
-def test_ipython_pretty_printer_and_json_repr_show_no_value(api, value):
+def test_ipython_pretty_printer_shows_no_value(api, value):
     from IPython.lib.pretty import pretty
 
     assert_masked(pretty([api]), value)
-    as_json = json.dumps(api._repr_json_())
-    assert_not_leaked(value, as_json)
-    assert api.fingerprint in as_json
 
 
-def test_ipython_display_formatter_masks_every_mimetype(api, value):
+def test_ipython_display_gives_one_line_of_text_and_html_only(api, value):
+    """No application/json (JupyterLab drew it as a JSON tree) and no markdown: two one-liners."""
     from IPython.core.interactiveshell import InteractiveShell
 
-    data, metadata = InteractiveShell.instance().display_formatter.format(api)
-    assert set(data) >= {"text/plain", "text/html"}
+    data, _metadata = InteractiveShell.instance().display_formatter.format(api)
+    assert sorted(data) == ["text/html", "text/plain"]
+    assert data["text/plain"] == repr(api)
+    assert data["text/html"] == f"<code>{html.escape(repr(api))}</code>"
     for mimetype, text in data.items():
-        assert_not_leaked(value, json.dumps(text))
+        assert "\n" not in text, mimetype
+        assert_masked(html.unescape(text), value)
 
 
 def test_pandas_shows_the_mask_in_text_and_html(api, value):
@@ -167,7 +169,7 @@ def test_operations_give_masked_secrets_that_reveal_the_plain_result(api, value,
 
 def test_percent_formatting_with_a_secret_as_the_argument_shows_the_mask(api, value):
     assert_masked("token: %s" % api, value)
-    assert_masked("token: {}".format(api), value)
+    assert_masked(f"token: {api}", value)
 
 
 def test_secret_as_format_string_substitutes_and_stays_masked():
@@ -428,3 +430,21 @@ def test_refresh_with_no_newer_version_restarts_the_ttl(value):
 def test_every_secret_registers_its_value_for_redaction(value, fresh_registry):
     Secret(value, name="APICaller", vault_url=VAULT)
     assert_same_value(fresh_registry.scrub(f"token={value}"), "token=[secret APICaller redacted]")
+
+
+def test_terminal_ipython_shows_one_line(tmp_path):
+    """Terminal IPython, in a child process reading a session from a pipe: `Out[3]` is the mask, on one line."""
+    import subprocess
+    import sys
+
+    session = ("from kvnb.secret import Secret\n"
+               "import secrets; s = Secret(secrets.token_urlsafe(24), name='APICaller', vault_url='https://v.example/')\n"
+               "s\n")
+    env = {"HOME": str(tmp_path), "IPYTHONDIR": str(tmp_path / "ipython"), "PATH": "/usr/bin:/bin",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-m", "IPython", "--simple-prompt", "--no-banner", "--colors=NoColor",
+                           "--HistoryManager.hist_file=:memory:"], input=session, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    shown = [line for line in done.stdout.splitlines() if "Out[" in line]  # after the "In [3]: " prompt
+    assert len(shown) == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    assert re.fullmatch(r"(In \[\d+\]: )?Out\[\d+\]: <secret APICaller [0-9a-f]{12}… ••••••••>", shown[0]), shown

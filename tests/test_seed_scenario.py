@@ -13,10 +13,9 @@ from click.testing import CliRunner
 
 from kvnb.cli import cli
 from kvnb.local.identity import roles
+from kvnb.local.seed.scenario import SECRETS, vault_scope
 from kvnb.local.state.assignments import create_assignment
 from kvnb.local.state.directory import Directory
-from kvnb.local.seed.scenario import SECRETS, vault_scope
-
 from valuecheck import assert_different_value
 
 REPO = Path(__file__).resolve().parents[1]

@@ -23,7 +23,6 @@ import kvnb.access as access
 from kvnb import errors, fetch
 from kvnb.cli.secret import secret
 from kvnb.rotation import RotationRefused, rotate_secret, value_from_env
-
 from valuecheck import assert_no_trace
 
 OFFICER = "Key Vault Secrets Officer"
@@ -111,7 +110,7 @@ def test_one_hour_grant_rotation_verified_by_fingerprint_then_it_ends(open_as, k
     assert after.exit_code == 2 and "You may not set APICaller" in after.stderr  # kvnb stops before the value
     assert access.effective_access(lead, "aad-team", secret="APICaller").roles == ()
     # Asked anyway (no advance check), the vault's own 403 comes back as kvnb's short message.
-    with pytest.raises(errors.AccessDeniedError, match="Access denied: you may not .* APICaller in azDevOpsKV01"):
+    with pytest.raises(errors.AccessDeniedError, match=r"Access denied: you may not .* APICaller in azDevOpsKV01"):
         rotate_secret("APICaller", secrets.token_urlsafe(32), persona="aad-team", check_access=False)
     current = vault.secret_client("lead").get_secret("APICaller").value
     status = ping(vault, current)

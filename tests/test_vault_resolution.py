@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 import asyncio
+
+import pytest
 
 from kvnb import errors, fetch
 from kvnb.vault import VaultNameError, VaultTarget, azure_vault_url, find_vault_resource_id, open_vault

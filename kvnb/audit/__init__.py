@@ -12,6 +12,7 @@ secret value. Build blocks:
 
 from __future__ import annotations
 
+from .checks import evaluate
 from .collect import AuditAccessError, AuditProgress, VaultAudit, collect_vault, iter_vault_audit
 from .findings import (
     CATALOGUE,
@@ -24,7 +25,6 @@ from .findings import (
     at_or_above,
     findings_table,
 )
-from .checks import evaluate
 from .pacing import RequestPacer
 from .report import FORMATS, render, to_document, write_csv_tables
 from .runner import audit_vault, start_audit

@@ -10,8 +10,18 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .findings import (ASSIGNMENTS, CATALOGUE, REVIEWS, SECRETS, VAULT, AuditSettings, AuditTables, Finding,
-                       Limitation, NotVisible)
+from .findings import (
+    ASSIGNMENTS,
+    CATALOGUE,
+    REVIEWS,
+    SECRETS,
+    VAULT,
+    AuditSettings,
+    AuditTables,
+    Finding,
+    Limitation,
+    NotVisible,
+)
 
 _ADMIN_ROLES = frozenset({
     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",  # Owner
@@ -30,7 +40,7 @@ def _enabled(tables: AuditTables) -> pd.DataFrame:
 
 
 def _days(value: float) -> str:
-    return f"{int(round(value))} days"
+    return f"{round(value)} days"
 
 
 def s1(tables, settings):

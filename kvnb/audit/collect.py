@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, AsyncIterator, Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pandas as pd
@@ -26,11 +27,20 @@ from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, 
 from kvnb.errors import AuditAccessError
 
 from . import sources, tables
+from .checks import evaluate
 from .findings import (
-    ASSIGNMENTS, PRINCIPALS, REVIEWS, SECRETS, SIGN_INS, VAULT, VERSIONS, AuditSettings, AuditTables, Finding,
+    ASSIGNMENTS,
+    PRINCIPALS,
+    REVIEWS,
+    SECRETS,
+    SIGN_INS,
+    VAULT,
+    VERSIONS,
+    AuditSettings,
+    AuditTables,
+    Finding,
     Limitation,
 )
-from .checks import evaluate
 from .pacing import PacedTransport, RequestPacer
 
 if TYPE_CHECKING:
@@ -99,7 +109,7 @@ def _pooled_transport(verify):
     return AioHttpTransport(session=session, session_owner=True, connection_verify=True)
 
 
-def _paced_transport(target: VaultTarget, pacer: RequestPacer) -> "PacedTransport":
+def _paced_transport(target: VaultTarget, pacer: RequestPacer) -> PacedTransport:
     """Every request of the audit's async SecretClient paced (and 429s honoured)."""
     return PacedTransport(_pooled_transport(target.connection_verify), pacer, priority=_is_listing_page)
 

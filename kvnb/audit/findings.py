@@ -9,10 +9,10 @@ an error: a Key Vault Reader can run the whole audit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Mapping
 
 import pandas as pd
 
@@ -113,7 +113,7 @@ class AuditTables:
     vault: pd.DataFrame | None = None
     unavailable: dict[str, str] = field(default_factory=dict)  # source -> reason and remedy
 
-    def snapshot(self) -> "AuditTables":
+    def snapshot(self) -> AuditTables:
         """The tables as they are now (builders replace frames, never change them in place)."""
         return AuditTables(self.secrets, self.role_assignments, self.reviews, self.vault, dict(self.unavailable))
 
@@ -126,7 +126,7 @@ def _cat(*checks: Check) -> dict[str, Check]:
     return {check.id: check for check in checks}
 
 
-H, M, L, I = Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO
+H, M, L, I = Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO  # noqa: E741 (the catalogue's one-letter severities)
 CATALOGUE: dict[str, Check] = _cat(
     Check("S1", "Enabled secret has no expiry date", M,
           "Set an expiry date (update_secret_properties(name, expires_on=...)).",

@@ -61,7 +61,7 @@ class RequestPacer:
 
     @classmethod
     def for_limit(cls, limit: int = KEY_VAULT_LIMIT, window: float = KEY_VAULT_WINDOW, *,
-                  share: float = 0.95, rate_share: float = 0.9) -> "RequestPacer":
+                  share: float = 0.95, rate_share: float = 0.9) -> RequestPacer:
         """A pacer that never sends more than ``share * limit`` in any *window* seconds."""
         rate = rate_share * limit / window
         burst = max(1, int(share * limit - rate * window))

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import io
 import json
+import textwrap
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 
+from ..present import TABLE_CSS, html_table, terminal_width
 from .charts import expiry_timeline_svg, review_status_svg
 from .findings import AuditSettings, findings_table, severity_counts
 
@@ -89,26 +91,39 @@ def _summary_line(audit) -> str:
     return f"{audit.name} ({audit.url}): {listed}; findings: {', '.join(parts) or 'none'}"
 
 
-def render_table(audits: Sequence, *, identity: str | None = None, **_) -> str:
+_INDENT = " " * 21
+
+
+def render_table(audits: Sequence, *, identity: str | None = None, width: int | None = None, **_) -> str:
+    """Findings per vault for a terminal; long lines (Azure Policy ids) wrap under their own column."""
+    width = width or min(terminal_width(), 160)  # lines of prose: 160 characters at most
     out = io.StringIO()
+
+    def line(first: str, text: str, rest: str = _INDENT) -> None:
+        out.write(textwrap.fill(text, width, initial_indent=first, subsequent_indent=rest,
+                                break_on_hyphens=False, break_long_words=False) + "\n")
+
     if identity:
         out.write(f"Audited as {identity}\n")
     for audit in audits:
-        out.write("\n" + _summary_line(audit) + "\n")
+        out.write("\n")
+        line("", _summary_line(audit), "  ")
         frame = findings_table(audit.findings, audit.limitations)
         if frame.empty:
             out.write("  No findings.\n")
             continue
         for row in frame.itertuples():
-            out.write(f"  [{row.severity:>11}] {row.id:<4} {row.title}\n")
+            line(f"  [{row.severity:>11}] {row.id:<4} ", row.title)
             if row.severity == "not checked":
-                out.write(f"                     {row.remediation}\n")
+                line(_INDENT, row.remediation)
                 continue
             for item in row.affected.split("; ")[:8]:
-                out.write(f"                     - {item}\n")
+                line(_INDENT + "- ", item, _INDENT + "  ")
             if row.affected_count > 8:
-                out.write(f"                     … and {row.affected_count - 8} more\n")
-            out.write(f"                     fix: {row.remediation}  ({row.control})\n")
+                out.write(f"{_INDENT}… and {row.affected_count - 8} more\n")
+            line(_INDENT + "fix: ", row.remediation, _INDENT + "     ")
+            if row.control:
+                line(_INDENT + "see: ", row.control, _INDENT + "     ")
     return out.getvalue()
 
 
@@ -128,18 +143,37 @@ def render_markdown(audits: Sequence, *, identity: str | None = None, generated_
     return "\n".join(lines) + "\n"
 
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:1.5em;color:#212121}table{border-collapse:collapse;
-margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 6px;font-size:12px;vertical-align:top}
-th{background:#f5f5f5}.high{color:#b71c1c;font-weight:bold}.medium{color:#e65100}.low{color:#33691e}
-.pictures{display:flex;gap:2em;flex-wrap:wrap;align-items:flex-start}"""
+# The report fits a laptop screen (1366 px): the page has a maximum width, long cells wrap, and
+# Azure Policy ids break where they must; printed, tables keep their headers and rows whole.
+_CSS = """body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1280px;padding:0 1em;color:#212121}
+.high{color:#b71c1c;font-weight:bold}.medium{color:#e65100}.low{color:#33691e}
+.pictures{display:flex;gap:2em;flex-wrap:wrap;align-items:flex-start}.pictures svg{max-width:100%;height:auto}
+h3{margin-bottom:.2em}
+@media print{body{margin:0;max-width:none}h2{break-before:page}h2:first-of-type{break-before:auto}
+h3{break-after:avoid}.pictures{break-inside:avoid}}
+""" + TABLE_CSS
 
 
-def _html_table(frame: pd.DataFrame | None, *, max_rows: int = 2000) -> str:
+# What the HTML report shows of the wider tables, so they fit the page; ids are shortened (in full on
+# hover), and the JSON and CSV outputs carry every column in full.
+_HTML_COLUMNS = {"role_assignments": (
+    "principal_name", "role", "scope_kind", "secret", "via_group", "reads_secret_values", "principal_type",
+    "user_type", "account_enabled", "privileged", "can_assign_roles", "inherited_from", "end_time", "created_on",
+    "assignment_id")}
+
+
+def _html_table(frame: pd.DataFrame | None, name: str = "", *, max_rows: int = 2000) -> str:
     if frame is None:
         return "<p><em>Not visible to this identity (see limitations).</em></p>"
-    shown = frame.head(max_rows)
-    note = f"<p>Showing {len(shown)} of {len(frame)} rows.</p>" if len(frame) > max_rows else ""
-    return note + shown.to_html(index=False, na_rep="", escape=True, border=0)
+    return html_table(frame, _HTML_COLUMNS.get(name), max_rows=max_rows)
+
+
+def _findings_rows(findings: pd.DataFrame) -> str:
+    return "".join(
+        f'<tr><td>{escape(r.id)}</td><td class="{escape(r.severity)}">{escape(r.severity)}</td>'
+        f"<td>{escape(r.title)}</td><td>{escape(r.control)}</td>"
+        f"<td>{'<br>'.join(escape(a) for a in r.affected.split('; ') if a)}</td><td>{escape(r.remediation)}</td></tr>"
+        for r in findings.itertuples())
 
 
 def render_html(audits: Sequence, *, identity: str | None = None, generated_at: datetime | None = None,
@@ -148,22 +182,18 @@ def render_html(audits: Sequence, *, identity: str | None = None, generated_at: 
     body = [f"<h1>Key Vault audit</h1><p>Generated {escape(_stamp(generated_at))}"
             + (f" as {escape(identity)}" if identity else "") + ".</p>"]
     for audit in audits:
-        findings = findings_table(audit.findings, audit.limitations)
-        rows = "".join(
-            f'<tr><td>{escape(r.id)}</td><td class="{escape(r.severity)}">{escape(r.severity)}</td>'
-            f"<td>{escape(r.title)}</td><td>{escape(r.control)}</td>"
-            f"<td>{'<br>'.join(escape(a) for a in r.affected.split('; ') if a)}</td><td>{escape(r.remediation)}</td></tr>"
-            for r in findings.itertuples())
+        rows = _findings_rows(findings_table(audit.findings, audit.limitations))
         body.append(f"<h2>{escape(audit.name)}</h2><p>{escape(_summary_line(audit))}</p>")
         body.append('<div class="pictures">'
                     + expiry_timeline_svg(audit.tables.secrets, now=getattr(audit, "now", None) or settings.current_time(),
                                           warning_days=settings.min_days_before_expiry)
                     + review_status_svg(audit.tables.reviews) + "</div>")
-        body.append("<h3>Findings</h3><table><tr><th>ID</th><th>Severity</th><th>Finding</th><th>Control</th>"
-                    f"<th>Affected</th><th>Remediation</th></tr>{rows}</table>")
+        body.append('<h3>Findings</h3><table class="kvnb-table"><thead><tr><th>ID</th><th>Severity</th><th>Finding</th>'
+                    f"<th>Control</th><th>Affected</th><th>Remediation</th></tr></thead><tbody>{rows}</tbody></table>")
         for name, frame in audit.tables.as_dict().items():
-            body.append(f"<h3>{escape(name.replace('_', ' ').capitalize())}</h3>{_html_table(frame)}")
+            body.append(f"<h3>{escape(name.replace('_', ' ').capitalize())}</h3>{_html_table(frame, name)}")
     return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Key Vault audit</title>"
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n")
 
 

@@ -17,12 +17,16 @@ if TYPE_CHECKING:
 
 def read_reviews(target: VaultTarget, groups: dict[str, list[str]], settings, *, now=None):
     """`kvnb.governance.reviews.review_status` for *groups* (group id -> role names)."""
-    from ..governance.errors import GovernanceError
+    from ..governance.errors import GovernanceError, MissingGraphPermissionError
     from ..governance.reviews import review_status
     from ..graph import GraphPermissionError
 
     try:
         return review_status(target, groups=groups, now=settings.now or now,
                              cycle_days=settings.review_interval_days, warning_days=settings.review_warning_days)
+    except MissingGraphPermissionError as exc:
+        # Graph's own message and the fix both name the permission: say it once, then the fix.
+        fix = exc.fix.replace(f"for {exc.permission} and ", "for it and ", 1)
+        raise sources.Unavailable(f"Access reviews need {exc.permission}. {fix}") from None
     except (GovernanceError, GraphPermissionError) as exc:
         raise sources.Unavailable(f"Access reviews: {exc}") from None

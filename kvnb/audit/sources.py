@@ -166,8 +166,8 @@ class Directory:
 
 def read_directory(target: VaultTarget, principal_ids: set[str], group_ids: set[str]) -> Directory:
     """Principals (getByIds, in batches of 1,000) and transitive members of the assigned groups."""
-    from ..governance.errors import GovernanceError
     from ..access.graph_principals import get_principals
+    from ..governance.errors import GovernanceError
     from ..graph import GraphClient, GraphPermissionError
 
     client = GraphClient.from_target(target)

@@ -8,8 +8,9 @@ does I/O, and nothing here ever sees a secret value: secrets come from ``list_pr
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 

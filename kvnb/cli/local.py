@@ -10,7 +10,7 @@ import click
 
 from ..durations import parse_duration
 from ..local import control
-from ..local.state.paths import StatePaths, StateDirError, write_private
+from ..local.state.paths import StateDirError, StatePaths, write_private
 from ..suggest import did_you_mean
 from .options import local_persona_option
 

@@ -13,7 +13,6 @@ from ..rotation import MAX_GENERATED_BYTES, MIN_GENERATED_BYTES
 from .options import persona_option, vault_option
 
 EXIT_FAILED, EXIT_ERROR = 1, 2
-DATE_FORMAT = "%Y-%m-%d %H:%M"
 
 
 class SecretCommandError(click.ClickException):
@@ -111,14 +110,7 @@ def _confirm(plan, yes: bool) -> bool:
 
 
 def history_table(frame) -> str:
-    """The version history as aligned plain text; blanks for what is unknown."""
-    import pandas as pd
+    """The version history as aligned plain text (`kvnb.present`): blanks for what is unknown."""
+    from ..present import text_table
 
-    def cell(value) -> str:
-        if value is None or (not isinstance(value, str) and pd.isna(value)):
-            return ""
-        return value.strftime(DATE_FORMAT) if hasattr(value, "strftime") else str(value)
-
-    rows = [list(frame.columns)] + [[cell(value) for value in row] for row in frame.itertuples(index=False)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
+    return text_table(frame, reorder=False)

@@ -30,6 +30,7 @@ from kvnb.access.graph_principals import (
     principals_frame,
     transitive_groups,
 )
+
 # DirectoryPrincipal: the governance layer's name for the one principal type, kept for code written against it.
 from kvnb.access.principals import PrincipalInfo as DirectoryPrincipal
 

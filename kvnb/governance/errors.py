@@ -11,7 +11,8 @@ tree; they are re-exported here for the governance layer's modules.
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from kvnb.errors import (
     AccessPackageNotFoundError,

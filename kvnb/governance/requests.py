@@ -44,7 +44,7 @@ class AccessPackage:
     approver_ids: tuple[str, ...]
 
     @classmethod
-    def from_graph(cls, item: dict) -> "AccessPackage":
+    def from_graph(cls, item: dict) -> AccessPackage:
         scopes = item.get("resourceRoleScopes") or []
         group = next((s["scope"]["originId"].lower() for s in scopes
                       if (s.get("scope") or {}).get("originSystem") == "AadGroup"), None)
@@ -76,7 +76,7 @@ class AccessRequest:
         return self.state not in FINAL_STATES
 
     @classmethod
-    def from_graph(cls, item: dict) -> "AccessRequest":
+    def from_graph(cls, item: dict) -> AccessRequest:
         package = item.get("accessPackage") or {}
         return cls(id=item["id"], state=item.get("state") or "", status=item.get("status"),
                    request_type=item.get("requestType"), package_id=package.get("id"),

@@ -301,7 +301,7 @@ def record_decisions(target: VaultTarget, group: str, decision: str, *, principa
             if (wanted is not None and not names & wanted) or (only_not_reviewed and item.decision != "NotReviewed"):
                 continue
             body = {"decision": decision, "justification": justification}
-            _write(lambda: client.patch(f"{base}/{item.decision_id}", body))
+            _write(lambda item=item, body=body: client.patch(f"{base}/{item.decision_id}", body))
             count += 1
         if wanted is not None and count == 0:
             raise ReviewNotFoundError("None of those principals is in the group's open review.")

@@ -13,7 +13,6 @@ database or loads its keys; a test pins that, and that nothing outside ``kvnb/lo
 from __future__ import annotations
 
 import os
-from typing import Union
 
 from . import control
 from .control import AdminError, NotRunning, Runtime, StartFailed
@@ -38,7 +37,7 @@ __all__ = [
     "stop",
 ]
 
-Home = Union[str, os.PathLike, StatePaths, None]  # the state directory; KVNB_HOME (~/.kvnb) when None
+Home = str | os.PathLike | StatePaths | None  # the state directory; KVNB_HOME (~/.kvnb) when None
 
 
 def _paths(home: Home) -> StatePaths:

@@ -292,5 +292,5 @@ def environment(paths: StatePaths, persona: str | None = None, *, vault: str | N
         "SSL_CERT_FILE": str(paths.ca_bundle),
         "VAULT_URL": url,
     }
-    env.update({name: None for name in SP_VARIABLES})
+    env.update(dict.fromkeys(SP_VARIABLES))
     return env

@@ -17,7 +17,7 @@ class TenantDirectory:
     memberships: dict[str, tuple[str, ...]]  # member id → ids of the groups it is directly in
 
     @classmethod
-    def from_json(cls, document: dict) -> "TenantDirectory":
+    def from_json(cls, document: dict) -> TenantDirectory:
         return cls(
             principals=tuple(Principal(**entry) for entry in document["principals"]),
             memberships={member: tuple(groups) for member, groups in document["memberships"].items()},

@@ -8,8 +8,7 @@ traceback.
 
 from __future__ import annotations
 
-from IPython.core.magic import (Magics, line_cell_magic, line_magic, magics_class, needs_local_scope,
-                                no_var_expand)
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, needs_local_scope, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from kvnb.magics import kvget as _kvget
@@ -76,9 +75,8 @@ class KvMagics(KvSettings, Magics):
 
 def load(shell) -> KvMagics:
     """Register the magics with *shell* and make ``%config KvMagics`` see them."""
-    from kvnb.magics.settings import apply_redaction_setting
-
     from kvnb.magics.kvpanel import register as register_kvpanel
+    from kvnb.magics.settings import apply_redaction_setting
 
     magics = KvMagics(shell=shell)
     shell.register_magics(magics)

@@ -26,7 +26,7 @@ def expand_variables(shell, line: str, local_ns: dict | None) -> str:
     namespace = {**shell.user_ns, **(local_ns or {})}
     try:
         return DollarFormatter().vformat(line, args=[], kwargs=namespace)
-    except Exception:  # noqa: BLE001 - as IPython's InteractiveShell.var_expand
+    except Exception:
         return line
 
 

@@ -58,7 +58,8 @@ def run(settings, args):
         from kvnb.vaultpanel import VaultPanel
     except ImportError as exc:
         raise UsageError(str(exc)) from None
-    return VaultPanel(target, persona=target.persona if target.is_local else None)
+    return VaultPanel(target, persona=target.persona if target.is_local else None,
+                      export_dir=effective(settings, "export_dir"))
 
 
 

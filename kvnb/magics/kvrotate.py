@@ -76,10 +76,9 @@ def run(magics, args) -> None:
     for text in result.summary_lines():
         print(text)
     if result.history is not None:
-        import pandas as pd
+        from kvnb.present import Table
 
-        with pd.option_context("display.max_columns", None, "display.width", 250):
-            display(result.history)  # every column, also in a terminal
+        display(Table(result.history, reorder=False))  # every column, also in a terminal
 
 
 def _value_source(args):

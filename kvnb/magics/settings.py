@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any
 
 from traitlets import Bool, Dict, Enum, Float, Int, Unicode, Union, observe
 from traitlets.config import Configurable
@@ -78,6 +79,7 @@ SETTINGS = {s.name: s for s in (
     Setting("redaction", _bool, True),
     Setting("redact_min_run", _min_run, 16),
     Setting("credential_options", _options, {}),
+    Setting("export_dir", str, "kvnb-exports"),
 )}
 
 
@@ -111,6 +113,9 @@ class KvSettings(Configurable):
         "Keyword options for DefaultAzureCredential on Azure, e.g. {'exclude_cli_credential': True}; kvnb "
         "always passes additionally_allowed_tenants=['*'] and excludes the shared token cache. "
         "Env: KVNB_CREDENTIAL_OPTIONS (JSON); default {}."))
+    export_dir = Unicode(None, allow_none=True, config=True, help=(
+        "Folder for the panel's CSV and HTML exports, relative to the notebook's folder. "
+        "Env: KVNB_EXPORT_DIR; default kvnb-exports."))
 
     def effective(self, name: str, argument: Any = None) -> Any:
         """The value in force for *name*: argument → %config → KVNB_* → default."""

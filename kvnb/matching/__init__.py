@@ -33,8 +33,8 @@ from kvnb.matching.structured import secret_parts
 __all__ = [
     "DEFAULT_MIN_RUN",
     "ENV_MIN_RUN",
-    "MIN_WHOLE",
     "Form",
+    "MIN_WHOLE",
     "Match",
     "Matcher",
     "MinRunError",

@@ -90,7 +90,7 @@ class Matcher:
             return []
         data = text.encode("utf-8", "surrogatepass") if len(text) > SHORT_TEXT else None
         matches = index.find(text, data)
-        if "<" in text or "\x1b" in text or "\n" in text and len(text) > 64:
+        if "<" in text or "\x1b" in text or ("\n" in text and len(text) > 64):
             for view in views(text, data):
                 matches += _new_in_view(view, index.find(view.text, view.data), matches)
                 matches.sort(key=order)

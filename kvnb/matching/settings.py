@@ -33,7 +33,7 @@ def check_min_run(value: object, setting: str = "redact_min_run") -> int:
         number = int(str(value).strip()) if isinstance(value, str) else int(value)
     except (TypeError, ValueError):
         raise MinRunError(setting, value) from None
-    if isinstance(value, float) and value != number or not low <= number <= high:
+    if (isinstance(value, float) and value != number) or not low <= number <= high:
         raise MinRunError(setting, value)
     return number
 

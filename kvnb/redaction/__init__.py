@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 
-from kvnb.matching import forms_of
+from kvnb.matching import forms_of as _forms_of
 from kvnb.redaction._registry import MIN_LENGTH, Registry, mask
 from kvnb.redaction._streams import ScrubbingStream
 
@@ -44,7 +44,7 @@ _users: dict[object, object] = {}  # key -> ShellHooks (or None for a process-on
 
 def needles(value: str) -> dict[str, str]:
     """Each whole form of ``value`` (``kvnb.matching.forms_of``) mapped to its kind's name."""
-    return {form.text: form.kind for form in forms_of(value, min_length=MIN_LENGTH)}
+    return {form.text: form.kind for form in _forms_of(value, min_length=MIN_LENGTH)}
 
 
 def scrub(text: str) -> str:

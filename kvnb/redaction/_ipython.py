@@ -16,7 +16,8 @@ file descriptors (``os.system``, C extensions), comm messages carrying widget st
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from kvnb.redaction._iopub import StreamJoiner
 from kvnb.redaction._patch import Patch

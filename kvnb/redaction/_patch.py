@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _MISSING = object()
 
@@ -15,7 +16,7 @@ class Patch:
     wrapper too). Wrappers check ``patch.active`` first.
     """
 
-    def __init__(self, owner: Any, attr: str, make: Callable[[Any, "Patch"], Any]) -> None:
+    def __init__(self, owner: Any, attr: str, make: Callable[[Any, Patch], Any]) -> None:
         self.owner, self.attr, self.active = owner, attr, True
         self._previous_own = vars(owner).get(attr, _MISSING)
         self.original = getattr(owner, attr)

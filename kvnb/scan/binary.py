@@ -34,7 +34,7 @@ def binary_units(data: bytes) -> list[TextUnit]:
 
 def pickle_strings(data: bytes) -> list[tuple[int, str]] | None:
     """``(byte position, text)`` of every string in the pickle ``data``; None if it is no pickle."""
-    if not data.startswith(b"\x80") and not data[:1] in (b"(", b"]", b"}", b"S", b"V", b"c", b"I", b"X"):
+    if not data.startswith(b"\x80") and data[:1] not in (b"(", b"]", b"}", b"S", b"V", b"c", b"I", b"X"):
         return None
     strings: list[tuple[int, str]] = []
     try:
@@ -47,6 +47,6 @@ def pickle_strings(data: bytes) -> list[tuple[int, str]] | None:
                 strings.append((position or 0, argument))
             if opcode.name == "STOP":
                 break
-    except Exception:  # noqa: BLE001 - not a pickle (or a damaged one): read it as bytes instead
+    except Exception:
         return None
     return strings

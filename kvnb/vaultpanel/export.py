@@ -1,12 +1,14 @@
 """Export from the panel: a tab's rows as CSV, the whole audit as the HTML report.
 
-Files are written next to the notebook (the kernel's working directory, in JupyterLab and VS Code
-alike) unless another directory is given: a download link in a widget would not work in VS Code's
+Files go to a ``kvnb-exports/`` folder beside the notebook (the kernel's working directory, in
+JupyterLab and VS Code alike), not among the notebooks themselves; ``%config KvMagics.export_dir``
+or ``KVNB_EXPORT_DIR`` choose another. A download link in a widget would not work in VS Code's
 sandboxed outputs, a file does everywhere. Everything exported is audit metadata, never a value.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,6 +16,14 @@ from pathlib import Path
 import pandas as pd
 
 from kvnb.audit import render
+
+EXPORT_DIR = "kvnb-exports"
+ENV_EXPORT_DIR = "KVNB_EXPORT_DIR"
+
+
+def export_directory(chosen: str | Path | None = None) -> Path:
+    """Where exports go: *chosen*, else ``KVNB_EXPORT_DIR``, else ``kvnb-exports`` in the working directory."""
+    return Path(chosen or os.environ.get(ENV_EXPORT_DIR) or EXPORT_DIR).expanduser().absolute()
 
 
 def _stamp(when: datetime | None = None) -> str:

@@ -14,13 +14,13 @@ widths are off (they scan every cell for the longest text).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
-from typing import Callable
 
 import ipywidgets as widgets
 import pandas as pd
 
-from .views import TabSpec, display_frame, matching, row_details, row_text
+from .views import TabSpec, display_frame, matching, row_details, row_text, shown_columns
 
 try:
     from itables.widget import ITable
@@ -35,7 +35,7 @@ TABLE_OPTIONS = {
     "pageLength": 10,
     "lengthMenu": [10, 25, 50, 100],
     "autoWidth": False,
-    "classes": "display nowrap compact cell-border",
+    "classes": "display compact cell-border",  # cells wrap: the table fits the cell, no sideways scroll
     "style": "table-layout:auto;width:auto;margin:0;caption-side:bottom",
 }
 RowCallback = Callable[[str, pd.Series], None]
@@ -46,7 +46,8 @@ def column_types(frame: pd.DataFrame, columns) -> list[dict]:
     numeric = [i for i, c in enumerate(columns) if c in frame.columns and pd.api.types.is_numeric_dtype(frame[c])
                and not pd.api.types.is_bool_dtype(frame[c])]
     text = [i for i in range(len(columns)) if i not in numeric]
-    return [definition for definition in ({"targets": numeric, "type": "num"}, {"targets": text, "type": "string"})
+    # num-fmt: numbers as kvnb.present writes them ("1,234", "33%", blank for none).
+    return [definition for definition in ({"targets": numeric, "type": "num-fmt"}, {"targets": text, "type": "string"})
             if definition["targets"]]
 
 
@@ -84,7 +85,7 @@ class TableView:
             self._frame = frame
             self._source = frame.reset_index(drop=True)
             self._shown_all = display_frame(self.spec.key, self._source)
-            self._options = {**TABLE_OPTIONS, "columnDefs": column_types(self._source, list(self._shown_all.columns))}
+            self._options = {**TABLE_OPTIONS, "columnDefs": column_types(self._source, shown_columns(self.spec.key, self._source))}
             self._haystack = None
         mask = None
         if query.strip():

@@ -1,17 +1,17 @@
 """What each tab shows: its columns, how cells read, and the text filter. Pure pandas, no widgets.
 
 The audit's frames keep every column (exports use them); a tab shows the columns a person scans
-first, with times as ``YYYY-MM-DD HH:MM`` (UTC, which also sorts correctly as text) and day counts
-rounded. Nothing here ever holds a secret value: the audit reads metadata only.
+first, answer first, with cells as `kvnb.present` writes them everywhere (whole days, blanks for
+none, ``2026-12-03 18:50Z``). Nothing here ever holds a secret value: the audit reads metadata only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 import pandas as pd
 
+from kvnb import present
 from kvnb.audit.findings import ASSIGNMENTS, REVIEWS, SECRETS
 
 
@@ -23,22 +23,28 @@ class TabSpec:
     columns: tuple[str, ...]    # shown, in this order; the rest stay in exports and row details
 
 
+# Few enough columns to fit a notebook cell without scrolling sideways; the selected row's details
+# show every column.
 TABS = (
     TabSpec("secrets", "Secrets", SECRETS, (
-        "name", "enabled", "content_type", "last_rotated", "expires", "days_to_expiry", "version_count",
-        "days_since_rotation", "created", "updated", "tags", "managed")),
+        "name", "enabled", "expires", "days_to_expiry", "last_rotated", "days_since_rotation", "version_count",
+        "content_type", "tags")),
     TabSpec("role_assignments", "Role assignments", ASSIGNMENTS, (
-        "principal_name", "principal_type", "user_type", "account_enabled", "role", "privileged",
-        "reads_secret_values", "scope_kind", "secret", "via_group", "group_member_count", "inherited_from",
-        "end_time", "created_on")),
+        "principal_name", "role", "scope_kind", "via_group", "reads_secret_values", "principal_type", "privileged",
+        "end_time")),
     TabSpec("reviews", "Reviews", REVIEWS, (
-        "group", "roles", "status", "reason", "recurrence", "last_completed", "next_due", "days_since_review",
-        "not_reviewed_share", "pending_denies", "auto_apply")),
+        "group", "roles", "status", "reason", "last_completed", "next_due", "days_since_review",
+        "not_reviewed_share", "pending_denies")),
     TabSpec("findings", "Findings", None, (
         "severity", "id", "title", "affected_count", "affected", "control", "remediation")),
 )
 TAB_KEYS = tuple(tab.key for tab in TABS)
 _BY_KEY = {tab.key: tab for tab in TABS}
+# Headers as a person says them; the audit's column names stay in exports.
+HEADERS = {"principal_name": "principal", "principal_type": "type", "scope_kind": "scope", "via_group": "via",
+           "reads_secret_values": "reads values", "days_to_expiry": "days left", "days_since_rotation": "days since rotation",
+           "version_count": "versions", "days_since_review": "days since review", "not_reviewed_share": "not reviewed",
+           "affected_count": "affected #", "account_enabled": "enabled account"}
 
 
 def tab_spec(key: str) -> TabSpec:
@@ -48,59 +54,42 @@ def tab_spec(key: str) -> TabSpec:
         raise ValueError(f"No tab {key!r}; the tabs are {', '.join(TAB_KEYS)}.") from None
 
 
-def _cell_text(value) -> str:
-    if isinstance(value, (list, tuple, set)):
-        return ", ".join(map(str, value))
-    if value is None or (not isinstance(value, (str, bool)) and pd.isna(value)):  # None, NaN, NaT, NA
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _number_text(value, decimals: int = 2) -> str:
-    if pd.isna(value):
-        return ""
-    return f"{value:.{decimals}f}" if isinstance(value, float) else str(value)
-
-
-def _decimals(column: str) -> int:
-    return 0 if "days" in column else 2   # whole days read best; shares keep their fraction
+def shown_columns(key: str, frame: pd.DataFrame) -> list[str]:
+    """The audit columns *key*'s tab shows, in the order it shows them."""
+    return present.answer_first(c for c in tab_spec(key).columns if c in frame.columns)
 
 
 def display_frame(key: str, frame: pd.DataFrame) -> pd.DataFrame:
     """*frame* (an audit table) as its tab shows it: chosen columns, readable cells, blanks for none.
 
-    Numbers become text so a missing one shows blank rather than "NaN"; DataTables still detects
-    such a column as numeric and sorts it by value.
+    Numbers become text so a missing one shows blank rather than "NaN"; DataTables still sorts
+    such a column by value (`table.column_types`).
     """
-    columns = [c for c in tab_spec(key).columns if c in frame.columns]
-    shown = frame[columns].copy()
-    for column in columns:
-        series = shown[column]
-        if pd.api.types.is_bool_dtype(series):
-            continue  # true/false, never missing
-        if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(series):
-            shown[column] = series.dt.strftime("%Y-%m-%d %H:%M").astype(object).where(series.notna(), "")
-        elif pd.api.types.is_numeric_dtype(series):
-            shown[column] = series.astype(object).map(partial(_number_text, decimals=_decimals(column)))
-        else:
-            shown[column] = series.astype(object).map(_cell_text)
-    return shown.reset_index(drop=True)
+    columns = shown_columns(key, frame)
+    frame = frame.reset_index(drop=True)
+    if key == "role_assignments":
+        frame = _folded_assignments(frame)
+    shown = present.readable(frame, columns, reorder=False)
+    return shown.rename(columns=lambda c: HEADERS.get(c, c.replace("_", " ")))
+
+
+def _folded_assignments(frame: pd.DataFrame) -> pd.DataFrame:
+    """Two facts per column, so the tab fits: scope ``secret/APICaller``, type ``User (guest, disabled)``."""
+    folded = frame.copy()
+    if "secret" in frame:
+        folded["scope_kind"] = [f"{kind}/{secret}" if isinstance(secret, str) and secret else kind
+                                for kind, secret in zip(frame["scope_kind"], frame["secret"])]
+    if {"user_type", "account_enabled"} <= set(frame.columns):
+        notes = [[note for note, applies in (("guest", user_type == "Guest"), ("disabled", enabled is False)) if applies]
+                 for user_type, enabled in zip(frame["user_type"], frame["account_enabled"])]
+        folded["principal_type"] = [f"{kind} ({', '.join(n)})" if n and isinstance(kind, str) else kind
+                                    for kind, n in zip(frame["principal_type"], notes)]
+    return folded
 
 
 def row_details(row: pd.Series) -> list[tuple[str, str]]:
-    """(column, readable text) for every column of an audit row, as the tables write cells."""
-    details = []
-    for column, value in row.items():
-        if isinstance(value, pd.Timestamp):
-            text = f"{value:%Y-%m-%d %H:%M} UTC"
-        elif isinstance(value, float):
-            text = _number_text(value, _decimals(str(column)))
-        else:
-            text = _cell_text(value)
-        details.append((str(column), text))
-    return details
+    """(column, readable text) for every column of an audit row, ids in full."""
+    return [(str(column), present.cell_text(value, str(column), shorten=False)) for column, value in row.items()]
 
 
 def row_text(shown: pd.DataFrame) -> pd.Series:

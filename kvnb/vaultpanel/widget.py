@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
-from typing import Callable
 
 import ipywidgets as widgets
 import pandas as pd
@@ -66,7 +66,7 @@ class VaultPanel:
             self.refresh()
 
     @classmethod
-    def from_audit(cls, audit: VaultAudit, **options) -> "VaultPanel":
+    def from_audit(cls, audit: VaultAudit, **options) -> VaultPanel:
         """A panel over an audit already made (Refresh audits *audit*'s vault by URL again)."""
         panel = cls(audit.url, start=False, **options)
         panel._apply_audit(audit, panel._generation)
@@ -307,7 +307,7 @@ class VaultPanel:
         self.status.value = f"Wrote <code>{escape(path.name)}</code> in <code>{escape(str(path.parent))}</code>."
 
     def _directory(self) -> Path:
-        return self.export_dir or Path.cwd()
+        return export.export_directory(self.export_dir)
 
     def _vault_name(self) -> str:
         if self.audit is not None:

@@ -68,8 +68,6 @@ output_option = click.option(
 
 def show(frame: pd.DataFrame, output: str, columns: list[str] | None = None) -> None:
     """*frame* (its *columns* it has) as a plain-text table, or as JSON records for scripts."""
-    import pandas as pd
-
     if columns is not None:
         frame = frame[[c for c in columns if c in frame.columns]]
     if output == "json":
@@ -77,8 +75,9 @@ def show(frame: pd.DataFrame, output: str, columns: list[str] | None = None) -> 
         return
     if frame.empty:
         return
-    with pd.option_context("display.max_columns", None, "display.width", 250, "display.max_colwidth", 60):
-        click.echo(frame.fillna("").to_string(index=False))
+    from kvnb.present import text_table
+
+    click.echo(text_table(frame))  # as %kvaccess shows it: whole days, blanks, short UTC times, answer first
 
 
 def note(text: str, output: str) -> None:

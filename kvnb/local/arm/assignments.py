@@ -15,9 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..state import assignments
 from ..identity import roles
 from ..identity.conditions import ConditionError, parse_condition, role_assignment_attributes
+from ..state import assignments
+from ..state.assignments import RoleAssignmentRecord
+from ..state.directory import Directory
+from ..state.schedules import drop_expired, is_current
 from .common import (
     ArmError,
     Scope,
@@ -27,8 +30,8 @@ from .common import (
     is_guid,
     is_related,
     iso,
-    listing,
     json_body,
+    listing,
     parse_filter,
     parse_scope,
     properties_of,
@@ -38,9 +41,6 @@ from .common import (
     text_property,
 )
 from .roles import role_definition_id
-from ..state.assignments import RoleAssignmentRecord
-from ..state.directory import Directory
-from ..state.schedules import drop_expired, is_current
 
 READ = "Microsoft.Authorization/roleAssignments/read"
 WRITE = "Microsoft.Authorization/roleAssignments/write"

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from ...durations import duration_seconds
 from ..identity import roles
 from ..state import schedules
+from ..state.schedules import ScheduleError, ScheduleRequest, ScheduleView
 from .assignments import (
     assignment_id,
     checked_condition,
@@ -47,7 +48,6 @@ from .common import (
     text_property,
 )
 from .roles import role_definition_id
-from ..state.schedules import ScheduleError, ScheduleRequest, ScheduleView
 
 _AUTH = "Microsoft.Authorization/"
 REQUESTS = "RoleAssignmentScheduleRequests"
@@ -211,9 +211,9 @@ async def create_request(request: Request) -> JSONResponse:
     principal_type = principal_type_for(store, principal_id, None)
     condition, condition_version = checked_condition(props)
     ticket = props.get("ticketInfo") if isinstance(props.get("ticketInfo"), dict) else {}
-    common = dict(scope=scope.path, role_guid=guid, principal_id=principal_id, principal_type=principal_type,
-                  requestor_id=caller.oid, justification=text_property(props, "justification"),
-                  ticket_number=_text(ticket.get("ticketNumber")), ticket_system=_text(ticket.get("ticketSystem")))
+    common = {"scope": scope.path, "role_guid": guid, "principal_id": principal_id, "principal_type": principal_type,
+              "requestor_id": caller.oid, "justification": text_property(props, "justification"),
+              "ticket_number": _text(ticket.get("ticketNumber")), "ticket_system": _text(ticket.get("ticketSystem"))}
     try:
         if request_type == schedules.ADMIN_ASSIGN:
             item = schedules.admin_assign(store, name, window=_window(store, props.get("scheduleInfo")),

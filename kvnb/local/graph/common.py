@@ -11,18 +11,19 @@ import base64
 import json
 import re
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import wraps
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..state.directory import Directory
 from ..identity.issuer import Caller, InvalidToken
 from ..server import bodies
+from ..state.directory import Directory
 
 PREFIX = "/v1.0"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"

@@ -15,9 +15,9 @@ import sqlite3
 import uuid
 
 from ..state.directory import USER, Directory, DirectoryError
+from ..state.store import Store
 from .access import holds_directory_role, is_approver
 from .common import GraphError, bad_request, denied, field, not_found
-from ..state.store import Store
 
 OPEN_STATES = ("submitted", "pendingApproval", "delivering")
 _RESULTS = {"approve": "Approved", "approved": "Approved", "deny": "Denied", "denied": "Denied"}

@@ -25,8 +25,8 @@ import uuid
 from datetime import datetime, timezone
 
 from ..state.directory import GROUP, Directory
-from .common import GraphError, bad_request, field, not_found, parse_time
 from ..state.store import Store
+from .common import GraphError, bad_request, field, not_found, parse_time
 
 log = logging.getLogger("kvnb.local.graph")
 DAY = 86400

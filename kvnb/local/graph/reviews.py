@@ -13,8 +13,8 @@ import sqlite3
 
 from starlette.routing import Route
 
-from . import review_data as data
 from ..state.directory import SERVICE_PRINCIPAL, USER
+from . import review_data as data
 from .access import can_read_review, holds_directory_role, is_reviewer
 from .common import (
     PREFIX,

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Mapping
 
+from ...permissions import action_matches, compile_patterns  # noqa: F401  (action_matches is re-exported)
 from ..state.directory import group_paths
+from ..state.store import Store
 from .conditions import ConditionError, condition_holds
 from .roles import RoleDefinition, role_by_id, role_guid
-from ...permissions import action_matches, compile_patterns  # noqa: F401  (action_matches is re-exported)
-from ..state.store import Store
 
 _MEMO_LIMIT = 4096
 

@@ -26,12 +26,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ...permissions import SECRET_DATA_ACTIONS, VAULT_LEVEL_OPERATIONS
-from . import errors as kverrors
-from ..state import backup as secretbackup, secrets as secretstore
 from ..identity.issuer import InvalidToken
-from .errors import KeyVaultError
 from ..identity.rbac import forbidden_by_rbac_message
 from ..server import bodies
+from ..state import backup as secretbackup
+from ..state import secrets as secretstore
+from . import errors as kverrors
+from .errors import KeyVaultError
 
 log = logging.getLogger("kvnb.local.keyvault")
 
@@ -55,7 +56,7 @@ class _Vault:
 
 
 _VAULT_INFO_TTL = 1.0  # seconds; a vault's ARM id and region practically never change
-_vault_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_vault_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _vault_info(service, name: str) -> _Vault:

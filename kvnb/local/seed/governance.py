@@ -20,9 +20,9 @@ from datetime import datetime, timezone
 
 from ..graph import package_data as packages
 from ..graph import review_data as reviews
-from ..state.directory import Directory
 from ..graph.access import GOVERNANCE_ADMINISTRATOR, grant_directory_role
 from ..identity.roles import role_by_id
+from ..state.directory import Directory
 from ..state.store import Store
 
 DAY = reviews.DAY

@@ -21,9 +21,9 @@ import threading
 import uvicorn
 
 from ..seed import scenario
+from ..state.paths import StatePaths, write_private
 from . import tls
 from .app import create_app
-from ..state.paths import StatePaths, write_private
 from .service import Faults, LocalVaultService
 
 log = logging.getLogger("kvnb.local")
@@ -178,7 +178,7 @@ class LocalVaultServer:
 
         runner(main())
 
-    def start_in_thread(self, timeout: float = 30) -> "LocalVaultServer":
+    def start_in_thread(self, timeout: float = 30) -> LocalVaultServer:
         self._error: BaseException | None = None
 
         def target():

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 
 from ..identity.issuer import Caller, InvalidToken, TokenIssuer
-from ..state.paths import StatePaths
 from ..identity.rbac import Authorizer
+from ..state.paths import StatePaths
 from ..state.store import Store
 
 # Audiences each surface accepts, besides its own base URL (the Azure CLI asks for a Graph token
@@ -59,7 +59,7 @@ class LocalVaultService:
             self.authorizer = Authorizer(self.store)
 
     @classmethod
-    def open(cls, paths: StatePaths, **kwargs) -> "LocalVaultService":
+    def open(cls, paths: StatePaths, **kwargs) -> LocalVaultService:
         store = Store(paths)
         return cls(paths=paths, store=store, issuer=TokenIssuer(paths, store.tenant_id), **kwargs)
 

@@ -39,8 +39,8 @@ class RoleAssignmentRecord:
     schedule_request: str | None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "RoleAssignmentRecord":
-        return cls(**{k: row[k] for k in row.keys()})
+    def from_row(cls, row: sqlite3.Row) -> RoleAssignmentRecord:
+        return cls(**{k: row[k] for k in row.keys()})  # noqa: SIM118 (`in` on a sqlite3.Row tests values)
 
 
 def _same_scope(a: str, b: str) -> bool:

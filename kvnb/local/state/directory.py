@@ -10,8 +10,8 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 from .store import Store
 

@@ -26,7 +26,7 @@ class StatePaths:
     home: Path
 
     @classmethod
-    def resolve(cls, home: str | os.PathLike | None = None) -> "StatePaths":
+    def resolve(cls, home: str | os.PathLike | None = None) -> StatePaths:
         return cls(Path(home).expanduser().resolve() if home else default_home().resolve())
 
     @property
@@ -76,7 +76,7 @@ class StatePaths:
         """The persona `kvnb local login` chose."""
         return self.home / "login"
 
-    def ensure(self) -> "StatePaths":
+    def ensure(self) -> StatePaths:
         try:
             make_private_dir(self.home)
             probe = self.home / ".write-probe"

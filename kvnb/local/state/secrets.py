@@ -97,12 +97,11 @@ def _check_time(prop: str, value) -> int | None:
 def _check_properties(content_type, tags, enabled, nbf, exp) -> dict | None:
     if content_type is not None and (_utf8_length(content_type) is None or len(content_type) > MAX_CONTENT_TYPE):
         raise kverrors.invalid_property("contentType")
-    if tags is not None:
-        if not isinstance(tags, dict) or len(tags) > MAX_TAGS or not all(
-            _utf8_length(k) is not None and _utf8_length(v) is not None
-            and len(k) <= MAX_TAG_NAME and len(v) <= MAX_TAG_VALUE for k, v in tags.items()
-        ):
-            raise kverrors.invalid_property("tags")
+    if tags is not None and (not isinstance(tags, dict) or len(tags) > MAX_TAGS or not all(
+        _utf8_length(k) is not None and _utf8_length(v) is not None
+        and len(k) <= MAX_TAG_NAME and len(v) <= MAX_TAG_VALUE for k, v in tags.items()
+    )):
+        raise kverrors.invalid_property("tags")
     if enabled is not None and not isinstance(enabled, bool):
         raise kverrors.invalid_property("attributes.enabled")
     _check_time("attributes.nbf", nbf)

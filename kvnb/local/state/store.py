@@ -17,8 +17,9 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 

@@ -1,4 +1,4 @@
-"""How ``%kvaccess`` shows DataFrames: whole, with the columns people read first."""
+"""How ``%kvaccess`` shows DataFrames: whole, with the columns people read first (`kvnb.present`)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,11 @@ DECISION_VIEW = ["principal_name", "principal_type", "decision", "recommendation
 
 
 def display_frame(frame, columns: list[str] | None = None) -> None:
-    """A DataFrame (*columns* of it, those it has), whole: rich HTML in a notebook, every column in a terminal."""
-    import pandas as pd
-    from IPython.display import display
+    """A DataFrame (*columns* of it, those it has), whole, as `kvnb.present` writes tables: HTML in a
+    notebook, aligned text in a terminal; whole days, blanks for none, short UTC times, answer first."""
+    from kvnb.present import display_table
 
-    if columns is not None:
-        frame = frame[[c for c in columns if c in frame.columns]]
-    with pd.option_context("display.max_columns", None, "display.width", 250, "display.max_colwidth", 60):
-        display(frame)
+    display_table(frame, columns)
 
 
 def where(target: VaultTarget, secret: str | None) -> str:
