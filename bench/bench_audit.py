@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 LATENCY_MS = 20
-VERSIONS = (1, 2, 3, 4, 5)   # cycled: 3 versions on average
+VERSIONS = (1, 2, 3, 4, 5)  # cycled: 3 versions on average
 
 
 def seed(home: str, secrets: int, assignments: int, groups: int) -> dict:
@@ -59,15 +59,21 @@ def seed(home: str, secrets: int, assignments: int, groups: int) -> dict:
     with store.transaction():  # one transaction: 15,000 fsyncs would take longer than the audit
         for index in range(secrets):
             for _ in range(VERSIONS[index % len(VERSIONS)]):
-                set_secret(store, vault, f"bench-{index:05d}", random_source.token_urlsafe(16),
-                           content_type="text/plain", exp=store.now() + 90 * 86400 if index % 2 else None)
+                set_secret(
+                    store,
+                    vault,
+                    f"bench-{index:05d}",
+                    random_source.token_urlsafe(16),
+                    content_type="text/plain",
+                    exp=store.now() + 90 * 86400 if index % 2 else None,
+                )
                 versions += 1
         directory = Directory(store)
         users = [directory.create_user(f"bench-user-{i:03d}", f"Bench User {i}").id for i in range(200)]
         made = 0
         for g in range(groups):
             group = directory.create_group(f"bench-group-{g:02d}", f"{vault}_bench_{g:02d}")
-            for member in users[g * 10:(g + 1) * 10]:
+            for member in users[g * 10 : (g + 1) * 10]:
                 directory.add_member(group.id, member)
             create_assignment(store, scope, roles.KEY_VAULT_READER, group.id, "Group")
             made += 1
@@ -80,8 +86,13 @@ def seed(home: str, secrets: int, assignments: int, groups: int) -> dict:
             index += 1
     total_assignments = len(store.db.execute("SELECT name FROM role_assignments").fetchall())
     store.close()
-    return {"secrets": secrets, "versions": versions, "assignments": total_assignments,
-            "groups": groups, "seed_seconds": time.perf_counter() - began}
+    return {
+        "secrets": secrets,
+        "versions": versions,
+        "assignments": total_assignments,
+        "groups": groups,
+        "seed_seconds": time.perf_counter() - began,
+    }
 
 
 def sequential_baseline(target, sample: int, total: int) -> dict:
@@ -105,8 +116,13 @@ def sequential_baseline(target, sample: int, total: int) -> dict:
     sources.read_directory(target, {str(a.principal_id).lower() for a in found.items}, set(groups))
     read_reviews(target, groups, AuditSettings())
     control = time.perf_counter() - began
-    return {"listing": listing, "per_secret": per_secret, "control": control, "sample": len(chosen),
-            "total": listing + per_secret * total + control}
+    return {
+        "listing": listing,
+        "per_secret": per_secret,
+        "control": control,
+        "sample": len(chosen),
+        "total": listing + per_secret * total + control,
+    }
 
 
 def audit(target) -> dict:
@@ -131,7 +147,9 @@ def main() -> int:
     parser.add_argument("--secrets", type=int, default=5000)
     parser.add_argument("--assignments", type=int, default=500)
     parser.add_argument("--groups", type=int, default=20)
-    parser.add_argument("--sample", type=int, default=150, help="secrets whose version counts the sequential loop times")
+    parser.add_argument(
+        "--sample", type=int, default=150, help="secrets whose version counts the sequential loop times"
+    )
     args = parser.parse_args()
 
     home = tempfile.mkdtemp(prefix="kvnb-bench-audit-")
@@ -143,30 +161,38 @@ def main() -> int:
 
     print(f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     seeded = seed(home, args.secrets, args.assignments, args.groups)
-    print(f"seeded through the store in {seeded['seed_seconds']:.1f} s: {seeded['secrets']} secrets, "
-          f"{seeded['versions']} versions, {seeded['assignments']} role assignments, {seeded['groups']} extra groups")
+    print(
+        f"seeded through the store in {seeded['seed_seconds']:.1f} s: {seeded['secrets']} secrets, "
+        f"{seeded['versions']} versions, {seeded['assignments']} role assignments, {seeded['groups']} extra groups"
+    )
     paths = StatePaths.resolve(home)
     control.start(paths, port=0, extra_args=["--latency-ms", str(LATENCY_MS), "--throttle", "on"])
     target = open_vault("local", persona="lead")
     try:
         baseline = sequential_baseline(target, args.sample, args.secrets)
-        print(f"sequential sync SDK: list {baseline['listing']:.1f} s + {baseline['per_secret'] * 1000:.1f} ms per "
-              f"secret's versions (timed on {baseline['sample']} secrets, extrapolated linearly to {args.secrets}) "
-              f"+ control plane and directory {baseline['control']:.1f} s = {baseline['total']:.1f} s")
+        print(
+            f"sequential sync SDK: list {baseline['listing']:.1f} s + {baseline['per_secret'] * 1000:.1f} ms per "
+            f"secret's versions (timed on {baseline['sample']} secrets, extrapolated linearly to {args.secrets}) "
+            f"+ control plane and directory {baseline['control']:.1f} s = {baseline['total']:.1f} s"
+        )
         time.sleep(10.5)  # let the baseline's requests leave the vault's 10-second window
         run = audit(target)
         result = run["result"]
         minimum = result.requests / 400
-        print(f"audit: {run['seconds']:.1f} s for {result.requests} paced requests ({result.throttled} answered 429); "
-              f"{len(result.tables.secrets)} secrets, version counts for "
-              f"{int(result.tables.secrets['version_count'].notna().sum())}, "
-              f"{len(result.tables.role_assignments)} role assignment rows, {len(result.findings)} findings")
+        print(
+            f"audit: {run['seconds']:.1f} s for {result.requests} paced requests ({result.throttled} answered 429); "
+            f"{len(result.tables.secrets)} secrets, version counts for "
+            f"{int(result.tables.secrets['version_count'].notna().sum())}, "
+            f"{len(result.tables.role_assignments)} role assignment rows, {len(result.findings)} findings"
+        )
         print("first results: " + ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in run["stages"].items()))
         ratio_min = run["seconds"] / minimum
         speedup = baseline["total"] / run["seconds"]
         first = run["stages"].get("secrets_first_page", float("inf"))
-        print(f"throttle-bound minimum {minimum:.1f} s (requests / 400 per s): audit at {ratio_min:.2f} x "
-              f"(goal <= 1.3) -> {'PASS' if ratio_min <= 1.3 else 'FAIL'}")
+        print(
+            f"throttle-bound minimum {minimum:.1f} s (requests / 400 per s): audit at {ratio_min:.2f} x "
+            f"(goal <= 1.3) -> {'PASS' if ratio_min <= 1.3 else 'FAIL'}"
+        )
         print(f"speed-up over the sequential loop: {speedup:.1f} x (goal >= 8) -> {'PASS' if speedup >= 8 else 'FAIL'}")
         print(f"first page of secrets after {first:.2f} s (goal <= 3) -> {'PASS' if first <= 3 else 'FAIL'}")
         ok = ratio_min <= 1.3 and speedup >= 8 and first <= 3

@@ -38,8 +38,9 @@ sys.path.insert(0, str(ROOT))
 
 def kvnb(home: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "KVNB_HOME": home}
-    return subprocess.run([sys.executable, "-m", "kvnb.cli", *args], env=env, capture_output=True,
-                          text=True, check=False, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "kvnb.cli", *args], env=env, capture_output=True, text=True, check=False, timeout=120
+    )
 
 
 def timed_start(home: str) -> float:
@@ -76,10 +77,17 @@ async def load(url: str, headers: dict, ctx: ssl.SSLContext, clients: int, secon
 def summarise(label: str, latencies: list[float], seconds: float) -> dict:
     latencies = sorted(latencies)
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-    result = {"label": label, "requests": len(latencies), "rps": len(latencies) / seconds,
-              "p50_ms": pick(0.50), "p99_ms": pick(0.99)}
-    print(f"{label:<28} {result['rps']:8.0f} req/s   p50 {result['p50_ms']:6.1f} ms   "
-          f"p99 {result['p99_ms']:6.1f} ms   ({result['requests']} requests)")
+    result = {
+        "label": label,
+        "requests": len(latencies),
+        "rps": len(latencies) / seconds,
+        "p50_ms": pick(0.50),
+        "p99_ms": pick(0.99),
+    }
+    print(
+        f"{label:<28} {result['rps']:8.0f} req/s   p50 {result['p50_ms']:6.1f} ms   "
+        f"p99 {result['p99_ms']:6.1f} ms   ({result['requests']} requests)"
+    )
     return result
 
 
@@ -107,27 +115,51 @@ def main() -> None:
             paths = StatePaths.resolve(home)
             runtime = control.running(paths)
             ca = str(paths.ca_cert)
-            credential = LocalVaultCredential(runtime.token_endpoint, control.identity_header(paths, "lead"),
-                                              connection_verify=ca)
-            client = SecretClient(runtime.base_url, credential, verify_challenge_resource=False,
-                                  connection_verify=ca)
+            credential = LocalVaultCredential(
+                runtime.token_endpoint, control.identity_header(paths, "lead"), connection_verify=ca
+            )
+            client = SecretClient(runtime.base_url, credential, verify_challenge_resource=False, connection_verify=ca)
             client.set_secret("BenchSecret", secrets.token_urlsafe(32))
             token = credential.get_token("https://vault.azure.net/.default").token
             ctx = ssl.create_default_context(cafile=ca)
 
-            print(f"cold start {cold:.2f} s (goal < 2 s)   warm start {warm:.2f} s (goal < 1 s; median of "
-                  f"{len(warm_runs)}, max {max(warm_runs):.2f} s)")
+            print(
+                f"cold start {cold:.2f} s (goal < 2 s)   warm start {warm:.2f} s (goal < 1 s; median of "
+                f"{len(warm_runs)}, max {max(warm_runs):.2f} s)"
+            )
             print(f"{args.clients} concurrent clients, {args.seconds:.0f} s each, TLS, throttling off")
-            base = summarise("baseline: health route", asyncio.run(load(
-                f"{runtime.base_url}/_kvnb/admin/health", {}, ctx, args.clients, args.seconds)), args.seconds)
-            kv = summarise("get-secret (RBAC, AES-GCM)", asyncio.run(load(
-                f"{runtime.base_url}/secrets/BenchSecret/?api-version=2026-04-01",
-                {"Authorization": f"Bearer {token}"}, ctx, args.clients, args.seconds)), args.seconds)
+            base = summarise(
+                "baseline: health route",
+                asyncio.run(load(f"{runtime.base_url}/_kvnb/admin/health", {}, ctx, args.clients, args.seconds)),
+                args.seconds,
+            )
+            kv = summarise(
+                "get-secret (RBAC, AES-GCM)",
+                asyncio.run(
+                    load(
+                        f"{runtime.base_url}/secrets/BenchSecret/?api-version=2026-04-01",
+                        {"Authorization": f"Bearer {token}"},
+                        ctx,
+                        args.clients,
+                        args.seconds,
+                    )
+                ),
+                args.seconds,
+            )
             print(f"get-secret / baseline throughput ratio: {kv['rps'] / base['rps']:.2f}")
             verdict = kv["rps"] >= 800 and kv["p99_ms"] < 50
             print(f"goal >= 800 req/s with p99 < 50 ms: {'met' if verdict else 'NOT met'}")
-            print(json.dumps({"cold_start_s": cold, "warm_start_s": warm, "warm_starts_s": warm_runs,
-                              "baseline": base, "get_secret": kv}))
+            print(
+                json.dumps(
+                    {
+                        "cold_start_s": cold,
+                        "warm_start_s": warm,
+                        "warm_starts_s": warm_runs,
+                        "baseline": base,
+                        "get_secret": kv,
+                    }
+                )
+            )
             client.close()
         finally:
             kvnb(home, "local", "stop")

@@ -66,19 +66,29 @@ def main(argv: list[str] | None = None) -> int:
 
 def _child(home: str, calls: int) -> dict:
     env = {**os.environ, "KVNB_HOME": home, "KVNB_VAULT": "local", "KVNB_CACHE_TTL": "0"}
-    done = subprocess.run([sys.executable, __file__, "--child", "--calls", str(calls)], env=env,
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", "--calls", str(calls)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if done.returncode != 0:
         sys.exit(f"a measuring process failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _report(runs: list[dict], args) -> int:
-    print(f"local vault, latency {args.latency_ms} ms, {len(runs)} processes × {args.calls} calls per "
-          f"side, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"local vault, latency {args.latency_ms} ms, {len(runs)} processes × {args.calls} calls per "
+        f"side, load average {os.getloadavg()[0]:.1f}"
+    )
     for number, run in enumerate(runs, 1):
-        print(f"  process {number}: raw {run['raw_ms']:.3f} ms, %kvget {run['kvget_ms']:.3f} ms "
-              f"(+{(run['kvget_ms'] - run['raw_ms']) * 1000:.0f} µs), ratio {run['ratio']:.3f}")
+        print(
+            f"  process {number}: raw {run['raw_ms']:.3f} ms, %kvget {run['kvget_ms']:.3f} ms "
+            f"(+{(run['kvget_ms'] - run['raw_ms']) * 1000:.0f} µs), ratio {run['ratio']:.3f}"
+        )
     raw_ms = statistics.median(r["raw_ms"] for r in runs)
     kvget_ms = statistics.median(r["kvget_ms"] for r in runs)
     overhead = statistics.median(r["overhead_us"] for r in runs)
@@ -87,8 +97,10 @@ def _report(runs: list[dict], args) -> int:
     print(f"%kvget (cache off):          median {kvget_ms:.3f} ms/call")
     print(f"%kvget's own cost over an instant client, hot loop: {overhead:.0f} µs CPU per call")
     verdict = "meets" if ratio <= GOAL else "MISSES"
-    print(f"median ratio {ratio:.3f} (range {min(r['ratio'] for r in runs):.3f}-"
-          f"{max(r['ratio'] for r in runs):.3f}) — goal at most {GOAL:.2f}×: {verdict} it")
+    print(
+        f"median ratio {ratio:.3f} (range {min(r['ratio'] for r in runs):.3f}-"
+        f"{max(r['ratio'] for r in runs):.3f}) — goal at most {GOAL:.2f}×: {verdict} it"
+    )
     return 0 if ratio <= GOAL else 1
 
 
@@ -117,7 +129,7 @@ def _measure(calls: int) -> dict:
             raw()
             kvget()
         for call in range(calls):  # call by call, alternating which goes first, to share drift
-            for function in ((raw, kvget) if call % 2 else (kvget, raw)):
+            for function in (raw, kvget) if call % 2 else (kvget, raw):
                 began = clock()
                 function()
                 times[function].append(clock() - began)

@@ -40,12 +40,16 @@ print(json.dumps({"ms": elapsed * 1000, "modules": len(added), "heavy": heavy}))
 def in_process(runs: int) -> dict:
     results = []
     for _ in range(runs):
-        done = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True,
-                              cwd=ROOT, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True, cwd=ROOT, timeout=120
+        )
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    return {"median_ms": statistics.median(r["ms"] for r in results),
-            "min_ms": min(r["ms"] for r in results),
-            "modules": results[0]["modules"], "heavy": results[0]["heavy"]}
+    return {
+        "median_ms": statistics.median(r["ms"] for r in results),
+        "min_ms": min(r["ms"] for r in results),
+        "modules": results[0]["modules"],
+        "heavy": results[0]["heavy"],
+    }
 
 
 def _kernel_run(code: str) -> tuple[float, float]:
@@ -74,8 +78,11 @@ def in_kernel(runs: int) -> dict:
         start, cell = _kernel_run("%load_ext kvnb")
         starts.append(start)
         loaded.append(cell)
-    return {"start_ms": statistics.median(starts) * 1000, "bare_ms": statistics.median(bare) * 1000,
-            "loaded_ms": statistics.median(loaded) * 1000}
+    return {
+        "start_ms": statistics.median(starts) * 1000,
+        "bare_ms": statistics.median(bare) * 1000,
+        "loaded_ms": statistics.median(loaded) * 1000,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,15 +92,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     cold = in_process(args.runs)
-    print(f"%load_ext kvnb in a fresh IPython process: median {cold['median_ms']:.1f} ms "
-          f"(min {cold['min_ms']:.1f} ms) over {args.runs} processes; {cold['modules']} modules imported; "
-          f"Azure/pandas imported: {cold['heavy'] or 'none'}")
+    print(
+        f"%load_ext kvnb in a fresh IPython process: median {cold['median_ms']:.1f} ms "
+        f"(min {cold['min_ms']:.1f} ms) over {args.runs} processes; {cold['modules']} modules imported; "
+        f"Azure/pandas imported: {cold['heavy'] or 'none'}"
+    )
     kernel = in_kernel(args.kernel_runs)
     added = kernel["loaded_ms"] - kernel["bare_ms"]
-    print(f"real kernel: start to ready {kernel['start_ms']:.0f} ms; first cell `pass` {kernel['bare_ms']:.1f} ms, "
-          f"first cell `%load_ext kvnb` {kernel['loaded_ms']:.1f} ms (medians of {args.kernel_runs}); "
-          f"added {added:.1f} ms = {added / kernel['start_ms']:.1%} of a kernel's start "
-          f"(start+cell ratio {(kernel['start_ms'] + kernel['loaded_ms']) / (kernel['start_ms'] + kernel['bare_ms']):.3f})")
+    print(
+        f"real kernel: start to ready {kernel['start_ms']:.0f} ms; first cell `pass` {kernel['bare_ms']:.1f} ms, "
+        f"first cell `%load_ext kvnb` {kernel['loaded_ms']:.1f} ms (medians of {args.kernel_runs}); "
+        f"added {added:.1f} ms = {added / kernel['start_ms']:.1%} of a kernel's start "
+        f"(start+cell ratio {(kernel['start_ms'] + kernel['loaded_ms']) / (kernel['start_ms'] + kernel['bare_ms']):.3f})"
+    )
     worst = max(cold["median_ms"], added)
     verdict = "meets" if worst <= GOAL_MS else "MISSES"
     print(f"goal: at most {GOAL_MS:.0f} ms added — {verdict} it (worst measure {worst:.1f} ms)")

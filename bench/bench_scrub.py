@@ -33,11 +33,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from ordinary_output import masked_share, ordinary_output
-from ordinary_output import unrelated_values as make_values
-
 from kvnb.matching import Matcher, forms_of
 from kvnb.redaction import Registry, ScrubbingStream
+from ordinary_output import masked_share, ordinary_output
+from ordinary_output import unrelated_values as make_values
 
 
 def make_output(values: list[str], size: int) -> str:
@@ -46,16 +45,22 @@ def make_output(values: list[str], size: int) -> str:
     rng = secrets.SystemRandom()
     blocks = []
     for epoch in range(300):
-        blocks.append(f"Epoch {epoch}/40 - loss: {rng.random():.4f} - accuracy: {rng.random():.4f}"
-                      f" - val_loss: {rng.random():.4f} - lr: 1e-3\n")
-    rows = "".join(f"{i:>4}  2026-0{i % 9 + 1}-1{i % 10}  {rng.choice(['alpha', 'beta', 'gamma'])}"
-                   f"  {rng.random() * 1000:10.3f}  {secrets.token_hex(4)}\n" for i in range(30))
+        blocks.append(
+            f"Epoch {epoch}/40 - loss: {rng.random():.4f} - accuracy: {rng.random():.4f}"
+            f" - val_loss: {rng.random():.4f} - lr: 1e-3\n"
+        )
+    rows = "".join(
+        f"{i:>4}  2026-0{i % 9 + 1}-1{i % 10}  {rng.choice(['alpha', 'beta', 'gamma'])}"
+        f"  {rng.random() * 1000:10.3f}  {secrets.token_hex(4)}\n"
+        for i in range(30)
+    )
     blocks.append("      date        group       value  id\n" + rows)
-    blocks.append("<table border=\"1\" class=\"dataframe\"><tbody>" + "".join(
-        f"<tr><th>{i}</th><td>{rng.random():.5f}</td><td>row {i}</td></tr>" for i in range(10))
-        + "</tbody></table>\n")
-    blocks.append(json.dumps({"status": "ok", "items": [{"id": i, "name": f"item-{i}"}
-                                                         for i in range(20)]}) + "\n")
+    blocks.append(
+        '<table border="1" class="dataframe"><tbody>'
+        + "".join(f"<tr><th>{i}</th><td>{rng.random():.5f}</td><td>row {i}</td></tr>" for i in range(10))
+        + "</tbody></table>\n"
+    )
+    blocks.append(json.dumps({"status": "ok", "items": [{"id": i, "name": f"item-{i}"} for i in range(20)]}) + "\n")
     unit = "".join(blocks)
     parts, total = [], 0
     plants = [values[0], values[2][:60], values[3][10:50], values[4], values[10][:30]]
@@ -91,7 +96,7 @@ class WholeFormScrubber:
                 continue
             literal = char
             while len(child) == 1 and "" not in child:  # a chain without branches: one literal
-                (char, child), = child.items()
+                ((char, child),) = child.items()
                 literal += char
             branches.append(re.escape(literal) + self._pattern(child))
         if not branches:
@@ -159,10 +164,10 @@ print(rss() - before, peak() - before)
 def index_memory(count: int) -> tuple[int, int]:
     root = str(Path(__file__).resolve().parent)
     code = MEMORY_CHILD.format(root=root, count=count)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(root).parent),
-                                                         str(Path(root).parent / "tests")])}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         check=True, timeout=300).stdout.split()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(root).parent), str(Path(root).parent / "tests")])}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True, timeout=300
+    ).stdout.split()
     return int(out[0]), int(out[1])
 
 
@@ -200,21 +205,32 @@ def main() -> None:
     ordinary = ordinary_output()
     over = masked_share(ordinary, matcher)
 
-    print(f"values: {len(values)} (2 PEM keys), K={matcher.min_run}; output {size_mb:.1f} MB; "
-          f"index built in {build:.2f} s")
+    print(
+        f"values: {len(values)} (2 PEM keys), K={matcher.min_run}; output {size_mb:.1f} MB; "
+        f"index built in {build:.2f} s"
+    )
     print(f"scrub, matching engine (whole + runs of K): {size_mb / engine:8.1f} MB/s   goal >= 50")
-    print(f"  baseline: whole-form regex (kvnb before):  {size_mb / whole:8.1f} MB/s   "
-          f"engine/baseline = {whole / engine:.2f}x")
-    print(f"  baseline: {len(values)} x str.replace:            {size_mb / replace:8.1f} MB/s   "
-          f"engine/baseline = {replace / engine:.2f}x")
-    print(f"  baseline: plain copy (encode+decode):     {size_mb / copy:8.1f} MB/s   "
-          f"engine/baseline = {copy / engine:.2f}x")
-    print(f"  matches: {len(found)} (the planted copies); characters masked "
-          f"{changed:.4%}")
-    print(f"short print through the scrubbing stream: {scrubbed * 1e6:.1f} us, unscrubbed "
-          f"{plain * 1e6:.1f} us: adds {(scrubbed - plain) * 1e6:.1f} us   goal <= 20")
-    print(f"index memory for {args.values} values: resident +{resident / 1e6:.1f} MB after the "
-          f"build, peak +{peak / 1e6:.1f} MB during it   goal < 50")
+    print(
+        f"  baseline: whole-form regex (kvnb before):  {size_mb / whole:8.1f} MB/s   "
+        f"engine/baseline = {whole / engine:.2f}x"
+    )
+    print(
+        f"  baseline: {len(values)} x str.replace:            {size_mb / replace:8.1f} MB/s   "
+        f"engine/baseline = {replace / engine:.2f}x"
+    )
+    print(
+        f"  baseline: plain copy (encode+decode):     {size_mb / copy:8.1f} MB/s   "
+        f"engine/baseline = {copy / engine:.2f}x"
+    )
+    print(f"  matches: {len(found)} (the planted copies); characters masked {changed:.4%}")
+    print(
+        f"short print through the scrubbing stream: {scrubbed * 1e6:.1f} us, unscrubbed "
+        f"{plain * 1e6:.1f} us: adds {(scrubbed - plain) * 1e6:.1f} us   goal <= 20"
+    )
+    print(
+        f"index memory for {args.values} values: resident +{resident / 1e6:.1f} MB after the "
+        f"build, peak +{peak / 1e6:.1f} MB during it   goal < 50"
+    )
     print(f"over-masking: {over:.4%} of {len(ordinary):,} characters of ordinary output masked")
 
 

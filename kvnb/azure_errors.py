@@ -63,14 +63,24 @@ def _name_not_found(exc: BaseException) -> bool:
         seen.add(id(current))
         if isinstance(current, socket.gaierror):  # urllib3's NameResolutionError is raised from it
             return True
-        todo += [current.__cause__, current.__context__, getattr(current, "inner_exception", None),
-                 getattr(current, "reason", None)]
+        todo += [
+            current.__cause__,
+            current.__context__,
+            getattr(current, "inner_exception", None),
+            getattr(current, "reason", None),
+        ]
         todo += [arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException)]
     return False
 
 
-def from_azure_error(exc, name: str, target: VaultTarget, *, version: str | None = None,
-                     list_names: Callable[[], list[str]] | None = None) -> KvnbError:
+def from_azure_error(
+    exc,
+    name: str,
+    target: VaultTarget,
+    *,
+    version: str | None = None,
+    list_names: Callable[[], list[str]] | None = None,
+) -> KvnbError:
     """The kvnb error for an azure-core exception raised while working on secret *name* of *target*.
 
     *list_names* lists the names the caller may see, for "did you mean" after a 404. Exceptions
@@ -87,20 +97,21 @@ def from_azure_error(exc, name: str, target: VaultTarget, *, version: str | None
     vault = target.name
     if isinstance(exc, ServiceRequestError) and not target.is_local and _name_not_found(exc):
         host = urlsplit(target.url).hostname
-        return VaultUnreachableError(f"No vault named {vault} (DNS lookup of {host} failed): check the name, "
-                                     "or the network if the name is right.")
+        return VaultUnreachableError(
+            f"No vault named {vault} (DNS lookup of {host} failed): check the name, "
+            "or the network if the name is right."
+        )
     if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
         hint = "Run `kvnb local start`." if target.is_local else "Check the network, VPN or proxy."
-        return VaultUnreachableError(f"Cannot reach the vault {vault} at {target.url} "
-                                     f"({type(exc).__name__}). {hint}")
+        return VaultUnreachableError(f"Cannot reach the vault {vault} at {target.url} ({type(exc).__name__}). {hint}")
     status = getattr(exc, "status_code", None)
     if isinstance(exc, ClientAuthenticationError) and status in (None, 401):
         return _not_signed_in(exc, target)
     if isinstance(exc, ResourceNotFoundError):
         if version:
             return SecretNotFoundError(
-                f"{name} has no version {version} in {vault}. Leave out --version for the latest.",
-                secret_name=name)
+                f"{name} has no version {version} in {vault}. Leave out --version for the latest.", secret_name=name
+            )
         return _not_found(name, target, list_names)
     if not isinstance(exc, HttpResponseError):
         raise exc
@@ -109,16 +120,20 @@ def from_azure_error(exc, name: str, target: VaultTarget, *, version: str | None
     if status == 403 and inner == "SecretDisabled":
         return SecretDisabledError(
             f"{name} is disabled in {vault}: Key Vault will not return its value. Ask its owner "
-            "to enable it, or use another secret.", secret_name=name)
+            "to enable it, or use another secret.",
+            secret_name=name,
+        )
     if status == 403:
         return access_denied(name, vault, _line(body.get("message") or "", "Action:") or GET_SECRET)
     if status == 429:
         return ThrottledError(
             f"Key Vault throttled requests to {vault} (429), still after the SDK's retries. Wait a "
-            "few seconds and run it again; fetch once and reuse the variable instead of in a loop.")
+            "few seconds and run it again; fetch once and reuse the variable instead of in a loop."
+        )
     if status == 400:
         return InvalidSecretNameError(
-            f"{vault} refused {name!r}: {body.get('message') or 'bad request'}", secret_name=name)
+            f"{vault} refused {name!r}: {body.get('message') or 'bad request'}", secret_name=name
+        )
     raise exc  # anything else is not something a user can fix: a bug or an outage
 
 
@@ -127,10 +142,12 @@ def _not_signed_in(exc, target: VaultTarget) -> NotSignedInError:
         first = str(exc).splitlines()[0] if str(exc) else "no token"
         return NotSignedInError(
             f"Not signed in to the local vault as {target.persona!r} ({first}). Run "
-            "`kvnb local login NAME` (names: `kvnb local personas`), or `kvnb local start`.")
+            "`kvnb local login NAME` (names: `kvnb local personas`), or `kvnb local start`."
+        )
     return NotSignedInError(
         f"Not signed in to Azure for {target.name}: no credential gave a token. Run `az login` "
-        "(with `--tenant TENANT` for the vault's tenant), then run this again.")
+        "(with `--tenant TENANT` for the vault's tenant), then run this again."
+    )
 
 
 def _not_found(name: str, target: VaultTarget, list_names) -> SecretNotFoundError:
@@ -142,8 +159,7 @@ def _not_found(name: str, target: VaultTarget, list_names) -> SecretNotFoundErro
         names = []
     matches = close_matches(name, names)
     hint = f" Did you mean {', '.join(matches)}?" if matches else ""
-    return SecretNotFoundError(f"No secret {name} in {target.name}.{hint}",
-                               secret_name=name, close_matches=matches)
+    return SecretNotFoundError(f"No secret {name} in {target.name}.{hint}", secret_name=name, close_matches=matches)
 
 
 def access_denied(name: str, vault: str, action: str, package: str | None = None) -> AccessDeniedError:
@@ -153,11 +169,14 @@ def access_denied(name: str, vault: str, action: str, package: str | None = None
     text = f"Access denied: you may not {what} {name or 'secrets'} in {vault}"
     text += f" (needs {role})." if role else "."
     if package:
-        text += f" Request the access package {package}: `{access_command('request', role, reason=Placeholder('WHY'))}`."
+        text += (
+            f" Request the access package {package}: `{access_command('request', role, reason=Placeholder('WHY'))}`."
+        )
     else:
         text += f" Ask the vault's owner for access; `{access_command()}` shows what you have."
-    return AccessDeniedError(text, secret_name=name, action=action, missing_role=role,
-                             access_package=package, vault_name=vault)
+    return AccessDeniedError(
+        text, secret_name=name, action=action, missing_role=role, access_package=package, vault_name=vault
+    )
 
 
 def with_access_package(error: KvnbError, find_package: Callable[[str], str | None]) -> KvnbError:
@@ -176,5 +195,5 @@ def with_access_package(error: KvnbError, find_package: Callable[[str], str | No
 def _line(message: str, prefix: str) -> str | None:
     for line in message.splitlines():
         if line.startswith(prefix):
-            return line[len(prefix):].strip().strip("'")
+            return line[len(prefix) :].strip().strip("'")
     return None

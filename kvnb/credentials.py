@@ -40,8 +40,9 @@ class LocalIdentity:
     connection_verify: str | bool = True
 
 
-def new_credential(*, options: Mapping[str, Any] | None = None, local: LocalIdentity | None = None,
-                   asynchronous: bool = False):
+def new_credential(
+    *, options: Mapping[str, Any] | None = None, local: LocalIdentity | None = None, asynchronous: bool = False
+):
     """A new credential (the caller closes it): for the *local* persona, else ``DefaultAzureCredential``.
 
     *options* are ``DefaultAzureCredential`` keyword arguments over `AZURE_DEFAULTS` (ignored locally,
@@ -52,8 +53,12 @@ def new_credential(*, options: Mapping[str, Any] | None = None, local: LocalIden
     """
     if local is not None:
         kind = AsyncLocalVaultCredential if asynchronous else LocalVaultCredential
-        return kind(local.token_endpoint, local.identity_header, persona=local.persona,
-                    connection_verify=local.connection_verify)
+        return kind(
+            local.token_endpoint,
+            local.identity_header,
+            persona=local.persona,
+            connection_verify=local.connection_verify,
+        )
     if asynchronous:
         from azure.identity.aio import DefaultAzureCredential
     else:
@@ -61,8 +66,10 @@ def new_credential(*, options: Mapping[str, Any] | None = None, local: LocalIden
     try:
         return DefaultAzureCredential(**{**AZURE_DEFAULTS, **(options or {})})
     except TypeError as exc:  # an option it does not take, e.g. tenant_id
-        raise SettingError(f"credential_options: {exc} See DefaultAzureCredential's keyword arguments "
-                           "(e.g. interactive_browser_tenant_id, managed_identity_client_id).") from None
+        raise SettingError(
+            f"credential_options: {exc} See DefaultAzureCredential's keyword arguments "
+            "(e.g. interactive_browser_tenant_id, managed_identity_client_id)."
+        ) from None
 
 
 def _resource(scopes: tuple[str, ...]) -> str:
@@ -79,8 +86,7 @@ def _parse(response, persona: str) -> AccessToken:
         except ValueError:
             detail = response.text()
         raise CredentialUnavailableError(
-            f"The local vault refused a token for {persona!r}: {detail} "
-            "Check the name with `kvnb local personas`."
+            f"The local vault refused a token for {persona!r}: {detail} Check the name with `kvnb local personas`."
         )
     body = response.json()
     return AccessToken(body["access_token"], int(body["expires_on"]))
@@ -101,7 +107,9 @@ class _TokenCache:
 
     def _request(self, resource: str) -> HttpRequest:
         return HttpRequest(
-            "GET", self.token_endpoint, params={"api-version": "2019-08-01", "resource": resource},
+            "GET",
+            self.token_endpoint,
+            params={"api-version": "2019-08-01", "resource": resource},
             headers={"X-IDENTITY-HEADER": self.identity_header, "Metadata": "true"},
         )
 
@@ -120,16 +128,24 @@ def _unreachable(exc: Exception) -> ClientAuthenticationError:
 class LocalVaultCredential(_TokenCache):
     """A ``TokenCredential`` for one local persona."""
 
-    def __init__(self, token_endpoint: str, identity_header: str, *, persona: str = "",
-                 connection_verify: str | bool = True):
+    def __init__(
+        self, token_endpoint: str, identity_header: str, *, persona: str = "", connection_verify: str | bool = True
+    ):
         super().__init__(token_endpoint, identity_header, persona)
         self._client = PipelineClient(
-            base_url=token_endpoint, policies=[RetryPolicy(retry_total=3)],
+            base_url=token_endpoint,
+            policies=[RetryPolicy(retry_total=3)],
             connection_verify=connection_verify,
         )
 
-    def get_token(self, *scopes: str, claims: str | None = None, tenant_id: str | None = None,
-                  enable_cae: bool = False, **kwargs: Any) -> AccessToken:
+    def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
         resource = _resource(scopes)
         cached = self._cached(resource)
         if cached:
@@ -153,19 +169,27 @@ class LocalVaultCredential(_TokenCache):
 class AsyncLocalVaultCredential(_TokenCache):
     """The async twin of `LocalVaultCredential` (an ``AsyncTokenCredential``)."""
 
-    def __init__(self, token_endpoint: str, identity_header: str, *, persona: str = "",
-                 connection_verify: str | bool = True):
+    def __init__(
+        self, token_endpoint: str, identity_header: str, *, persona: str = "", connection_verify: str | bool = True
+    ):
         from azure.core import AsyncPipelineClient
         from azure.core.pipeline.policies import AsyncRetryPolicy
 
         super().__init__(token_endpoint, identity_header, persona)
         self._client = AsyncPipelineClient(
-            base_url=token_endpoint, policies=[AsyncRetryPolicy(retry_total=3)],
+            base_url=token_endpoint,
+            policies=[AsyncRetryPolicy(retry_total=3)],
             connection_verify=connection_verify,
         )
 
-    async def get_token(self, *scopes: str, claims: str | None = None, tenant_id: str | None = None,
-                        enable_cae: bool = False, **kwargs: Any) -> AccessToken:
+    async def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
         resource = _resource(scopes)
         cached = self._cached(resource)
         if cached:

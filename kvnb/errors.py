@@ -133,9 +133,16 @@ class AccessDeniedError(SecretError):
     that raised it could find one (see ``kvnb.azure_errors.with_access_package``).
     """
 
-    def __init__(self, message: str, *, secret_name: str, action: str | None = None,
-                 missing_role: str | None = None, access_package: str | None = None,
-                 vault_name: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        secret_name: str,
+        action: str | None = None,
+        missing_role: str | None = None,
+        access_package: str | None = None,
+        vault_name: str | None = None,
+    ):
         super().__init__(message, secret_name=secret_name)
         self.action = action
         self.missing_role = missing_role
@@ -174,10 +181,12 @@ class RotationRefused(AccessDeniedError):
     ``.access`` is the ``kvnb.access.EffectiveAccess`` the verdict came from.
     """
 
-    def __init__(self, message: str, *, secret_name: str, access: Any, action: str, missing_role: str,
-                 access_package: str | None):
-        super().__init__(message, secret_name=secret_name, action=action, missing_role=missing_role,
-                         access_package=access_package)
+    def __init__(
+        self, message: str, *, secret_name: str, access: Any, action: str, missing_role: str, access_package: str | None
+    ):
+        super().__init__(
+            message, secret_name=secret_name, action=action, missing_role=missing_role, access_package=access_package
+        )
         self.access = access
 
 
@@ -198,8 +207,16 @@ class PermissionMissingError(AccessError):
     ``.roles`` are the roles that would allow ``.action`` (least privileged first).
     """
 
-    def __init__(self, message: str, *, action: str, scope: str, roles: tuple[str, ...] = (),
-                 reason: str | None = None, advice: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        action: str,
+        scope: str,
+        roles: tuple[str, ...] = (),
+        reason: str | None = None,
+        advice: str | None = None,
+    ):
         super().__init__(message)
         self.action, self.scope, self.roles = action, scope, roles
         self.reason = reason if reason is not None else message

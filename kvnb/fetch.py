@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from kvnb.vault import VaultTarget
 
 MAX_WORKERS = 8
-MAX_LISTED_NAMES = 2000       # names read for "did you mean" suggestions
-LIST_TIME_LIMIT = 5.0         # seconds spent reading them, at most
+MAX_LISTED_NAMES = 2000  # names read for "did you mean" suggestions
+LIST_TIME_LIMIT = 5.0  # seconds spent reading them, at most
 
 
 @dataclass(frozen=True)
@@ -62,15 +62,18 @@ _targets: dict[tuple, object] = {}
 _targets_lock = threading.Lock()
 
 
-def open_target(vault: str | None = None, *, persona: str | None = None,
-                credential_options: dict | None = None):
+def open_target(vault: str | None = None, *, persona: str | None = None, credential_options: dict | None = None):
     """``kvnb.vault.open_vault``, kept for reuse (same vault, same connection).
 
     :raises kvnb.errors.VaultReferenceError: as ``open_vault`` does.
     """
     options = json.dumps(credential_options, sort_keys=True, default=str) if credential_options else ""
-    key = (vault or os.environ.get("KVNB_VAULT"), persona or os.environ.get("KVNB_PERSONA"),
-           os.environ.get("KVNB_HOME"), options)
+    key = (
+        vault or os.environ.get("KVNB_VAULT"),
+        persona or os.environ.get("KVNB_PERSONA"),
+        os.environ.get("KVNB_HOME"),
+        options,
+    )
     with _targets_lock:
         target = _targets.get(key)
         if target is None:
@@ -106,8 +109,9 @@ def _close(target: VaultTarget) -> None:
 
 
 # -- fetching ----------------------------------------------------------------------------------------
-def fetch_secret(name: str, *, version: str | None = None, vault: str | None = None,
-                 persona: str | None = None, **options):
+def fetch_secret(
+    name: str, *, version: str | None = None, vault: str | None = None, persona: str | None = None, **options
+):
     """Fetch one secret as a masked ``kvnb.secret.Secret``; see ``fetch_secrets`` for *options*.
 
     Needs ``secrets/getSecret/action`` on the secret (Key Vault Secrets User), and raises what
@@ -116,11 +120,19 @@ def fetch_secret(name: str, *, version: str | None = None, vault: str | None = N
     return fetch_secrets([SecretRequest(name, version)], vault=vault, persona=persona, **options)[0]
 
 
-def fetch_secrets(requests: Iterable[str | SecretRequest], *, vault: str | None = None,
-                  persona: str | None = None, target: VaultTarget | None = None, client=None,
-                  peek_policy="deny", value_ttl: float | None = None, cache_ttl: float = 0,
-                  credential_options: dict | None = None,
-                  on_expired: Callable[[str], None] | None = None) -> list:
+def fetch_secrets(
+    requests: Iterable[str | SecretRequest],
+    *,
+    vault: str | None = None,
+    persona: str | None = None,
+    target: VaultTarget | None = None,
+    client=None,
+    peek_policy="deny",
+    value_ttl: float | None = None,
+    cache_ttl: float = 0,
+    credential_options: dict | None = None,
+    on_expired: Callable[[str], None] | None = None,
+) -> list:
     """Fetch several secrets concurrently; returns ``Secret`` objects in the order asked.
 
     ``target`` (an opened vault) and ``client`` (a ``SecretClient``) override the kept ones.
@@ -161,8 +173,9 @@ def fetch_secrets(requests: Iterable[str | SecretRequest], *, vault: str | None 
         return _Fetcher(target, None, peek_policy, value_ttl, cache_ttl, on_expired).all(wanted)
 
 
-def list_secret_names(*, vault: str | None = None, persona: str | None = None,
-                      target: VaultTarget | None = None) -> list[str]:
+def list_secret_names(
+    *, vault: str | None = None, persona: str | None = None, target: VaultTarget | None = None
+) -> list[str]:
     """Names of the vault's secrets the caller may list (needs secrets/readMetadata).
 
     Needs ``secrets/readMetadata/action`` on the vault (Key Vault Reader).
@@ -182,6 +195,7 @@ def list_secret_names(*, vault: str | None = None, persona: str | None = None,
 
 def explained(exc, name: str, target: VaultTarget, **context) -> errors.KvnbError:
     """`from_azure_error`, and for an access denial the access package that would grant the role."""
+
     def package_for(role: str) -> str | None:
         from kvnb.governance import access_package_name
 
@@ -233,8 +247,7 @@ class _Fetcher:
                 raise outcome
             return [outcome]
         self.client  # noqa: B018 (create the client before the threads share it)
-        with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(wanted)),
-                                thread_name_prefix="kvnb-fetch") as pool:
+        with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(wanted)), thread_name_prefix="kvnb-fetch") as pool:
             outcomes = list(pool.map(self.outcome, wanted))
         failures = [o for o in outcomes if isinstance(o, errors.KvnbError)]
         if len(failures) == 1:
@@ -258,8 +271,15 @@ class _Fetcher:
             hit = _cache.get(key)
         if hit is not None and time.monotonic() - hit[0] < self.cache_ttl:
             secret = hit[1]
-            self._record(request.name, secret.version, None, "OK", fingerprint=secret.fingerprint,
-                         cached=True, identity=secret.identity)
+            self._record(
+                request.name,
+                secret.version,
+                None,
+                "OK",
+                fingerprint=secret.fingerprint,
+                cached=True,
+                identity=secret.identity,
+            )
             return secret
         secret = self.secret(request)
         with _cache_lock:
@@ -272,12 +292,17 @@ class _Fetcher:
         bundle = self.get(request.name, request.version, record=False)
         properties = bundle.properties
         identity = self.identity()
-        secret = Secret(bundle.value or "", name=request.name, vault_url=self.target.url,
-                        properties=properties, identity=identity,
-                        peek_policy=self.peek_policy, ttl=self.value_ttl,
-                        refetch=lambda version, name=request.name: self.refetch(name, version))
-        self._record(request.name, secret.version, None, "OK", fingerprint=secret.fingerprint,
-                     identity=identity)
+        secret = Secret(
+            bundle.value or "",
+            name=request.name,
+            vault_url=self.target.url,
+            properties=properties,
+            identity=identity,
+            peek_policy=self.peek_policy,
+            ttl=self.value_ttl,
+            refetch=lambda version, name=request.name: self.refetch(name, version),
+        )
+        self._record(request.name, secret.version, None, "OK", fingerprint=secret.fingerprint, identity=identity)
         notice = expiry_notice(properties)
         if notice is not None:
             if self.on_expired is not None:
@@ -297,8 +322,9 @@ class _Fetcher:
             bundle = self.client.get_secret(name, version, raw_response_hook=self._saw_response)
         except AzureError as exc:
             self._record(name, version, None, result_code(exc))
-            raise explained(exc, name, self.target, version=version,
-                            list_names=lambda: _list_names(self.client)) from None
+            raise explained(
+                exc, name, self.target, version=version, list_names=lambda: _list_names(self.client)
+            ) from None
         if record:
             self._record(name, bundle.properties.version, bundle.value or "", "OK")
         return bundle
@@ -312,17 +338,24 @@ class _Fetcher:
         if header:
             self.caller = caller_from_authorization(header)
 
-    def _record(self, name, version, value, result, *, fingerprint=None, cached=False,
-                identity=None) -> None:
+    def _record(self, name, version, value, result, *, fingerprint=None, cached=False, identity=None) -> None:
         caller = self.caller
         if value is not None:
             fingerprint = short_fingerprint(value, self.target.url)
-        _ledger.ledger.record(_ledger.FetchEvent(
-            time=_ledger.now(), vault=self.target.name, vault_url=self.target.url, secret=name,
-            version=version, identity=identity or self.identity(),
-            object_id=caller.object_id if caller else None, fingerprint=fingerprint,
-            result=result, cached=cached,
-        ))
+        _ledger.ledger.record(
+            _ledger.FetchEvent(
+                time=_ledger.now(),
+                vault=self.target.name,
+                vault_url=self.target.url,
+                secret=name,
+                version=version,
+                identity=identity or self.identity(),
+                object_id=caller.object_id if caller else None,
+                fingerprint=fingerprint,
+                result=result,
+                cached=cached,
+            )
+        )
 
 
 _claims_seen: dict[int, Caller] = {}
@@ -338,9 +371,11 @@ def caller_from_authorization(header: str) -> Caller | None:
         claims = unverified_claims(header.split(" ", 1)[1])
     except (IndexError, ValueError):
         return None
-    caller = Caller(object_id=claims.get("oid"),
-                    name=claims.get("upn") or claims.get("unique_name") or claims.get("appid"),
-                    tenant_id=claims.get("tid"))
+    caller = Caller(
+        object_id=claims.get("oid"),
+        name=claims.get("upn") or claims.get("unique_name") or claims.get("appid"),
+        tenant_id=claims.get("tid"),
+    )
     if len(_claims_seen) > 64:
         _claims_seen.clear()
     _claims_seen[key] = caller
@@ -352,5 +387,7 @@ def expiry_notice(properties) -> str | None:
     expires = getattr(properties, "expires_on", None)
     if expires is None or expires > datetime.now(timezone.utc):
         return None
-    return (f"{properties.name} expired on {expires:%Y-%m-%d %H:%M} UTC (exp passed); Key Vault still "
-            "returns it, but it is due for rotation: tell its owner.")
+    return (
+        f"{properties.name} expired on {expires:%Y-%m-%d %H:%M} UTC (exp passed); Key Vault still "
+        "returns it, but it is due for rotation: tell its owner."
+    )

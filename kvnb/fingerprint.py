@@ -38,8 +38,10 @@ from functools import lru_cache
 
 SHORT_LENGTH = 12
 MIN_FINGERPRINT_BITS = 64
-WITHHELD = (f"no fingerprint: the value is too guessable to fingerprint (estimated entropy below "
-            f"{MIN_FINGERPRINT_BITS} bits), and anyone may test guesses against a fingerprint")
+WITHHELD = (
+    f"no fingerprint: the value is too guessable to fingerprint (estimated entropy below "
+    f"{MIN_FINGERPRINT_BITS} bits), and anyone may test guesses against a fingerprint"
+)
 
 _CLASSES = (
     (frozenset(string.digits), 10),

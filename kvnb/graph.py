@@ -59,8 +59,12 @@ class GraphPermissionError(HttpResponseError):
     """Graph answered 403: the caller lacks a Graph permission or directory role for this call."""
 
 
-_ERRORS = {401: ClientAuthenticationError, 403: GraphPermissionError, 404: ResourceNotFoundError,
-           409: ResourceExistsError}
+_ERRORS = {
+    401: ClientAuthenticationError,
+    403: GraphPermissionError,
+    404: ResourceNotFoundError,
+    409: ResourceExistsError,
+}
 
 
 class _ClientRequestId(SansIOHTTPPolicy):
@@ -91,8 +95,16 @@ class _ServiceClock(SansIOHTTPPolicy):
 class GraphClient:
     """Microsoft Graph v1.0 at *endpoint* (``https://graph.microsoft.com`` or a local vault's URL)."""
 
-    def __init__(self, endpoint: str, credential, *, scope: str = GRAPH_SCOPE,
-                 connection_verify: str | bool = True, retry_total: int = 3, **kwargs: Any):
+    def __init__(
+        self,
+        endpoint: str,
+        credential,
+        *,
+        scope: str = GRAPH_SCOPE,
+        connection_verify: str | bool = True,
+        retry_total: int = 3,
+        **kwargs: Any,
+    ):
         self.endpoint = endpoint.rstrip("/")
         self._origin = urlsplit(self.endpoint)[:2]
         self._clock = _ServiceClock()
@@ -104,14 +116,20 @@ class GraphClient:
             BearerTokenCredentialPolicy(credential, scope),
             self._clock,
         ]
-        self._client = PipelineClient(base_url=self.endpoint, policies=policies,
-                                      connection_verify=connection_verify, **kwargs)
+        self._client = PipelineClient(
+            base_url=self.endpoint, policies=policies, connection_verify=connection_verify, **kwargs
+        )
 
     @classmethod
     def from_target(cls, target: VaultTarget, **kwargs: Any) -> GraphClient:
         """The Graph client for a resolved vault (`kvnb.vault.open_vault`)."""
-        return cls(target.graph_url, target.credential, scope=target.graph_scope,
-                   connection_verify=target.connection_verify, **kwargs)
+        return cls(
+            target.graph_url,
+            target.credential,
+            scope=target.graph_scope,
+            connection_verify=target.connection_verify,
+            **kwargs,
+        )
 
     # -- requests ---------------------------------------------------------------------------------------
     def _url(self, path: str, params: dict | None = None) -> str:
@@ -140,8 +158,9 @@ class GraphClient:
         response = self._send("PATCH", self._url(path), body)
         return response.json() if response.status_code != 204 and response.text() else None
 
-    def list(self, path: str, *, params: dict | None = None, top: int | None = None,
-             max_pages: int = MAX_PAGES) -> ItemPaged:
+    def list(
+        self, path: str, *, params: dict | None = None, top: int | None = None, max_pages: int = MAX_PAGES
+    ) -> ItemPaged:
         """Every item of a collection, fetched page by page (``.by_page()`` gives the pages)."""
         first = self._url(path, {**(params or {}), **({"$top": top} if top else {})})
         pages = 0
@@ -197,19 +216,28 @@ def graph_for(target: VaultTarget, graph: GraphClient | None = None) -> Iterator
 
 # What each table or action needs from Graph, and the sentence that tells the user how to get it.
 REQUIREMENTS: dict[str, tuple[str, str]] = {
-    "principals": ("Directory.Read.All",
-                   "Ask an Entra administrator to grant Directory.Read.All "
-                   "(or User.Read.All and GroupMember.Read.All)."),
-    "reviews": ("AccessReview.Read.All",
-                "Ask an Entra administrator for AccessReview.Read.All and the Global Reader, Security Reader or "
-                "Identity Governance Administrator role, or to make you a reviewer of the group's review."),
-    "review_decisions": ("AccessReview.ReadWrite.All",
-                         "Only the review's reviewers can record decisions; applying them needs a reviewer or "
-                         "an Identity Governance Administrator."),
-    "access_packages": ("EntitlementManagement.Read.All",
-                        "Ask an Entra administrator for EntitlementManagement.Read.All or a catalog reader role."),
-    "access_requests": ("EntitlementManagement.ReadWrite.All",
-                        "Only an approver named in the access package's policy can approve or deny its requests."),
+    "principals": (
+        "Directory.Read.All",
+        "Ask an Entra administrator to grant Directory.Read.All (or User.Read.All and GroupMember.Read.All).",
+    ),
+    "reviews": (
+        "AccessReview.Read.All",
+        "Ask an Entra administrator for AccessReview.Read.All and the Global Reader, Security Reader or "
+        "Identity Governance Administrator role, or to make you a reviewer of the group's review.",
+    ),
+    "review_decisions": (
+        "AccessReview.ReadWrite.All",
+        "Only the review's reviewers can record decisions; applying them needs a reviewer or "
+        "an Identity Governance Administrator.",
+    ),
+    "access_packages": (
+        "EntitlementManagement.Read.All",
+        "Ask an Entra administrator for EntitlementManagement.Read.All or a catalog reader role.",
+    ),
+    "access_requests": (
+        "EntitlementManagement.ReadWrite.All",
+        "Only an approver named in the access package's policy can approve or deny its requests.",
+    ),
 }
 
 
@@ -217,8 +245,9 @@ def permission_error(exc: GraphPermissionError, table: str) -> MissingGraphPermi
     """Graph's 403 as a short message naming what is missing."""
     permission, fix = REQUIREMENTS[table]
     detail = getattr(getattr(exc, "error", None), "message", None) or "Graph refused the request (403)."
-    return MissingGraphPermissionError(f"{detail} Needs {permission}. {fix}", table=table,
-                                       permission=permission, fix=fix, reason=_sentence(detail))
+    return MissingGraphPermissionError(
+        f"{detail} Needs {permission}. {fix}", table=table, permission=permission, fix=fix, reason=_sentence(detail)
+    )
 
 
 def _sentence(text: str) -> str:

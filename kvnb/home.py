@@ -20,7 +20,7 @@ def make_private_dir(path: str | os.PathLike) -> Path:
     """Create *path* and any missing parent with mode 0700; an existing directory is left as it is."""
     path = Path(path)
     missing = [path, *path.parents]
-    missing = missing[:next((i for i, p in enumerate(missing) if p.is_dir()), len(missing))]
+    missing = missing[: next((i for i, p in enumerate(missing) if p.is_dir()), len(missing))]
     for directory in reversed(missing):
         try:
             directory.mkdir(mode=0o700)

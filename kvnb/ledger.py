@@ -30,17 +30,17 @@ MAX_EVENTS = 10_000
 class FetchEvent:
     """One ``get_secret`` call as kvnb saw it."""
 
-    time: datetime          # UTC, when the answer arrived
-    vault: str              # the vault's name (azDevOpsKV01)
+    time: datetime  # UTC, when the answer arrived
+    vault: str  # the vault's name (azDevOpsKV01)
     vault_url: str
     secret: str
-    version: str | None     # None when the call failed before a version was known
-    identity: str | None    # the caller's UPN or app id, as the token says
-    object_id: str | None   # the caller's object id (``identity_claim_oid_g`` in the diagnostic log)
+    version: str | None  # None when the call failed before a version was known
+    identity: str | None  # the caller's UPN or app id, as the token says
+    object_id: str | None  # the caller's object id (``identity_claim_oid_g`` in the diagnostic log)
     fingerprint: str | None  # short keyed fingerprint; None for a failed fetch
-    result: str             # "OK", or the error: Forbidden, SecretNotFound, SecretDisabled, Throttled, …
+    result: str  # "OK", or the error: Forbidden, SecretNotFound, SecretDisabled, Throttled, …
     operation: str = "SecretGet"
-    cached: bool = False    # served from kvnb's cache: no call reached the vault
+    cached: bool = False  # served from kvnb's cache: no call reached the vault
 
     def as_row(self) -> dict:
         row = asdict(self)

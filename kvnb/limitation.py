@@ -10,11 +10,19 @@ from dataclasses import dataclass
 
 # What people call each source; the keys are the audit's data sources and the governance reports' tables.
 SOURCE_LABELS = {
-    "secrets": "the secret list", "secrets_first_page": "the secret list", "versions": "secret versions",
-    "assignments": "role assignments", "role_assignments": "role assignments",
-    "principals": "directory names and groups", "reviews": "access reviews", "review_decisions": "review decisions",
-    "access_requests": "access requests", "vault": "the vault's configuration",
-    "diagnostics": "diagnostic settings", "defender": "Microsoft Defender for Key Vault", "sign_ins": "sign-in logs",
+    "secrets": "the secret list",
+    "secrets_first_page": "the secret list",
+    "versions": "secret versions",
+    "assignments": "role assignments",
+    "role_assignments": "role assignments",
+    "principals": "directory names and groups",
+    "reviews": "access reviews",
+    "review_decisions": "review decisions",
+    "access_requests": "access requests",
+    "vault": "the vault's configuration",
+    "diagnostics": "diagnostic settings",
+    "defender": "Microsoft Defender for Key Vault",
+    "sign_ins": "sign-in logs",
 }
 
 
@@ -44,11 +52,17 @@ class Limitation:
         from html import escape
 
         needs = f" Needs <code>{escape(self.permission)}</code>." if self.permission else ""
-        return (f"<div class='kvnb-limitation'><b>{escape(self.label)}</b>: not available. "
-                f"{escape(self.reason)}{needs} {escape(self.fix or '')}</div>")
+        return (
+            f"<div class='kvnb-limitation'><b>{escape(self.label)}</b>: not available. "
+            f"{escape(self.reason)}{needs} {escape(self.fix or '')}</div>"
+        )
 
     def to_dict(self) -> dict:
         """For JSON reports; ``permission`` and ``fix`` only when known."""
         known = {"permission": self.permission, "fix": self.fix}
-        return {"checks": list(self.checks), "source": self.source, "reason": self.reason,
-                **{k: v for k, v in known.items() if v is not None}}
+        return {
+            "checks": list(self.checks),
+            "source": self.source,
+            "reason": self.reason,
+            **{k: v for k, v in known.items() if v is not None},
+        }

@@ -18,7 +18,9 @@ SECRET_VERSION = re.compile(r"^[0-9A-Za-z]{1,64}$")
 def check_name(name: str, version: str | None = None) -> None:
     if not isinstance(name, str) or not SECRET_NAME.match(name):
         raise errors.InvalidSecretNameError(
-            f"{name!r} is not a secret name: use 1-127 letters, digits and dashes.", secret_name=str(name))
+            f"{name!r} is not a secret name: use 1-127 letters, digits and dashes.", secret_name=str(name)
+        )
     if version is not None and not SECRET_VERSION.match(version):
         raise errors.InvalidSecretNameError(
-            f"{version!r} is not a secret version: versions are 32 hex characters.", secret_name=name)
+            f"{version!r} is not a secret version: versions are 32 hex characters.", secret_name=name
+        )

@@ -75,5 +75,7 @@ def action_matches(pattern: str, action: str) -> bool:
 
 def permits(allowed: Iterable[str], denied: Iterable[str], action: str) -> bool:
     """Allowed by a permission block: matched by *allowed* and by none of *denied* (notActions)."""
-    return (compile_patterns(tuple(allowed)).fullmatch(action) is not None
-            and compile_patterns(tuple(denied)).fullmatch(action) is None)
+    return (
+        compile_patterns(tuple(allowed)).fullmatch(action) is not None
+        and compile_patterns(tuple(denied)).fullmatch(action) is None
+    )

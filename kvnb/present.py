@@ -43,8 +43,22 @@ __all__ = [
 ]
 
 # The columns that answer "who can do what, where, and how": they lead, in this order.
-ANSWER_FIRST = ("principal_name", "principal", "group_name", "group", "role", "role_name", "roles", "scope",
-                "scope_kind", "secret", "via", "via_group", "reads_secret_values", "reads_values")
+ANSWER_FIRST = (
+    "principal_name",
+    "principal",
+    "group_name",
+    "group",
+    "role",
+    "role_name",
+    "roles",
+    "scope",
+    "scope_kind",
+    "secret",
+    "via",
+    "via_group",
+    "reads_secret_values",
+    "reads_values",
+)
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _HEX_ID = re.compile(r"^[0-9a-fA-F]{24,}$")  # a Key Vault version, a request id without dashes
 _ARM_ID = re.compile(r"^/(subscriptions|providers)/\S+$", re.IGNORECASE)
@@ -53,8 +67,8 @@ _SHORT = 8
 TYPED_IDS = frozenset({"request_id"})
 TEXT_WIDTH = 250  # when the output is no terminal (a notebook's text/plain, a pipe): as pandas' display.width
 MAX_TEXT_CELL = 48  # characters a terminal cell shows before it wraps
-MAX_WORD = 24       # a longer word (an id, a URL) may be cut to keep the table in the terminal
-MIN_TEXT_CELL = 6   # narrower than this, a column is unreadable: the line may overflow instead
+MAX_WORD = 24  # a longer word (an id, a URL) may be cut to keep the table in the terminal
+MIN_TEXT_CELL = 6  # narrower than this, a column is unreadable: the line may overflow instead
 
 # A laptop screen (1366 px) holds the widest table: cells wrap, long ids break anywhere, and a
 # printed report repeats each table's header and keeps rows whole.
@@ -148,8 +162,9 @@ def answer_first(columns: Iterable[str]) -> list[str]:
     return leading + [c for c in columns if c not in leading]
 
 
-def readable(frame: pd.DataFrame, columns: Iterable[str] | None = None, *, shorten: bool = True,
-             reorder: bool = True) -> pd.DataFrame:
+def readable(
+    frame: pd.DataFrame, columns: Iterable[str] | None = None, *, shorten: bool = True, reorder: bool = True
+) -> pd.DataFrame:
     """*frame* (its *columns*, those it has) as text cells people read; column order answer-first."""
     chosen = [c for c in (columns if columns is not None else frame.columns) if c in frame.columns]
     if reorder:
@@ -169,8 +184,13 @@ def _kind(series: pd.Series) -> str:
     return "num" if pd.api.types.is_numeric_dtype(series) else ""
 
 
-def html_table(frame: pd.DataFrame | None, columns: Iterable[str] | None = None, *, max_rows: int | None = None,
-               reorder: bool = True) -> str:
+def html_table(
+    frame: pd.DataFrame | None,
+    columns: Iterable[str] | None = None,
+    *,
+    max_rows: int | None = None,
+    reorder: bool = True,
+) -> str:
     """An HTML ``<table class="kvnb-table">`` of *frame*; a shortened cell has the full text as its title.
 
     Style it with `TABLE_CSS` (the report includes it; `Table` carries it inline for notebooks).
@@ -197,8 +217,9 @@ def html_table(frame: pd.DataFrame | None, columns: Iterable[str] | None = None,
     return f'{note}<table class="kvnb-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
-def text_table(frame: pd.DataFrame, columns: Iterable[str] | None = None, *, width: int | None = None,
-               reorder: bool = True) -> str:
+def text_table(
+    frame: pd.DataFrame, columns: Iterable[str] | None = None, *, width: int | None = None, reorder: bool = True
+) -> str:
     """Aligned plain text for a terminal; a long cell wraps within its column instead of the line."""
     shown = readable(frame, columns, reorder=reorder)
     if shown.columns.empty:
@@ -209,9 +230,16 @@ def text_table(frame: pd.DataFrame, columns: Iterable[str] | None = None, *, wid
     natural = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     widths = [min(MAX_TEXT_CELL, n) for n in natural]
     # A column narrows down to its longest word (up to MAX_WORD): names and headers wrap between words.
-    floors = [min(widths[i], max([MIN_TEXT_CELL] + [min(len(word), MAX_WORD) for text in [h] + [r[i] for r in rows]
-                                                    for word in text.split()]))
-              for i, h in enumerate(headers)]
+    floors = [
+        min(
+            widths[i],
+            max(
+                [MIN_TEXT_CELL]
+                + [min(len(word), MAX_WORD) for text in [h] + [r[i] for r in rows] for word in text.split()]
+            ),
+        )
+        for i, h in enumerate(headers)
+    ]
     for i, column in enumerate(shown.columns):
         if column in TYPED_IDS:  # copied into a command: never cut
             widths[i] = floors[i] = max(len(r[i]) for r in rows) if rows else widths[i]
@@ -240,8 +268,11 @@ def _text_line(cells: list[str], widths: list[int]) -> str:
     height = max(len(parts) for parts in wrapped)
     out = []
     for index in range(height):
-        out.append("  ".join((parts[index] if index < len(parts) else "").ljust(w)
-                             for parts, w in zip(wrapped, widths)).rstrip())
+        out.append(
+            "  ".join(
+                (parts[index] if index < len(parts) else "").ljust(w) for parts, w in zip(wrapped, widths)
+            ).rstrip()
+        )
     return "\n".join(out)
 
 

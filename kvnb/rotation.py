@@ -41,9 +41,9 @@ if TYPE_CHECKING:
 
 ROTATED_BY, ROTATED_ON, ROTATION_REASON = "rotated-by", "rotated-on", "rotation-reason"
 ROTATION_TAGS = (ROTATED_BY, ROTATED_ON, ROTATION_REASON)
-MAX_TAGS = 15                  # Key Vault's limit per secret version
+MAX_TAGS = 15  # Key Vault's limit per secret version
 MAX_TAG_VALUE = 512
-MAX_VALUE_BYTES = 25 * 1024    # Key Vault stores at most 25 KB per value
+MAX_VALUE_BYTES = 25 * 1024  # Key Vault stores at most 25 KB per value
 MIN_GENERATED_BYTES, MAX_GENERATED_BYTES = 16, 1024
 MAX_VERSIONS_LISTED, LIST_TIME_LIMIT = 1000, 10.0
 SHORT_VERSION = 8
@@ -62,25 +62,29 @@ class RotationPlan:
     vault: str
     vault_url: str
     rotated_by: str
-    now: datetime                     # the vault's clock (its Date header), else this machine's
+    now: datetime  # the vault's clock (its Date header), else this machine's
     current_version: str
-    tags: dict[str, str]              # the new version's tags
+    tags: dict[str, str]  # the new version's tags
     content_type: str | None
     expires_on: datetime | None
-    to_disable: tuple[str, ...]       # enabled versions that disable_previous turns off
-    can_verify: bool                  # whether you may read the new value back
-    access: Any = None                # EffectiveAccess, or None when it could not be determined
+    to_disable: tuple[str, ...]  # enabled versions that disable_previous turns off
+    can_verify: bool  # whether you may read the new value back
+    access: Any = None  # EffectiveAccess, or None when it could not be determined
     notes: tuple[str, ...] = ()
 
     def describe(self) -> list[str]:
         """What is about to happen, and the warning ``disable_previous`` deserves."""
-        lines = [f"Rotating {self.name} in {self.vault} as {self.rotated_by} "
-                 f"(current version {self.current_version[:SHORT_VERSION]})."]
+        lines = [
+            f"Rotating {self.name} in {self.vault} as {self.rotated_by} "
+            f"(current version {self.current_version[:SHORT_VERSION]})."
+        ]
         lines.extend(f"Note: {note}" for note in self.notes)
         if self.to_disable:
             shown = ", ".join(v[:SHORT_VERSION] for v in self.to_disable)
-            lines.append(f"Warning: afterwards {len(self.to_disable)} version(s) will be disabled ({shown}). "
-                         "Clients pinned to one of them (a version in the secret's URL) get 403 from then on.")
+            lines.append(
+                f"Warning: afterwards {len(self.to_disable)} version(s) will be disabled ({shown}). "
+                "Clients pinned to one of them (a version in the secret's URL) get 403 from then on."
+            )
         return lines
 
 
@@ -100,10 +104,10 @@ class RotationResult:
     tags: dict[str, str]
     content_type: str | None
     expires_on: datetime | None
-    fingerprint: str                  # short fingerprint of the value that was set
-    fingerprint_read: str | None      # ... of what the vault returned; None if it could not be read
+    fingerprint: str  # short fingerprint of the value that was set
+    fingerprint_read: str | None  # ... of what the vault returned; None if it could not be read
     disabled: tuple[str, ...] = ()
-    history: Any = None               # DataFrame: HISTORY_COLUMNS, newest first
+    history: Any = None  # DataFrame: HISTORY_COLUMNS, newest first
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -114,13 +118,18 @@ class RotationResult:
         """What the magic and the CLI print: versions, tags, both fingerprints — never the value."""
         short = self.version[:SHORT_VERSION]
         expiry = f", expires {self.expires_on:%Y-%m-%d} UTC" if self.expires_on else ", no expiry"
-        lines = [f"{self.name}: new version {short} set in {self.vault} by {self.rotated_by} "
-                 f"(previous {self.previous_version[:SHORT_VERSION]}{expiry})."]
+        lines = [
+            f"{self.name}: new version {short} set in {self.vault} by {self.rotated_by} "
+            f"(previous {self.previous_version[:SHORT_VERSION]}{expiry})."
+        ]
         if self.fingerprint == WITHHELD:
-            lines.append("Verified: the vault returned the value that was set (fingerprints withheld: the "
-                         "value is too guessable to fingerprint)." if self.verified else
-                         "Set; not read back (you may not get the value). No fingerprint: the value is too "
-                         "guessable to fingerprint.")
+            lines.append(
+                "Verified: the vault returned the value that was set (fingerprints withheld: the "
+                "value is too guessable to fingerprint)."
+                if self.verified
+                else "Set; not read back (you may not get the value). No fingerprint: the value is too "
+                "guessable to fingerprint."
+            )
         elif self.fingerprint_read is None:
             lines.append(f"Fingerprint set {self.fingerprint}; not read back (you may not get the value).")
         else:
@@ -136,24 +145,29 @@ class RotationResult:
 def generated_value(nbytes: int = 32) -> str:
     """*nbytes* random bytes from ``secrets``, URL-safe base64 (about 1.34 characters per byte)."""
     if not isinstance(nbytes, int) or not MIN_GENERATED_BYTES <= nbytes <= MAX_GENERATED_BYTES:
-        raise RotationError(f"Generate {MIN_GENERATED_BYTES} to {MAX_GENERATED_BYTES} random bytes "
-                            f"(--generate 32 gives 43 characters).")
+        raise RotationError(
+            f"Generate {MIN_GENERATED_BYTES} to {MAX_GENERATED_BYTES} random bytes (--generate 32 gives 43 characters)."
+        )
     return secrets.token_urlsafe(nbytes)
 
 
 def value_from_env(variable: str, environ=None) -> str:
     value = (os.environ if environ is None else environ).get(variable)
     if not value:
-        raise RotationError(f"The environment variable {variable} is not set or empty; set it in "
-                            "this process's environment, or use another source.")
+        raise RotationError(
+            f"The environment variable {variable} is not set or empty; set it in "
+            "this process's environment, or use another source."
+        )
     return value
 
 
 def value_from_stream(stream: TextIO) -> str:
     """All of *stream* (a pipe), without the one line ending a shell adds."""
     if stream.isatty():
-        raise RotationError("--stdin reads a pipe, and a terminal would echo the value: leave --stdin "
-                            "out to type it at a hidden prompt.")
+        raise RotationError(
+            "--stdin reads a pipe, and a terminal would echo the value: leave --stdin "
+            "out to type it at a hidden prompt."
+        )
     value = stream.read()
     return value[:-2] if value.endswith("\r\n") else value[:-1] if value.endswith("\n") else value
 
@@ -176,8 +190,14 @@ def check_value(value: str) -> None:
 
 
 # -- plan: every check before the value -------------------------------------------------------------
-def plan_rotation(target: VaultTarget, name: str, *, reason: str | None = None, disable_previous: bool = False,
-                  check_access: bool = True) -> RotationPlan:
+def plan_rotation(
+    target: VaultTarget,
+    name: str,
+    *,
+    reason: str | None = None,
+    disable_previous: bool = False,
+    check_access: bool = True,
+) -> RotationPlan:
     """Check *target* lets you rotate *name* and work out the new version's tags, type and expiry."""
     from azure.core.exceptions import AzureError
 
@@ -206,7 +226,9 @@ def plan_rotation(target: VaultTarget, name: str, *, reason: str | None = None, 
     if not versions:
         raise errors.SecretNotFoundError(
             f"No secret {name} in {target.name}. Rotation adds a version to an existing secret: check "
-            "the name, or create it with set_secret first.", secret_name=name)
+            "the name, or create it with set_secret first.",
+            secret_name=name,
+        )
     current = max(versions, key=lambda p: p.created_on or datetime.min.replace(tzinfo=timezone.utc))
     now = seen.get("date") or datetime.now(timezone.utc)
     tags = {k: v for k, v in (current.tags or {}).items() if k not in ROTATION_TAGS}
@@ -219,13 +241,23 @@ def plan_rotation(target: VaultTarget, name: str, *, reason: str | None = None, 
         raise RotationError(
             f"{name} has {own} tags of its own; with the "
             f"rotation tags it would have {len(tags)}, and Key Vault allows {MAX_TAGS}. Remove some first "
-            "(update_secret_properties(tags=...)).")
+            "(update_secret_properties(tags=...))."
+        )
     return RotationPlan(
-        name=name, vault=target.name, vault_url=target.url, rotated_by=who, now=now,
-        current_version=current.version, tags=tags, content_type=current.content_type,
+        name=name,
+        vault=target.name,
+        vault_url=target.url,
+        rotated_by=who,
+        now=now,
+        current_version=current.version,
+        tags=tags,
+        content_type=current.content_type,
         expires_on=_same_lifetime(current, now),
         to_disable=tuple(p.version for p in versions if p.enabled) if disable_previous else (),
-        can_verify=access.allows("get") if access is not None else True, access=access, notes=notes)
+        can_verify=access.allows("get") if access is not None else True,
+        access=access,
+        notes=notes,
+    )
 
 
 def _versions(client, name: str, seen: dict) -> list:
@@ -258,23 +290,34 @@ def _refusal(target: VaultTarget, name: str, access, who: str, needed: tuple[str
 
     package = access_package_name(target, OFFICER)
     held = "; ".join(f"{r.role_name or r.role_id} {r.how}" for r in access.roles)
-    text = (f"You may not {' or '.join(missing)} {name} in {target.name}: that needs {OFFICER} on the secret "
-            f"or the vault, " + (f"and your roles there ({held}) do not allow it." if held else "and you hold "
-                                 "no role there."))
+    text = (
+        f"You may not {' or '.join(missing)} {name} in {target.name}: that needs {OFFICER} on the secret "
+        f"or the vault, "
+        + (f"and your roles there ({held}) do not allow it." if held else "and you hold no role there.")
+    )
     if package:
         text += f"\nRequest the access package {package}: `{access_command('request', OFFICER, reason=Placeholder('WHY'))}`."
     else:
         grant = access_command("grant", who, OFFICER, scope=f"secret/{name}", for_="1h")
         text += f"\nAsk the vault's owner for a time-bound grant, e.g. `{grant}`, or hand them the value to rotate."
-    return RotationRefused(text, secret_name=name, access=access, action=SET_ACTION, missing_role=OFFICER,
-                           access_package=package)
+    return RotationRefused(
+        text, secret_name=name, access=access, action=SET_ACTION, missing_role=OFFICER, access_package=package
+    )
 
 
 # -- rotate ----------------------------------------------------------------------------------------
-def rotate_secret(name: str, value: ValueSource, *, vault: str | None = None, persona: str | None = None,
-                  target: VaultTarget | None = None, reason: str | None = None, disable_previous: bool = False,
-                  confirm: Callable[[RotationPlan], bool] | None = None,
-                  check_access: bool = True) -> RotationResult:
+def rotate_secret(
+    name: str,
+    value: ValueSource,
+    *,
+    vault: str | None = None,
+    persona: str | None = None,
+    target: VaultTarget | None = None,
+    reason: str | None = None,
+    disable_previous: bool = False,
+    confirm: Callable[[RotationPlan], bool] | None = None,
+    check_access: bool = True,
+) -> RotationResult:
     """Set a new version of *name* from *value* (a str, or a callable asked only after the checks).
 
     ``confirm(plan)`` returning False cancels before the value is asked for. What the vault answers
@@ -293,8 +336,7 @@ def rotate_secret(name: str, value: ValueSource, *, vault: str | None = None, pe
     from kvnb import fetch
 
     target = target if target is not None else fetch.open_target(vault, persona=persona)
-    plan = plan_rotation(target, name, reason=reason, disable_previous=disable_previous,
-                         check_access=check_access)
+    plan = plan_rotation(target, name, reason=reason, disable_previous=disable_previous, check_access=check_access)
     if confirm is not None and not confirm(plan):
         raise RotationCancelled("Cancelled: nothing changed.")
     new_value = value() if callable(value) else value
@@ -307,8 +349,9 @@ def rotate_secret(name: str, value: ValueSource, *, vault: str | None = None, pe
     try:
         if plan.can_verify:
             _refuse_unchanged(client, name, plan, wanted)
-        made = client.set_secret(name, new_value, content_type=plan.content_type, tags=plan.tags,
-                                 expires_on=plan.expires_on, enabled=True)
+        made = client.set_secret(
+            name, new_value, content_type=plan.content_type, tags=plan.tags, expires_on=plan.expires_on, enabled=True
+        )
         version = made.properties.version
         read = None
         if plan.can_verify:
@@ -317,7 +360,8 @@ def rotate_secret(name: str, value: ValueSource, *, vault: str | None = None, pe
                 raise RotationVerificationError(
                     f"{name}: the vault returned another value for the new version {version[:SHORT_VERSION]} "
                     f"(fingerprint {shown(read)}, set {shown(wanted)}); earlier versions were "
-                    "left enabled. Rotate again, and tell the vault's owner.")
+                    "left enabled. Rotate again, and tell the vault's owner."
+                )
     except AzureError as exc:
         raise explained(exc, name, target) from None
     disabled = []
@@ -327,9 +371,11 @@ def rotate_secret(name: str, value: ValueSource, *, vault: str | None = None, pe
             disabled.append(old)
     except AzureError as exc:
         # Say that the rotation itself happened: the user must not simply run it again.
-        raise RotationError(f"{name}: new version {version[:SHORT_VERSION]} is set and verified, but disabling "
-                            f"earlier versions stopped after {len(disabled)}: "
-                            f"{explained(exc, name, target)}") from None
+        raise RotationError(
+            f"{name}: new version {version[:SHORT_VERSION]} is set and verified, but disabling "
+            f"earlier versions stopped after {len(disabled)}: "
+            f"{explained(exc, name, target)}"
+        ) from None
     fetch.clear_cache()  # a cached Secret would now serve the old value
     short = shown(wanted)
     try:
@@ -337,12 +383,23 @@ def rotate_secret(name: str, value: ValueSource, *, vault: str | None = None, pe
     except errors.KvnbError:  # the rotation is done; its table is a courtesy
         history = None
     return RotationResult(
-        name=name, vault=target.name, vault_url=target.url, version=version,
-        previous_version=plan.current_version, rotated_by=plan.rotated_by, rotated_on=plan.now,
-        reason=plan.tags.get(ROTATION_REASON), tags=dict(plan.tags), content_type=plan.content_type,
-        expires_on=plan.expires_on, fingerprint=short,
-        fingerprint_read=shown(read) if read else None, disabled=tuple(disabled),
-        history=history, notes=plan.notes)
+        name=name,
+        vault=target.name,
+        vault_url=target.url,
+        version=version,
+        previous_version=plan.current_version,
+        rotated_by=plan.rotated_by,
+        rotated_on=plan.now,
+        reason=plan.tags.get(ROTATION_REASON),
+        tags=dict(plan.tags),
+        content_type=plan.content_type,
+        expires_on=plan.expires_on,
+        fingerprint=short,
+        fingerprint_read=shown(read) if read else None,
+        disabled=tuple(disabled),
+        history=history,
+        notes=plan.notes,
+    )
 
 
 def _refuse_unchanged(client, name: str, plan: RotationPlan, wanted: str) -> None:
@@ -355,8 +412,9 @@ def _refuse_unchanged(client, name: str, plan: RotationPlan, wanted: str) -> Non
             return
         raise
     if fingerprint(current, plan.vault_url) == wanted:
-        raise RotationError(f"The new value is the one {name} already holds: nothing changed. "
-                            "A rotation needs a new value.")
+        raise RotationError(
+            f"The new value is the one {name} already holds: nothing changed. A rotation needs a new value."
+        )
 
 
 def _register(value: str, label: str) -> None:
@@ -383,9 +441,17 @@ def version_history(target: VaultTarget, name: str, *, fingerprints: dict[str, s
     except AzureError as exc:
         raise explained(exc, name, target) from None
     # "" rather than None where a version has no rotation tag or no fingerprint shown: a table to read.
-    rows = [{"version": p.version[:SHORT_VERSION], "created": p.created_on, "enabled": p.enabled,
-             "expires": p.expires_on, "rotated_by": (p.tags or {}).get(ROTATED_BY, ""),
-             "fingerprint": fingerprints.get(p.version, "")} for p in versions]
+    rows = [
+        {
+            "version": p.version[:SHORT_VERSION],
+            "created": p.created_on,
+            "enabled": p.enabled,
+            "expires": p.expires_on,
+            "rotated_by": (p.tags or {}).get(ROTATED_BY, ""),
+            "fingerprint": fingerprints.get(p.version, ""),
+        }
+        for p in versions
+    ]
     frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
     for column in ("created", "expires"):
         frame[column] = pd.to_datetime(frame[column], utc=True)
@@ -393,8 +459,20 @@ def version_history(target: VaultTarget, name: str, *, fingerprints: dict[str, s
 
 
 __all__ = [
-    "HISTORY_COLUMNS", "ROTATION_TAGS", "RotationCancelled", "RotationError", "RotationPlan",
-    "RotationRefused", "RotationResult", "RotationVerificationError", "check_value",
-    "generated_value", "plan_rotation", "prompted_value", "rotate_secret", "value_from_env",
-    "value_from_stream", "version_history",
+    "HISTORY_COLUMNS",
+    "ROTATION_TAGS",
+    "RotationCancelled",
+    "RotationError",
+    "RotationPlan",
+    "RotationRefused",
+    "RotationResult",
+    "RotationVerificationError",
+    "check_value",
+    "generated_value",
+    "plan_rotation",
+    "prompted_value",
+    "rotate_secret",
+    "value_from_env",
+    "value_from_stream",
+    "version_history",
 ]

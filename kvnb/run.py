@@ -60,15 +60,24 @@ def parse_binding(text: str) -> Binding:
     """
     secret, sep, variable = text.partition("=")
     if not sep or not secret or not variable:
-        raise BindingError("--secret takes SECRET=ENVVAR, the secret's name then the variable to set, "
-                           "e.g. --secret APICaller=API_KEY (the argument given is not repeated)", text)
+        raise BindingError(
+            "--secret takes SECRET=ENVVAR, the secret's name then the variable to set, "
+            "e.g. --secret APICaller=API_KEY (the argument given is not repeated)",
+            text,
+        )
     if not names.SECRET_NAME.match(secret):
-        raise BindingError("the left side of --secret SECRET=ENVVAR is not a secret name: use 1-127 letters, "
-                           "digits and dashes (not repeated, in case it is a value)", text)
+        raise BindingError(
+            "the left side of --secret SECRET=ENVVAR is not a secret name: use 1-127 letters, "
+            "digits and dashes (not repeated, in case it is a value)",
+            text,
+        )
     if not ENV_NAME.match(variable):
-        raise BindingError(f"the right side of --secret {secret}=ENVVAR is not an environment variable name: "
-                           "use letters, digits and _, not starting with a digit (not repeated, in case it "
-                           "is a value)", text)
+        raise BindingError(
+            f"the right side of --secret {secret}=ENVVAR is not an environment variable name: "
+            "use letters, digits and _, not starting with a digit (not repeated, in case it "
+            "is a value)",
+            text,
+        )
     return Binding(secret, variable)
 
 
@@ -77,12 +86,20 @@ def check_bindings(bindings: Sequence[Binding]) -> None:
     seen: dict[str, str] = {}
     for binding in bindings:
         if seen.setdefault(binding.variable, binding.secret) != binding.secret:
-            raise BindingError(f"{binding.variable} is given twice ({seen[binding.variable]} and "
-                               f"{binding.secret}): one secret per variable", binding.variable)
+            raise BindingError(
+                f"{binding.variable} is given twice ({seen[binding.variable]} and "
+                f"{binding.secret}): one secret per variable",
+                binding.variable,
+            )
 
 
-def fetch_environment(bindings: Sequence[Binding], *, vault: str | None = None, persona: str | None = None,
-                      on_expired: Callable[[str], None] | None = None) -> dict[str, str]:
+def fetch_environment(
+    bindings: Sequence[Binding],
+    *,
+    vault: str | None = None,
+    persona: str | None = None,
+    on_expired: Callable[[str], None] | None = None,
+) -> dict[str, str]:
     """Variable → value for every binding, fetched concurrently; kvnb's errors if any fails."""
     check_bindings(bindings)
     secret_names = list(dict.fromkeys(b.secret for b in bindings))
@@ -91,8 +108,9 @@ def fetch_environment(bindings: Sequence[Binding], *, vault: str | None = None, 
     return {binding.variable: values[binding.secret] for binding in bindings}
 
 
-def child_environment(values: Mapping[str, str], base: Mapping[str, str] | None = None,
-                      note: Callable[[str], None] | None = None) -> dict[str, str]:
+def child_environment(
+    values: Mapping[str, str], base: Mapping[str, str] | None = None, note: Callable[[str], None] | None = None
+) -> dict[str, str]:
     """``base`` (the process's environment) with ``values`` set; ``note`` hears of each replaced one."""
     environment = dict(os.environ if base is None else base)
     for variable in values:
@@ -102,8 +120,14 @@ def child_environment(values: Mapping[str, str], base: Mapping[str, str] | None 
     return environment
 
 
-def run_command(command: Sequence[str], environment: Mapping[str, str], *, mask: bool = True,
-                stdout: BinaryIO | None = None, stderr: BinaryIO | None = None) -> int:
+def run_command(
+    command: Sequence[str],
+    environment: Mapping[str, str],
+    *,
+    mask: bool = True,
+    stdout: BinaryIO | None = None,
+    stderr: BinaryIO | None = None,
+) -> int:
     """Run ``command`` with ``environment``; its exit code (128 + N for signal N).
 
     With ``mask`` its output is scrubbed on the way to ``stdout``/``stderr`` (binary streams,
@@ -114,8 +138,10 @@ def run_command(command: Sequence[str], environment: Mapping[str, str], *, mask:
     pumps = []
     if mask:
         assert child.stdout is not None and child.stderr is not None  # both are pipes when masking
-        pumps = [_MaskedPipe(child.stdout, stdout or sys.stdout.buffer),
-                 _MaskedPipe(child.stderr, stderr or sys.stderr.buffer)]
+        pumps = [
+            _MaskedPipe(child.stdout, stdout or sys.stdout.buffer),
+            _MaskedPipe(child.stderr, stderr or sys.stderr.buffer),
+        ]
         for pump in pumps:
             pump.start()
     with _signals_to(child):
@@ -194,4 +220,3 @@ class _signals_to:
     def _forward(self, number, frame) -> None:
         if self._child.poll() is None:
             self._child.send_signal(number)
-

@@ -54,8 +54,10 @@ class SaveRefused(_HTTPError):
     """The notebook holds a fetched value and ``KVNB_SAVE_GUARD=refuse``: HTTP 400, nothing saved."""
 
     def __init__(self, path: str, values: int) -> None:
-        message = (f"kvnb save guard: {path} holds {values} value(s) that a kernel fetched from Key Vault; "
-                   "not saved. Remove them (or set KVNB_SAVE_GUARD=scrub on the server).")
+        message = (
+            f"kvnb save guard: {path} holds {values} value(s) that a kernel fetched from Key Vault; "
+            "not saved. Remove them (or set KVNB_SAVE_GUARD=scrub on the server)."
+        )
         if _HTTPError is Exception:
             super().__init__(message)
         else:
@@ -122,7 +124,7 @@ class GuardSet:
         readings = [(number, view) for number, text in enumerate(texts) for view in views(text)]
         found = self._find([*texts, *(view.text for _, view in readings)])
         spans = found[: len(texts)]
-        for (number, view), in_view in zip(readings, found[len(texts):]):
+        for (number, view), in_view in zip(readings, found[len(texts) :]):
             spans[number] += [(*view.to_text(start, end), value) for start, end, value in in_view]
         return [_merged(found) for found in spans]
 
@@ -183,7 +185,7 @@ def _read_guard(key_path: Path) -> _Guard | None:
         if not data.startswith(MAGIC):
             raise ValueError("not a kvnb guard file of this version")
         parts: dict[int, list] = {}
-        payloads = key.open_records(data[len(MAGIC):], MAGIC + key_path.stem.encode())
+        payloads = key.open_records(data[len(MAGIC) :], MAGIC + key_path.stem.encode())
         for value, payload in enumerate(payloads):
             for length, digests in unpack_tables(payload).items():
                 parts.setdefault(length, []).append((digests, value))
@@ -233,8 +235,9 @@ def _start_time(pid: int) -> float | None:
     """When ``pid`` started (Linux ``/proc``), or None where that cannot be read."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
-                    if line.startswith("btime"))
+        boot = next(
+            float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime")
+        )
         return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, StopIteration):
         return None
@@ -336,8 +339,11 @@ def pre_save_hook(model: dict, path: str, contents_manager=None, **kwargs) -> No
     if mode == "off" or model.get("content") is None:
         return
     if mode not in MODES:
-        log.warning("kvnb save guard: KVNB_SAVE_GUARD=%r is not one of %s; refusing saves that hold a value",
-                    mode, "|".join(MODES))
+        log.warning(
+            "kvnb save guard: KVNB_SAVE_GUARD=%r is not one of %s; refusing saves that hold a value",
+            mode,
+            "|".join(MODES),
+        )
         mode = "refuse"
     kind = model.get("type")
     if kind not in ("notebook", "file") or (kind == "file" and model.get("format") != "text"):
@@ -373,8 +379,10 @@ def _guard(model: dict, kind: str, mode: str) -> set:
 
 
 def _failure(path: str) -> Exception:
-    message = (f"kvnb save guard: could not check {path} for fetched values; not saved. "
-               "See the server log (KVNB_SAVE_GUARD=off on the server saves without the check).")
+    message = (
+        f"kvnb save guard: could not check {path} for fetched values; not saved. "
+        "See the server log (KVNB_SAVE_GUARD=off on the server saves without the check)."
+    )
     if _HTTPError is Exception:
         return RuntimeError(message)
     return _HTTPError(500, message.replace("%", "%%"))

@@ -61,11 +61,20 @@ class Secret:
         "_version",
     )
 
-    def __init__(self, value: str, *, name: str, vault_url: str, version: str | None = None,
-                 properties: Any = None, identity: str | None = None,
-                 peek_policy: PeekPolicy = "deny", ttl: float | None = None,
-                 refetch: Refetch | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        value: str,
+        *,
+        name: str,
+        vault_url: str,
+        version: str | None = None,
+        properties: Any = None,
+        identity: str | None = None,
+        peek_policy: PeekPolicy = "deny",
+        ttl: float | None = None,
+        refetch: Refetch | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if not isinstance(value, str):
             raise TypeError(f"Secret takes the value as str, not {type(value).__name__}")
         if peek_policy != "deny":  # the default needs no check
@@ -83,22 +92,21 @@ class Secret:
         self._derivation: tuple | None = None  # (transform, parents) for derived secrets
         self._hash = hash(value)
         self._fingerprint_full, self._fingerprint_shown = _known_fingerprint(
-            value, self._hash, vault_url, name, self._version)
+            value, self._hash, vault_url, name, self._version
+        )
         self._nonempty = bool(value)
         self._hold(value)
 
     # -- derived values ------------------------------------------------------------------------
 
     @classmethod
-    def _derive(cls, name: str, transform: Callable[..., str], parents: tuple[Secret, ...],
-                register: bool) -> Secret:
+    def _derive(cls, name: str, transform: Callable[..., str], parents: tuple[Secret, ...], register: bool) -> Secret:
         """A masked result computed from parents' values; recomputed after their TTL."""
         first = parents[0]
         value = transform(*(p.reveal() for p in parents))
         ttls = [p._ttl for p in parents if p._ttl is not None]
         derived = cls.__new__(cls)
-        for attribute in ("_vault_url", "_properties", "_version", "_identity", "_peek_policy",
-                          "_clock"):
+        for attribute in ("_vault_url", "_properties", "_version", "_identity", "_peek_policy", "_clock"):
             setattr(derived, attribute, getattr(first, attribute))
         derived._name = name
         derived._ttl = min(ttls) if ttls else None
@@ -122,8 +130,7 @@ class Secret:
 
     def reveal(self) -> str:
         """The plain value. It is still scrubbed from output: see docs/redaction.md."""
-        if self._value is not None and self._ttl is not None and (
-                self._clock() - self._loaded_at >= self._ttl):
+        if self._value is not None and self._ttl is not None and (self._clock() - self._loaded_at >= self._ttl):
             self._value = None  # past its TTL: drop it, then load it again below
         if self._value is None:
             self._reload()
@@ -142,7 +149,8 @@ class Secret:
             raise PeekNotAllowed(
                 f"Peeking at {self._name} is not allowed by the peek policy{limit}. Compare "
                 "its .fingerprint instead, or allow peeking, e.g. "
-                "`%config KvMagics.peek_policy = 8`.")
+                "`%config KvMagics.peek_policy = 8`."
+            )
         return self.reveal()[:n]
 
     # -- metadata ------------------------------------------------------------------------------
@@ -154,7 +162,7 @@ class Secret:
         None for a value too guessable to fingerprint (``kvnb.fingerprint.WITHHELD`` says why):
         the key is public, so a fingerprint would let anyone test guesses offline.
         """
-        return self._fingerprint_full[:_fingerprint.SHORT_LENGTH] if self._fingerprint_shown else None
+        return self._fingerprint_full[: _fingerprint.SHORT_LENGTH] if self._fingerprint_shown else None
 
     @property
     def fingerprint_full(self) -> str | None:
@@ -217,8 +225,9 @@ class Secret:
         latest *is* this version, its value is reloaded and the TTL starts again.
         """
         if self._refetch is None:
-            raise SecretValueDropped(f"{self._name} cannot be refreshed here: fetch it again, "
-                                     f"e.g. `%kvget {self._name}`.")
+            raise SecretValueDropped(
+                f"{self._name} cannot be refreshed here: fetch it again, e.g. `%kvget {self._name}`."
+            )
         value, properties = self._refetch(None)
         _register(value, self._name)  # it reached memory, whichever version it is
         latest = getattr(properties, "version", None)
@@ -235,9 +244,17 @@ class Secret:
         if self._refetch is None:
             raise SecretValueDropped(f"Fetch {self._name} again, e.g. `%kvget {self._name}`.")
         value, properties = self._refetch(None)
-        return Secret(value, name=self._name, vault_url=self._vault_url, properties=properties,
-                      identity=self._identity, peek_policy=self._peek_policy, ttl=self._ttl,
-                      refetch=self._refetch, clock=self._clock)
+        return Secret(
+            value,
+            name=self._name,
+            vault_url=self._vault_url,
+            properties=properties,
+            identity=self._identity,
+            peek_policy=self._peek_policy,
+            ttl=self._ttl,
+            refetch=self._refetch,
+            clock=self._clock,
+        )
 
     # -- display: always the mask --------------------------------------------------------------
 
@@ -289,8 +306,9 @@ class Secret:
                 return value % args
             except (TypeError, ValueError, KeyError):
                 # Python's message quotes characters of the format string: the value.
-                raise TypeError(f"%-formatting with {self._name} as the format failed; "
-                                f"{_REVEAL_HINT} and check it.") from None
+                raise TypeError(
+                    f"%-formatting with {self._name} as the format failed; {_REVEAL_HINT} and check it."
+                ) from None
 
         return Secret._derive(f"{self._name}%…", formatted, (self,), False)
 
@@ -334,16 +352,16 @@ class Secret:
         raise TypeError(f"bytes({self._name}) would expose the value; {_REVEAL_HINT}.")
 
     def __reduce_ex__(self, protocol):
-        raise TypeError(f"{self._name} cannot be pickled or copied: a copy would outlive the "
-                        f"masking; {_REVEAL_HINT} if you must.")
+        raise TypeError(
+            f"{self._name} cannot be pickled or copied: a copy would outlive the masking; {_REVEAL_HINT} if you must."
+        )
 
     def __getstate__(self):
         self.__reduce_ex__(2)
 
     def __getattr__(self, name: str):
         if not name.startswith("_") and hasattr(str, name):
-            raise RevealRequired(f"{self._name} is masked: .{name}() works on the plain value; "
-                                 f"{_REVEAL_HINT}.")
+            raise RevealRequired(f"{self._name} is masked: .{name}() works on the plain value; {_REVEAL_HINT}.")
         raise AttributeError(f"'Secret' object has no attribute '{name}'")
 
     # -- internals -----------------------------------------------------------------------------
@@ -367,15 +385,17 @@ class Secret:
         else:
             raise SecretValueDropped(
                 f"The value of {self._name} was dropped from memory after its TTL "
-                f"({self._ttl:g} s); fetch it again, e.g. `%kvget {self._name}`.")
+                f"({self._ttl:g} s); fetch it again, e.g. `%kvget {self._name}`."
+            )
         self._check_same_value(value)
         self._hold(value, register=False)
 
     def _check_same_value(self, value: str) -> None:
         # Key Vault versions are immutable: another value means another (unnamed) version.
         if _fingerprint.fingerprint(value, self._vault_url) != self._fingerprint_full:
-            raise SecretValueDropped(f"{self._name} changed in the vault since it was fetched; "
-                                     f"fetch it again, e.g. `%kvget {self._name}`.")
+            raise SecretValueDropped(
+                f"{self._name} changed in the vault since it was fetched; fetch it again, e.g. `%kvget {self._name}`."
+            )
 
     def _property(self, attribute: str):
         return getattr(self._properties, attribute, None)
@@ -388,8 +408,7 @@ _FINGERPRINTS: dict[tuple, tuple[str, bool]] = {}
 _MAX_FINGERPRINTS = 1024
 
 
-def _known_fingerprint(value: str, value_hash: int, vault_url: str, name: str,
-                       version: str | None) -> tuple[str, bool]:
+def _known_fingerprint(value: str, value_hash: int, vault_url: str, name: str, version: str | None) -> tuple[str, bool]:
     """(full fingerprint, whether it may be shown)."""
     if version is None:
         return _fingerprint.fingerprint(value, vault_url), _fingerprint.may_show(value)
@@ -419,8 +438,6 @@ def _describe(key: int | slice) -> str:
 
 
 def _check_peek_policy(policy: PeekPolicy) -> None:
-    valid = policy in ("deny", "allow") or (
-        isinstance(policy, int) and not isinstance(policy, bool) and policy >= 0)
+    valid = policy in ("deny", "allow") or (isinstance(policy, int) and not isinstance(policy, bool) and policy >= 0)
     if not valid:
-        raise ValueError(f"peek_policy must be 'deny', 'allow' or a number of characters, "
-                         f"not {policy!r}")
+        raise ValueError(f"peek_policy must be 'deny', 'allow' or a number of characters, not {policy!r}")

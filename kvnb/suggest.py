@@ -1,4 +1,4 @@
-""""Did you mean …?" for a mistyped name: a secret, a persona, a vault."""
+""" "Did you mean …?" for a mistyped name: a secret, a persona, a vault."""
 
 from __future__ import annotations
 

@@ -135,8 +135,11 @@ class VaultTarget:
                 "Set KVNB_VAULT_RESOURCE_ID to its resource id (Portal: the vault's Properties, Resource ID)."
             )
         return AuthorizationManagementClient(
-            self.credential, self.subscription_id, base_url=self.arm_url,
-            credential_scopes=[self.arm_scope], connection_verify=self.connection_verify,
+            self.credential,
+            self.subscription_id,
+            base_url=self.arm_url,
+            credential_scopes=[self.arm_scope],
+            connection_verify=self.connection_verify,
         )
 
     def close(self) -> None:
@@ -175,8 +178,13 @@ def resolve_reference(vault: str | None) -> str:
     return reference
 
 
-def open_vault(vault: str | None = None, *, persona: str | None = None, start_local: bool = True,
-               credential_options: dict | None = None) -> VaultTarget:
+def open_vault(
+    vault: str | None = None,
+    *,
+    persona: str | None = None,
+    start_local: bool = True,
+    credential_options: dict | None = None,
+) -> VaultTarget:
     """Resolve *vault* (see the module docstring) to endpoints, a credential and clients.
 
     No request reaches the vault yet; on the local vault this starts it unless *start_local* is
@@ -210,9 +218,14 @@ def open_vault(vault: str | None = None, *, persona: str | None = None, start_lo
     from .credentials import new_credential
 
     options = dict(credential_options or {})
-    return VaultTarget(name=name, url=url, is_local=False, credential=new_credential(options=options),
-                       credential_options=options,
-                       known_resource_id=os.environ.get("KVNB_VAULT_RESOURCE_ID") or None)
+    return VaultTarget(
+        name=name,
+        url=url,
+        is_local=False,
+        credential=new_credential(options=options),
+        credential_options=options,
+        known_resource_id=os.environ.get("KVNB_VAULT_RESOURCE_ID") or None,
+    )
 
 
 def find_vault_resource_id(target: VaultTarget) -> str | None:
@@ -226,18 +239,26 @@ def find_vault_resource_id(target: VaultTarget) -> str | None:
     from azure.core.pipeline.policies import BearerTokenCredentialPolicy, RetryPolicy
     from azure.core.rest import HttpRequest
 
-    client = PipelineClient(target.arm_url, connection_verify=target.connection_verify, policies=[
-        RetryPolicy(), BearerTokenCredentialPolicy(target.credential, target.arm_scope)])
+    client = PipelineClient(
+        target.arm_url,
+        connection_verify=target.connection_verify,
+        policies=[RetryPolicy(), BearerTokenCredentialPolicy(target.credential, target.arm_scope)],
+    )
     query = f"resourceType eq 'Microsoft.KeyVault/vaults' and name eq '{target.name}'"
     try:
         with client:
-            subscriptions = client.send_request(HttpRequest(
-                "GET", f"{target.arm_url}/subscriptions", params={"api-version": "2022-12-01"}))
+            subscriptions = client.send_request(
+                HttpRequest("GET", f"{target.arm_url}/subscriptions", params={"api-version": "2022-12-01"})
+            )
             subscriptions.raise_for_status()
             for subscription in subscriptions.json().get("value", []):
-                found = client.send_request(HttpRequest(
-                    "GET", f"{target.arm_url}/subscriptions/{subscription['subscriptionId']}/resources",
-                    params={"api-version": "2021-04-01", "$filter": query}))
+                found = client.send_request(
+                    HttpRequest(
+                        "GET",
+                        f"{target.arm_url}/subscriptions/{subscription['subscriptionId']}/resources",
+                        params={"api-version": "2021-04-01", "$filter": query},
+                    )
+                )
                 if found.status_code == 200:
                     for resource in found.json().get("value", []):
                         if resource.get("name", "").lower() == target.name.lower():
@@ -286,8 +307,10 @@ def _open_local(name: str | None, persona: str | None, start_local: bool) -> Vau
         vaults = [v for v in runtime.vaults if v["name"].lower() == name.lower()]
         if not vaults:
             names = [v["name"] for v in runtime.vaults]
-            raise VaultNameError(f"No local vault {name!r} (running: {', '.join(names)}).{did_you_mean(name, names)} "
-                                 f"Add one with `kvnb local add-vault {name}`.")
+            raise VaultNameError(
+                f"No local vault {name!r} (running: {', '.join(names)}).{did_you_mean(name, names)} "
+                f"Add one with `kvnb local add-vault {name}`."
+            )
     return _local_target(runtime, vaults[0], persona)
 
 
@@ -310,8 +333,15 @@ def _local_target(runtime, vault: dict, persona: str | None) -> VaultTarget:
     ca = str(runtime.ca_path)
     identity = LocalIdentity(runtime.token_endpoint, header, persona=persona, connection_verify=ca)
     return VaultTarget(
-        name=vault["name"], url=f"https://127.0.0.1:{vault['port']}", is_local=True,
-        credential=new_credential(local=identity), local_identity=identity,
-        arm_url=runtime.base_url, graph_url=runtime.base_url, connection_verify=ca, persona=persona,
-        known_resource_id=vault["resource_id"], tenant_id=runtime.tenant_id,
+        name=vault["name"],
+        url=f"https://127.0.0.1:{vault['port']}",
+        is_local=True,
+        credential=new_credential(local=identity),
+        local_identity=identity,
+        arm_url=runtime.base_url,
+        graph_url=runtime.base_url,
+        connection_verify=ca,
+        persona=persona,
+        known_resource_id=vault["resource_id"],
+        tenant_id=runtime.tenant_id,
     )

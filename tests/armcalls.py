@@ -20,13 +20,27 @@ ARM_SCOPE = "https://management.azure.com/.default"
 
 def arm_client(local_vault, persona="lead", **kwargs) -> AuthorizationManagementClient:
     kwargs.setdefault("credential_scopes", [ARM_SCOPE])
-    return local_vault._track(AuthorizationManagementClient(
-        local_vault.credential(persona), local_vault.store.subscription_id, base_url=local_vault.url,
-        connection_verify=local_vault.ca, **kwargs))
+    return local_vault._track(
+        AuthorizationManagementClient(
+            local_vault.credential(persona),
+            local_vault.store.subscription_id,
+            base_url=local_vault.url,
+            connection_verify=local_vault.ca,
+            **kwargs,
+        )
+    )
 
 
-def call(local_vault, path: str, *, persona: str | None = "lead", token: str | None = None, method="GET",
-         body: bytes | None = None, scope: str = ARM_SCOPE) -> tuple[int, dict, object]:
+def call(
+    local_vault,
+    path: str,
+    *,
+    persona: str | None = "lead",
+    token: str | None = None,
+    method="GET",
+    body: bytes | None = None,
+    scope: str = ARM_SCOPE,
+) -> tuple[int, dict, object]:
     """A raw HTTPS call (for what no SDK operation covers): status, JSON body, headers.
 
     The token is for ARM unless *scope* names another surface (Key Vault's or Graph's).

@@ -11,8 +11,10 @@ import pytest
 
 MARKS = [
     pytest.mark.azcli,
-    pytest.mark.skipif(os.environ.get("KVNB_TEST_AZCLI") != "1",
-                       reason="Azure CLI tests are opt-in: set KVNB_TEST_AZCLI=1 (and have `az` on PATH)."),
+    pytest.mark.skipif(
+        os.environ.get("KVNB_TEST_AZCLI") != "1",
+        reason="Azure CLI tests are opt-in: set KVNB_TEST_AZCLI=1 (and have `az` on PATH).",
+    ),
     pytest.mark.skipif(shutil.which("az") is None, reason="The Azure CLI (`az`) is not installed."),
 ]
 
@@ -28,6 +30,7 @@ def profile_env(vault, directory: Path, persona: str = "lead") -> dict:
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "IDENTITY_", "MSI_"))}
     env.update({k: v for k, v in vault.env(persona).items() if v is not None})
-    env.update(AZURE_CONFIG_DIR=str(directory / "azure"), AZURE_CORE_COLLECT_TELEMETRY="no",
-               AZURE_CORE_ONLY_SHOW_ERRORS="true")
+    env.update(
+        AZURE_CONFIG_DIR=str(directory / "azure"), AZURE_CORE_COLLECT_TELEMETRY="no", AZURE_CORE_ONLY_SHOW_ERRORS="true"
+    )
     return env

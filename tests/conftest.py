@@ -46,8 +46,15 @@ from labbrowser import CHROMIUM_ARGS, background_vault, chromium_or_skip, runnin
 from sharedvault import SharedVault
 
 _is_coroutine_function = inspect.iscoroutinefunction
-_KEY_MATERIAL = ("ca.pem", "ca-key.pem", "server.pem", "server-key.pem", "ca-bundle.pem",
-                 "token-signing-key.pem", "master.key")
+_KEY_MATERIAL = (
+    "ca.pem",
+    "ca-key.pem",
+    "server.pem",
+    "server-key.pem",
+    "ca-bundle.pem",
+    "token-signing-key.pem",
+    "master.key",
+)
 
 
 class _ErrorRecords(logging.Handler):
@@ -111,6 +118,7 @@ def key_material(tmp_path_factory) -> Path:
     tls.ensure_tls(paths)
     TokenIssuer(paths, "00000000-0000-0000-0000-000000000000")
     from kvnb.local.state.store import Store
+
     Store(paths).close()
     return paths.home
 
@@ -154,8 +162,9 @@ class LocalVault:
 
     def credential(self, persona: str = "lead") -> LocalVaultCredential:
         header = control.identity_header(self.paths, persona)
-        return self._track(LocalVaultCredential(self.token_endpoint, header, persona=persona,
-                                                connection_verify=self.ca))
+        return self._track(
+            LocalVaultCredential(self.token_endpoint, header, persona=persona, connection_verify=self.ca)
+        )
 
     def async_credential(self, persona: str = "lead") -> AsyncLocalVaultCredential:
         header = control.identity_header(self.paths, persona)
@@ -164,9 +173,15 @@ class LocalVault:
     def secret_client(self, persona: str = "lead", *, vault_url: str | None = None, **kwargs):
         from azure.keyvault.secrets import SecretClient
 
-        return self._track(SecretClient(vault_url or self.url, self.credential(persona),
-                                        verify_challenge_resource=False, connection_verify=self.ca,
-                                        **kwargs))
+        return self._track(
+            SecretClient(
+                vault_url or self.url,
+                self.credential(persona),
+                verify_challenge_resource=False,
+                connection_verify=self.ca,
+                **kwargs,
+            )
+        )
 
     def admin(self, path: str, body: dict | None = None) -> dict:
         return control.admin(self.paths, path, body)
@@ -187,8 +202,7 @@ def _start(home: Path, key_material: Path, **kwargs) -> LocalVault:
 
 @pytest.fixture(scope="session")
 def _shared_vault(tmp_path_factory, key_material):
-    shared = SharedVault(lambda home: _start(home, key_material),
-                         lambda: tmp_path_factory.mktemp("shared-vault"))
+    shared = SharedVault(lambda home: _start(home, key_material), lambda: tmp_path_factory.mktemp("shared-vault"))
     yield shared
     shared.stop()
 
@@ -257,8 +271,14 @@ def vault_env(local_vault, monkeypatch):
     """The environment a kernel of the test vault's user has: KVNB_HOME and KVNB_VAULT=local."""
     monkeypatch.setenv("KVNB_HOME", str(local_vault.paths.home))
     monkeypatch.setenv("KVNB_VAULT", "local")
-    for name in ("KVNB_PERSONA", "KVNB_CACHE_TTL", "KVNB_PEEK_POLICY", "KVNB_REDACTION",
-                 "KVNB_VALUE_TTL", "KVNB_CREDENTIAL_OPTIONS"):
+    for name in (
+        "KVNB_PERSONA",
+        "KVNB_CACHE_TTL",
+        "KVNB_PEEK_POLICY",
+        "KVNB_REDACTION",
+        "KVNB_VALUE_TTL",
+        "KVNB_CREDENTIAL_OPTIONS",
+    ):
         monkeypatch.delenv(name, raising=False)
     return local_vault
 

@@ -11,8 +11,14 @@ def run_generated(strategy, examples: int, exercise) -> None:
     `exercise` (reported with values masked), so there is nothing to shrink or to print."""
 
     @given(case=strategy)
-    @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck), print_blob=False)
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
     def fuzz(case):
         exercise(case)
 

@@ -11,15 +11,24 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_kvnb(home: Path, *args: str, env: dict | None = None, timeout: float = 120,
-             input: str | None = None) -> subprocess.CompletedProcess:
+def run_kvnb(
+    home: Path, *args: str, env: dict | None = None, timeout: float = 120, input: str | None = None
+) -> subprocess.CompletedProcess:
     """`kvnb ARGS` with KVNB_HOME=*home*, no KVNB_PERSONA/KVNB_VAULT from the caller and *env* on top;
     whatever its exit code."""
     full = {**os.environ, "KVNB_HOME": str(home)}
     for name in ("KVNB_PERSONA", "KVNB_VAULT"):
         full.pop(name, None)
-    return subprocess.run([sys.executable, "-m", "kvnb.cli", *args], env={**full, **(env or {})},
-                          capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False, input=input)
+    return subprocess.run(
+        [sys.executable, "-m", "kvnb.cli", *args],
+        env={**full, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        check=False,
+        input=input,
+    )
 
 
 def kvnb_cli(home: Path, *args: str, timeout: float = 120) -> str:
@@ -27,4 +36,3 @@ def kvnb_cli(home: Path, *args: str, timeout: float = 120) -> str:
     done = run_kvnb(home, *args, timeout=timeout)
     assert done.returncode == 0, f"kvnb {' '.join(args)} failed: {(done.stderr or done.stdout)[-2000:]}"
     return done.stdout
-

@@ -24,8 +24,14 @@ import pytest
 from kvnbcli import kvnb_cli
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 
@@ -51,8 +57,10 @@ def chromium_or_skip(config) -> str:
         reporter = _SkipReporter()
         config.pluginmanager.register(reporter, "kvnb-browser-skips")
     if not (CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK)):
-        reason = (f"{CHROMIUM} is missing, so the panel was NOT tested in a browser: install Debian's "
-                  "`chromium` package (scripts/test does it when run as root).")
+        reason = (
+            f"{CHROMIUM} is missing, so the panel was NOT tested in a browser: install Debian's "
+            "`chromium` package (scripts/test does it when run as root)."
+        )
         reporter.reasons.append(reason)
         pytest.skip(reason)
     return str(CHROMIUM)
@@ -81,11 +89,16 @@ def kvnb_home(home: Path):
 def _kernelspec(directory: Path, name: str, home: Path) -> None:
     spec_dir = directory / "kernels" / name
     spec_dir.mkdir(parents=True)
-    (spec_dir / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": f"kvnb ({name})", "language": "python",
-        "env": {"KVNB_HOME": str(home), "KVNB_VAULT": "local", "PYTHONPATH": str(REPO)},
-    }))
+    (spec_dir / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": f"kvnb ({name})",
+                "language": "python",
+                "env": {"KVNB_HOME": str(home), "KVNB_VAULT": "local", "PYTHONPATH": str(REPO)},
+            }
+        )
+    )
 
 
 class Lab:
@@ -116,18 +129,32 @@ def running_lab(base: Path, home: Path):
     news.mkdir(parents=True)
     (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
     token = random_source.token_hex(16)
-    env = {**os.environ, "JUPYTER_PATH": str(jupyter_path), "JUPYTER_CONFIG_DIR": str(config),
-           "JUPYTER_DATA_DIR": str(base / "data"), "JUPYTER_RUNTIME_DIR": str(runtime),
-           "JUPYTERLAB_SETTINGS_DIR": str(config / "lab-settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(config / "workspaces")}
-    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-               "--ServerApp.port=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-               "--LabApp.expose_app_in_browser=True", "--LabApp.extension_manager=readonly"]
+    env = {
+        **os.environ,
+        "JUPYTER_PATH": str(jupyter_path),
+        "JUPYTER_CONFIG_DIR": str(config),
+        "JUPYTER_DATA_DIR": str(base / "data"),
+        "JUPYTER_RUNTIME_DIR": str(runtime),
+        "JUPYTERLAB_SETTINGS_DIR": str(config / "lab-settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(config / "workspaces"),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        "--ServerApp.port=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.extension_manager=readonly",
+    ]
     if os.geteuid() == 0:
         command.append("--allow-root")
     log = (base / "jupyterlab.log").open("w")
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                              cwd=root)
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root)
     try:
         info = _server_info(runtime, server, base / "jupyterlab.log")
         yield Lab(f"http://127.0.0.1:{info['port']}/", token, root, jupyter_path)
@@ -147,20 +174,34 @@ def running_demo(base: Path):
     for directory in (root, config, runtime):
         directory.mkdir()
     settings = config / "lab-settings" / "@jupyterlab"
-    for extension, name, value in (("apputils-extension", "notification", {"fetchNews": "false"}),
-                                   ("docmanager-extension", "plugin", {"autosave": False})):
+    for extension, name, value in (
+        ("apputils-extension", "notification", {"fetchNews": "false"}),
+        ("docmanager-extension", "plugin", {"autosave": False}),
+    ):
         (settings / extension).mkdir(parents=True)
         (settings / extension / f"{name}.jupyterlab-settings").write_text(json.dumps(value))
     token = random_source.token_hex(16)
-    env = {**os.environ, "KVNB_HOME": str(home), "KVNB_LOCAL_PORT": "0", "JUPYTER_CONFIG_DIR": str(config),
-           "JUPYTER_DATA_DIR": str(base / "data"), "JUPYTER_RUNTIME_DIR": str(runtime),
-           "JUPYTERLAB_SETTINGS_DIR": str(config / "lab-settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(config / "workspaces")}
+    env = {
+        **os.environ,
+        "KVNB_HOME": str(home),
+        "KVNB_LOCAL_PORT": "0",
+        "JUPYTER_CONFIG_DIR": str(config),
+        "JUPYTER_DATA_DIR": str(base / "data"),
+        "JUPYTER_RUNTIME_DIR": str(runtime),
+        "JUPYTERLAB_SETTINGS_DIR": str(config / "lab-settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(config / "workspaces"),
+    }
     for name in ("KVNB_PERSONA", "KVNB_VAULT"):
         env.pop(name, None)
-    command = [str(REPO / "scripts" / "demo"), "--no-browser", "--ServerApp.port=0",
-               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-               "--LabApp.expose_app_in_browser=True", "--LabApp.extension_manager=readonly"]
+    command = [
+        str(REPO / "scripts" / "demo"),
+        "--no-browser",
+        "--ServerApp.port=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.extension_manager=readonly",
+    ]
     log_path = base / "demo.log"
     log = log_path.open("w")
     demo = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

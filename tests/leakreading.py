@@ -22,8 +22,7 @@ from kvnb.matching import public_mask
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 _TAG = re.compile(r"<[^<>]*>")
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|[nrt'\"\\/bf])")
-_SIMPLE = {"n": "\n", "r": "\r", "t": "\t", "'": "'", '"': '"', "\\": "\\", "/": "/", "b": "\b",
-           "f": "\f"}
+_SIMPLE = {"n": "\n", "r": "\r", "t": "\t", "'": "'", '"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f"}
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{8,}")
 _HEX_RUN = re.compile(r"[0-9A-Fa-f]{12,}")
 MIN_WHOLE = 6
@@ -46,9 +45,15 @@ def readings(text: str) -> dict[str, str]:
     untagged = _TAG.sub("", bare)
     once = unbackslash(text)
     found = {
-        "raw": text, "bare": bare, "untagged": untagged, "html": html.unescape(untagged),
-        "html-of-tagged": html.unescape(text), "url": unquote(text), "url+": unquote_plus(text),
-        "backslash": once, "backslash2": unbackslash(once),
+        "raw": text,
+        "bare": bare,
+        "untagged": untagged,
+        "html": html.unescape(untagged),
+        "html-of-tagged": html.unescape(text),
+        "url": unquote(text),
+        "url+": unquote_plus(text),
+        "backslash": once,
+        "backslash2": unbackslash(once),
         "html-of-backslash": html.unescape(_TAG.sub("", once)),
         "url-of-backslash": unquote(once),
     }

@@ -20,8 +20,18 @@ import secrets
 import string
 import traceback
 
-MODULES = ("json", "re", "collections", "pathlib", "argparse", "logging", "datetime", "base64",
-           "hashlib", "azure.keyvault.secrets")
+MODULES = (
+    "json",
+    "re",
+    "collections",
+    "pathlib",
+    "argparse",
+    "logging",
+    "datetime",
+    "base64",
+    "hashlib",
+    "azure.keyvault.secrets",
+)
 
 
 def ordinary_output(seed: int = 15) -> str:
@@ -41,20 +51,28 @@ def ordinary_output(seed: int = 15) -> str:
             {"a": 1}[f"missing-{rng.randrange(10**6)}"]
         except KeyError:
             parts.append(traceback.format_exc())
-    parts.append(json.dumps([{"id": i, "name": f"item {i}", "score": rng.random(),
-                              "tags": rng.sample(["a", "b", "c", "d"], 2)} for i in range(2000)],
-                            indent=2))
-    parts.append("\n".join(f"{d.metadata['Name']:40} {d.version}"
-                           for d in importlib.metadata.distributions()))
+    parts.append(
+        json.dumps(
+            [
+                {"id": i, "name": f"item {i}", "score": rng.random(), "tags": rng.sample(["a", "b", "c", "d"], 2)}
+                for i in range(2000)
+            ],
+            indent=2,
+        )
+    )
+    parts.append("\n".join(f"{d.metadata['Name']:40} {d.version}" for d in importlib.metadata.distributions()))
     for _ in range(12):  # an inline plot: data:image/png;base64,...
         parts.append(base64.b64encode(rng.randbytes(30_000)).decode())
     for team in ("billing", "reporting", "search"):
-        parts.append(f"Server=tcp:{team}-sql.database.windows.net,1433;Initial Catalog={team};"
-                     f"Persist Security Info=False;User ID={team}_reader;Password=<placeholder>;"
-                     "MultipleActiveResultSets=False;Encrypt=True;TrustServerCertificate=False;"
-                     "Connection Timeout=30;")
-        parts.append(f"DefaultEndpointsProtocol=https;AccountName={team}store;AccountKey=<key>;"
-                     "EndpointSuffix=core.windows.net")
+        parts.append(
+            f"Server=tcp:{team}-sql.database.windows.net,1433;Initial Catalog={team};"
+            f"Persist Security Info=False;User ID={team}_reader;Password=<placeholder>;"
+            "MultipleActiveResultSets=False;Encrypt=True;TrustServerCertificate=False;"
+            "Connection Timeout=30;"
+        )
+        parts.append(
+            f"DefaultEndpointsProtocol=https;AccountName={team}store;AccountKey=<key>;EndpointSuffix=core.windows.net"
+        )
     return "\n".join(parts)
 
 
@@ -63,13 +81,15 @@ def _pandas(rng: random.Random) -> list[str]:
 
     parts = []
     for size in (10, 60, 500):
-        frame = pd.DataFrame({
-            "date": pd.date_range("2026-01-01", periods=size, freq="h"),
-            "group": [rng.choice(["alpha", "beta", "gamma", "delta"]) for _ in range(size)],
-            "value": [rng.gauss(100, 15) for _ in range(size)],
-            "count": [rng.randrange(1000) for _ in range(size)],
-            "label": [f"row-{i:05d}" for i in range(size)],
-        })
+        frame = pd.DataFrame(
+            {
+                "date": pd.date_range("2026-01-01", periods=size, freq="h"),
+                "group": [rng.choice(["alpha", "beta", "gamma", "delta"]) for _ in range(size)],
+                "value": [rng.gauss(100, 15) for _ in range(size)],
+                "count": [rng.randrange(1000) for _ in range(size)],
+                "label": [f"row-{i:05d}" for i in range(size)],
+            }
+        )
         parts += [repr(frame), frame.to_html(), repr(frame.describe())]
         buffer = io.StringIO()
         frame.info(buf=buffer)
@@ -86,14 +106,19 @@ def unrelated_values(count: int = 100) -> list[str]:
     values = []
     for _ in range(2):
         body = base64.b64encode(secrets.token_bytes(240)).decode()
-        values.append("-----BEGIN PRIVATE KEY-----\n" + "\n".join(
-            body[i : i + 64] for i in range(0, 320, 64)) + "\n-----END PRIVATE KEY-----\n")
+        values.append(
+            "-----BEGIN PRIVATE KEY-----\n"
+            + "\n".join(body[i : i + 64] for i in range(0, 320, 64))
+            + "\n-----END PRIVATE KEY-----\n"
+        )
     for _ in range(count // 5):
-        values.append(f"Server=tcp:kv{secrets.token_hex(4)}.database.windows.net,1433;Initial "
-                      f"Catalog=db{secrets.token_hex(3)};Persist Security Info=False;User ID="
-                      f"u{secrets.token_hex(3)};Password={secrets.token_urlsafe(12)};"
-                      "MultipleActiveResultSets=False;Encrypt=True;TrustServerCertificate=False;"
-                      "Connection Timeout=30;")
+        values.append(
+            f"Server=tcp:kv{secrets.token_hex(4)}.database.windows.net,1433;Initial "
+            f"Catalog=db{secrets.token_hex(3)};Persist Security Info=False;User ID="
+            f"u{secrets.token_hex(3)};Password={secrets.token_urlsafe(12)};"
+            "MultipleActiveResultSets=False;Encrypt=True;TrustServerCertificate=False;"
+            "Connection Timeout=30;"
+        )
         values.append(base64.b64encode(secrets.token_bytes(64)).decode())
         special = list("'\"<&+/%é-") + [rng.choice(string.ascii_letters) for _ in range(15)]
         rng.shuffle(special)

@@ -40,11 +40,11 @@ class SharedVault:
     """The test process's local vault; `lend` hands it out reset, `put_back` checks what was left."""
 
     def __init__(self, start: Callable[[Path], object], homes: Callable[[], Path]):
-        self._start = start      # home -> LocalVault (a seeded server in a thread)
-        self._homes = homes      # a new, empty home directory
+        self._start = start  # home -> LocalVault (a seeded server in a thread)
+        self._homes = homes  # a new, empty home directory
         self._vault = None
         self._files: set[str] = set()
-        self._clean: tuple | None = None   # the database's change marker right after the last reset
+        self._clean: tuple | None = None  # the database's change marker right after the last reset
         self._empty = False
 
     def lend(self, *, empty: bool = False):
@@ -63,7 +63,7 @@ class SharedVault:
         lent.close_clients()
         fetch.close_targets()
         shared = self._vault
-        if lent.server is not shared.server:         # the test replaced the server: stop its own
+        if lent.server is not shared.server:  # the test replaced the server: stop its own
             lent.server.stop()
         for path in shared.paths.home.iterdir():
             if path.name not in self._files and not path.name.startswith("state.db"):

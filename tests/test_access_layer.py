@@ -40,8 +40,11 @@ def test_public_api_is_sorted_and_complete():
 def test_whoami_reads_the_token_not_graph(open_as, local_vault):
     lead = access.whoami(open_as("lead"))
     assert (lead.object_id, lead.tenant_id) == (handle_id(local_vault, "lead"), local_vault.store.tenant_id)
-    assert (lead.kind, lead.user_principal_name, lead.name) == ("User", "lead@kvnblocal.onmicrosoft.com",
-                                                                 "lead@kvnblocal.onmicrosoft.com")
+    assert (lead.kind, lead.user_principal_name, lead.name) == (
+        "User",
+        "lead@kvnblocal.onmicrosoft.com",
+        "lead@kvnblocal.onmicrosoft.com",
+    )
     pipeline = access.whoami(open_as("pipeline"))
     assert (pipeline.kind, pipeline.user_principal_name) == ("ServicePrincipal", None)
     assert pipeline.object_id == handle_id(local_vault, "pipeline") and pipeline.app_id
@@ -54,14 +57,23 @@ def test_role_catalogue_matches_the_vaults_own_role_table(open_as):
         info = catalogue.resolve(role.role_name)
         assert catalogue.resolve(role.id) == info and catalogue.resolve(info.definition_id) == info
         # The client's reading of each role must be the local vault's own evaluation (kvnb.local.rbac).
-        expected = {op for op, action in local_roles.SECRET_DATA_ACTIONS.items()
-                    if role_permits(role, action, data_action=True)}
+        expected = {
+            op for op, action in local_roles.SECRET_DATA_ACTIONS.items() if role_permits(role, action, data_action=True)
+        }
         assert set(info.secret_operations()) == expected, role.role_name
-        for action in ("Microsoft.KeyVault/vaults/read", "Microsoft.Authorization/roleAssignments/write",
-                       "Microsoft.Authorization/roleAssignments/read", "Microsoft.KeyVault/vaults/write"):
+        for action in (
+            "Microsoft.KeyVault/vaults/read",
+            "Microsoft.Authorization/roleAssignments/write",
+            "Microsoft.Authorization/roleAssignments/read",
+            "Microsoft.KeyVault/vaults/write",
+        ):
             assert info.allows_action(action) == role_permits(role, action, data_action=False), (role.role_name, action)
     assert catalogue.resolve("key vault reader").secret_operations() == (
-        "list", "list_versions", "get_deleted", "list_deleted")
+        "list",
+        "list_versions",
+        "get_deleted",
+        "list_deleted",
+    )
     assert "get" not in catalogue.resolve("Key Vault Reader").secret_operations()
     assert catalogue.resolve("Owner").secret_operations() == ()  # control-plane `*` grants no data action
     with pytest.raises(access.RoleNotFoundError):
@@ -78,7 +90,11 @@ def test_assignments_frame_has_documented_columns_and_utc_times(open_as, local_v
     by_name = frame.set_index("principal_name")
     reader = by_name.loc["azDevOpsKV01_reader"]
     assert (reader.principal_type, reader.role_name, reader.role_id, reader.scope_kind) == (
-        "Group", "Key Vault Reader", local_roles.KEY_VAULT_READER, "vault")
+        "Group",
+        "Key Vault Reader",
+        local_roles.KEY_VAULT_READER,
+        "vault",
+    )
     assert reader.created_by == handle_id(local_vault, "lead") and pd.isna(reader.end_time)
     secret_row = frame[frame.scope_kind == "secret"].iloc[0]
     assert (secret_row.secret, secret_row.principal_name) == ("APICaller", "member@kvnblocal.onmicrosoft.com")
@@ -92,8 +108,9 @@ def test_inherited_assignments_say_where_from(open_as, local_vault):
     from kvnb.local.state import assignments
 
     subscription = f"/subscriptions/{local_vault.store.subscription_id}"
-    assignments.create_assignment(local_vault.store, subscription, local_roles.READER,
-                                  handle_id(local_vault, "backup"), "User")
+    assignments.create_assignment(
+        local_vault.store, subscription, local_roles.READER, handle_id(local_vault, "backup"), "User"
+    )
     frame = access.list_role_assignments(open_as("lead"))
     [row] = frame[frame.scope_kind == "inherited"].itertuples()
     assert (row.inherited_from, row.role_name) == (subscription, "Reader")
@@ -102,8 +119,11 @@ def test_inherited_assignments_say_where_from(open_as, local_vault):
 @pytest.mark.parametrize("reference", ["object id", "upn", "persona"])
 def test_grant_and_revoke_are_idempotent_whatever_the_principal_is_called(open_as, local_vault, reference):
     target = open_as("lead")
-    principal = {"object id": handle_id(local_vault, "newmember"), "upn": "newmember@kvnblocal.onmicrosoft.com",
-                 "persona": "newmember"}[reference]
+    principal = {
+        "object id": handle_id(local_vault, "newmember"),
+        "upn": "newmember@kvnblocal.onmicrosoft.com",
+        "persona": "newmember",
+    }[reference]
     first = access.grant(target, principal, "Key Vault Secrets User")
     assert first.created and first.principal.id == handle_id(local_vault, "newmember")
     again = access.grant(target, principal, local_roles.KEY_VAULT_SECRETS_USER)  # the role by GUID this time
@@ -118,13 +138,17 @@ def test_group_by_display_name_and_time_bound_revoke(open_as):
     granted = access.grant(target, "AzureAD team", "Key Vault Secrets Officer", secret="APICaller", duration="1h")
     assert granted.created and granted.principal.kind == "Group" and granted.request_id
     assert granted.end_time is not None and granted.assignment_id
-    assert not access.grant(target, "AzureAD team", "Key Vault Secrets Officer", secret="APICaller",
-                            duration="1h").created
+    assert not access.grant(
+        target, "AzureAD team", "Key Vault Secrets Officer", secret="APICaller", duration="1h"
+    ).created
     # A time-bound assignment is taken back with an AdminRemove request.
     removed = access.revoke(target, "AzureAD team", "Key Vault Secrets Officer", secret="APICaller")
     assert removed.removed == (granted.assignment_id,)
-    requests = list(target.authorization_client.role_assignment_schedule_requests.list_for_scope(
-        secret_scope(target, "APICaller"), filter="asRequestor()"))
+    requests = list(
+        target.authorization_client.role_assignment_schedule_requests.list_for_scope(
+            secret_scope(target, "APICaller"), filter="asRequestor()"
+        )
+    )
     assert [r.request_type for r in requests] == ["AdminAssign", "AdminRemove"]
 
 
@@ -138,8 +162,9 @@ def test_errors_name_the_missing_permission_and_the_fix(open_as):
     assert "Key Vault roles only" in str(owner)
     reading = failure(access.list_role_assignments, open_as("pipeline"))
     assert reading.action == "Microsoft.Authorization/roleAssignments/read" and "Key Vault Reader" in str(reading)
-    assert isinstance(failure(access.grant, open_as("lead"), "nobody-here", "Key Vault Reader"),
-                      access.PrincipalNotFoundError)
+    assert isinstance(
+        failure(access.grant, open_as("lead"), "nobody-here", "Key Vault Reader"), access.PrincipalNotFoundError
+    )
     with pytest.raises(ValueError):
         access.grant(open_as("lead"), "member", "Key Vault Reader", duration="1h", until="2030-01-01T00:00:00Z")
 
@@ -148,12 +173,21 @@ def test_graph_resolver_agrees_with_the_local_directory(open_as, local_vault):
     graph = access.default_resolver(open_as("lead"))
     local = access.local_resolver(local_vault.paths)
     try:
-        for name in ("member", "aad-team", "AzureAD team", "azDevOpsKV01_admin", "Build Pipeline (azure-devops)",
-                     "newmember@kvnblocal.onmicrosoft.com", "nobody-at-all"):
+        for name in (
+            "member",
+            "aad-team",
+            "AzureAD team",
+            "azDevOpsKV01_admin",
+            "Build Pipeline (azure-devops)",
+            "newmember@kvnblocal.onmicrosoft.com",
+            "nobody-at-all",
+        ):
             assert [p.id for p in graph.search(name)] == [p.id for p in local.search(name)], name
         ids = [row[0] for row in local_vault.store.db.execute("SELECT id FROM principals")]
-        described = [{i: (p.kind, p.display_name, p.user_principal_name, p.enabled) for i, p in r.lookup(ids).items()}
-                     for r in (graph, local)]
+        described = [
+            {i: (p.kind, p.display_name, p.user_principal_name, p.enabled) for i, p in r.lookup(ids).items()}
+            for r in (graph, local)
+        ]
         assert described[0] == described[1] and len(described[0]) == len(ids)
         for handle in ("member", "lead", "pipeline", "aad-team"):
             assert graph.member_of(handle_id(local_vault, handle)) == local.member_of(handle_id(local_vault, handle))
@@ -165,6 +199,5 @@ def test_without_a_directory_only_direct_assignments_count_and_it_says_so(open_a
     target = open_as("lead")
     member = access.effective_access(target, handle_id(local_vault, "member"), resolver=access.ids_only_resolver())
     assert not any(member.operations.values()) and "Group memberships are unknown" in " ".join(member.notes)
-    shortcut = access.effective_access(target, handle_id(local_vault, "shortcut"),
-                                       resolver=access.ids_only_resolver())
+    shortcut = access.effective_access(target, handle_id(local_vault, "shortcut"), resolver=access.ids_only_resolver())
     assert shortcut.allows("get") and shortcut.granted_by["get"] == ("Key Vault Secrets User",)

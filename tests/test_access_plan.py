@@ -24,9 +24,16 @@ def test_plan_builds_the_seed_structure_on_a_fresh_vault_once(open_as, local_vau
         assert len(access.check_plan(fresh, plan).missing) == 4
         applied = access.apply_plan(fresh, plan)
         assert len(applied.created) == 4 and applied.removed == () and applied.drift.clean
-        assert group_structure(fresh) == group_structure(seed_vault) == {
-            ("azDevOpsKV01_admin", "Key Vault Administrator"), ("azDevOpsKV01_reader", "Key Vault Reader"),
-            ("azDevOpsKV01_secAccess", "Key Vault Secrets User"), ("azDevOpsKV01_pipeline", "Key Vault Secrets User")}
+        assert (
+            group_structure(fresh)
+            == group_structure(seed_vault)
+            == {
+                ("azDevOpsKV01_admin", "Key Vault Administrator"),
+                ("azDevOpsKV01_reader", "Key Vault Reader"),
+                ("azDevOpsKV01_secAccess", "Key Vault Secrets User"),
+                ("azDevOpsKV01_pipeline", "Key Vault Secrets User"),
+            }
+        )
 
         again = access.apply_plan(fresh, plan)
         assert not again.changed and again.drift.clean
@@ -34,7 +41,8 @@ def test_plan_builds_the_seed_structure_on_a_fresh_vault_once(open_as, local_vau
         access.revoke(fresh, "azDevOpsKV01_reader", "Key Vault Reader")
         drift = access.check_plan(fresh, plan)
         assert [str(item) for item in drift.items()] == [
-            "missing: azDevOpsKV01_reader (Group) → Key Vault Reader on the vault"]
+            "missing: azDevOpsKV01_reader (Group) → Key Vault Reader on the vault"
+        ]
         assert list(drift.to_frame().kind) == ["missing"]
     finally:
         fresh.close()
@@ -49,16 +57,19 @@ def test_drift_reports_extra_and_bypass_and_removes_only_when_asked(open_as, loc
     assert drift.missing == ()
     assert [str(item) for item in drift.extra] == ["extra: AzureAD team (Group) → Key Vault Reader on the vault"]
     # The seed's plan allows no direct assignment: the lead's own are drift, as the audit flags them (R2).
-    leads_own = {f"bypass: lead@kvnblocal.onmicrosoft.com (User) → {role} on the vault"
-                 for role in ("Key Vault Administrator", "Key Vault Data Access Administrator")}
+    leads_own = {
+        f"bypass: lead@kvnblocal.onmicrosoft.com (User) → {role} on the vault"
+        for role in ("Key Vault Administrator", "Key Vault Data Access Administrator")
+    }
     shortcut = "bypass: shortcut@kvnblocal.onmicrosoft.com (User) → Key Vault Secrets User on the vault"
     assert {str(item) for item in drift.bypass} == leads_own | {shortcut}
 
     kept = access.apply_plan(target, plan)
     assert not kept.changed and kept.drift == drift  # nothing deleted unless asked
     cleaned = access.apply_plan(target, plan, remove=True)
-    assert set(cleaned.removed) == {item.assignment_id for item in drift.extra + drift.bypass
-                                    if not str(item).startswith("bypass: lead@")}
+    assert set(cleaned.removed) == {
+        item.assignment_id for item in drift.extra + drift.bypass if not str(item).startswith("bypass: lead@")
+    }
     # never the caller's own: the lead would lose the right to assign roles half-way
     assert {str(item) for item in cleaned.kept} == {str(item) for item in cleaned.drift.items()} == leads_own
     after = access.effective_access(target, "shortcut", secret="APICaller")

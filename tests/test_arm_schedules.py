@@ -21,9 +21,19 @@ def assign(client, scope, local_vault, principal, expiration, *, start=None, nam
     info = {"expiration": expiration}
     if start is not None:
         info["startDateTime"] = start
-    return client.role_assignment_schedule_requests.create(scope, name or str(uuid.uuid4()), {"properties": {
-        "roleDefinitionId": role_id(local_vault, OFFICER), "principalId": principal, "requestType": request_type,
-        "justification": "rotate the partner key", "scheduleInfo": info}})
+    return client.role_assignment_schedule_requests.create(
+        scope,
+        name or str(uuid.uuid4()),
+        {
+            "properties": {
+                "roleDefinitionId": role_id(local_vault, OFFICER),
+                "principalId": principal,
+                "requestType": request_type,
+                "justification": "rotate the partner key",
+                "scheduleInfo": info,
+            }
+        },
+    )
 
 
 def vault_now(local_vault) -> datetime:
@@ -45,8 +55,14 @@ def test_one_hour_grant_on_a_secret_works_then_ends_on_the_vault_clock(local_vau
     assert lead.role_assignment_schedule_requests.get(secret, request.name).as_dict() == request.as_dict()
     listed = list(lead.role_assignment_schedule_requests.list_for_scope(secret, filter="asRequestor()"))
     assert [r.name for r in listed] == [request.name]
-    assert list(lead.role_assignment_schedule_requests.list_for_scope(
-        secret, filter=f"principalId eq '{object_id(local_vault, 'member')}'")) == []
+    assert (
+        list(
+            lead.role_assignment_schedule_requests.list_for_scope(
+                secret, filter=f"principalId eq '{object_id(local_vault, 'member')}'"
+            )
+        )
+        == []
+    )
 
     # The grant is a real role assignment, and a schedule with one instance carrying the end time.
     [assignment] = lead.role_assignments.list_for_scope(secret, filter=f"principalId eq '{team}'")
@@ -84,14 +100,19 @@ def test_after_date_time_no_expiration_and_admin_remove(local_vault):
     assert dated.schedule_info.expiration.end_date_time == until
     forever = assign(lead, vault, local_vault, newmember, {"type": "NoExpiration"})
     assert forever.schedule_info.expiration.end_date_time is None
-    ends = {s.principal_id: s.end_date_time for s in lead.role_assignment_schedules.list_for_scope(
-        vault, filter=f"assignedTo('{member}')")}
+    ends = {
+        s.principal_id: s.end_date_time
+        for s in lead.role_assignment_schedules.list_for_scope(vault, filter=f"assignedTo('{member}')")
+    }
     assert ends[member] == until
     for principal in (member, newmember):
         removed = assign(lead, vault, local_vault, principal, None, request_type="AdminRemove")
         assert (removed.status, removed.request_type) == ("Revoked", "AdminRemove")
-        assert not [a for a in lead.role_assignments.list_for_scope(vault, filter=f"principalId eq '{principal}'")
-                    if roles.role_guid(a.role_definition_id) == OFFICER]
+        assert not [
+            a
+            for a in lead.role_assignments.list_for_scope(vault, filter=f"principalId eq '{principal}'")
+            if roles.role_guid(a.role_definition_id) == OFFICER
+        ]
     status, code, _ = arm_error(assign, lead, vault, local_vault, member, None, request_type="AdminRemove")
     assert (status, code) == (400, "RoleAssignmentDoesNotExist")
 
@@ -112,7 +133,9 @@ def test_a_grant_that_starts_later_can_be_cancelled(local_vault):
     assert arm_error(lead.role_assignment_schedule_requests.cancel, vault, later.name)[0] == 400
     now = assign(lead, vault, local_vault, member, {"type": "AfterDuration", "duration": "PT1H"})
     assert arm_error(lead.role_assignment_schedule_requests.cancel, vault, now.name)[:2] == (
-        400, "RoleAssignmentScheduleRequestNotCancelable")
+        400,
+        "RoleAssignmentScheduleRequestNotCancelable",
+    )
 
 
 def test_refusals_and_bad_requests(local_vault):
@@ -122,26 +145,47 @@ def test_refusals_and_bad_requests(local_vault):
     hour = {"type": "AfterDuration", "duration": "PT1H"}
     made = assign(lead, vault, local_vault, member, hour)
     assert arm_error(assign, lead, vault, local_vault, member, hour)[:2] == (409, "RoleAssignmentExists")
-    assert arm_error(assign, lead, vault, local_vault, object_id(local_vault, "newmember"), hour,
-                     name=made.name)[:2] == (409, "RoleAssignmentRequestExists")
+    assert arm_error(assign, lead, vault, local_vault, object_id(local_vault, "newmember"), hour, name=made.name)[
+        :2
+    ] == (409, "RoleAssignmentRequestExists")
     status, code, message = arm_error(assign, arm_client(local_vault, "backup"), vault, local_vault, member, hour)
     assert (status, code) == (403, "AuthorizationFailed") and "roleAssignments/write" in message
     newmember = object_id(local_vault, "newmember")
     yesterday = (vault_now(local_vault) - timedelta(days=1)).isoformat()
-    for expiration in ({"type": "AfterDuration", "duration": "soon"}, {"type": "AfterDuration"},
-                       {"type": "AfterDateTime", "endDateTime": yesterday}, {"type": "AfterDateTime"},
-                       {"type": "Sometime"}):
-        assert arm_error(assign, lead, vault, local_vault, newmember, expiration)[:2] == (
-            400, "InvalidScheduleInfo"), expiration
+    for expiration in (
+        {"type": "AfterDuration", "duration": "soon"},
+        {"type": "AfterDuration"},
+        {"type": "AfterDateTime", "endDateTime": yesterday},
+        {"type": "AfterDateTime"},
+        {"type": "Sometime"},
+    ):
+        assert arm_error(assign, lead, vault, local_vault, newmember, expiration)[:2] == (400, "InvalidScheduleInfo"), (
+            expiration
+        )
     assert arm_error(assign, lead, vault, local_vault, newmember, hour, request_type="SelfActivate")[:2] == (
-        400, "InvalidRequestType")
-    path = f"{vault}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/{uuid.uuid4()}" \
-           "?api-version=2020-10-01"
-    next_tuesday = json.dumps({"properties": {
-        "requestType": "AdminAssign", "principalId": newmember, "roleDefinitionId": role_id(local_vault, OFFICER),
-        "scheduleInfo": {"startDateTime": "next tuesday"}}})
-    for body in (b"nope", b'{"properties": []}', b'{"properties": {"requestType": "AdminAssign"}}',
-                 next_tuesday.encode()):
+        400,
+        "InvalidRequestType",
+    )
+    path = (
+        f"{vault}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/{uuid.uuid4()}"
+        "?api-version=2020-10-01"
+    )
+    next_tuesday = json.dumps(
+        {
+            "properties": {
+                "requestType": "AdminAssign",
+                "principalId": newmember,
+                "roleDefinitionId": role_id(local_vault, OFFICER),
+                "scheduleInfo": {"startDateTime": "next tuesday"},
+            }
+        }
+    )
+    for body in (
+        b"nope",
+        b'{"properties": []}',
+        b'{"properties": {"requestType": "AdminAssign"}}',
+        next_tuesday.encode(),
+    ):
         status, error, _ = call(local_vault, path, method="PUT", body=body)
         assert status == 400 and error["error"]["code"] == "InvalidRequestContent", body
     try:

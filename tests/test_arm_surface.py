@@ -114,10 +114,14 @@ def test_role_definitions_list_and_filter(local_vault, api_version):
     assert {"Key Vault Secrets User", "Key Vault Administrator", "Owner"} <= {d.role_name for d in every}
     [user] = client.role_definitions.list(scope, filter="roleName eq 'Key Vault Secrets User'")
     assert user.name == "4633458b-17de-408a-b874-0445c86b69e6"
-    assert user.id == f"/subscriptions/{local_vault.store.subscription_id}/providers/Microsoft.Authorization/" \
-                      "roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6"
-    assert user.permissions[0].data_actions == ["Microsoft.KeyVault/vaults/secrets/getSecret/action",
-                                                "Microsoft.KeyVault/vaults/secrets/readMetadata/action"]
+    assert (
+        user.id == f"/subscriptions/{local_vault.store.subscription_id}/providers/Microsoft.Authorization/"
+        "roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6"
+    )
+    assert user.permissions[0].data_actions == [
+        "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+        "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+    ]
     builtin = list(client.role_definitions.list(scope, filter="type eq 'BuiltInRole'"))
     assert len(builtin) == len(every)
     assert list(client.role_definitions.list(scope, filter="type eq 'CustomRole'")) == []
@@ -129,20 +133,26 @@ def test_role_definition_get_and_get_by_id(local_vault):
     assert officer.role_name == "Key Vault Secrets Officer"
     assert client.role_definitions.get_by_id(officer.id).role_name == officer.role_name
     rooted = client.role_definitions.get_by_id(
-        "/providers/Microsoft.Authorization/roleDefinitions/b86a8fe4-44ce-4948-aee5-eccb2c155cd7")
+        "/providers/Microsoft.Authorization/roleDefinitions/b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+    )
     assert rooted.id.startswith("/providers/")
-    status, code, _ = arm_error(client.role_definitions.get, vault_id(local_vault),
-                                "00000000-0000-0000-0000-000000000001")
+    status, code, _ = arm_error(
+        client.role_definitions.get, vault_id(local_vault), "00000000-0000-0000-0000-000000000001"
+    )
     assert (status, code) == (404, "RoleDefinitionDoesNotExist")
 
 
 def test_unsupported_filters_and_scopes_are_400s_not_500s(local_vault):
     client = arm_client(local_vault)
-    status, code, _ = arm_error(lambda: list(client.role_definitions.list(
-        vault_id(local_vault), filter="startswith(roleName, 'Key')")))
+    status, code, _ = arm_error(
+        lambda: list(client.role_definitions.list(vault_id(local_vault), filter="startswith(roleName, 'Key')"))
+    )
     assert (status, code) == (400, "InvalidFilterInQueryString")
     other_sub = "/subscriptions/11111111-1111-1111-1111-111111111111"
     assert arm_error(lambda: list(client.role_definitions.list(other_sub)))[:2] == (404, "SubscriptionNotFound")
-    status, body, _ = call(local_vault, f"/subscriptions/{local_vault.store.subscription_id}/resourceGroups/nope"
-                           "/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01")
+    status, body, _ = call(
+        local_vault,
+        f"/subscriptions/{local_vault.store.subscription_id}/resourceGroups/nope"
+        "/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01",
+    )
     assert (status, body["error"]["code"]) == (404, "ResourceGroupNotFound")

@@ -37,42 +37,90 @@ DAY = timedelta(days=1)
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000001"
 VAULT = f"{SUB}/resourceGroups/rg-devops/providers/Microsoft.KeyVault/vaults/kv1"
 ROLES = {
-    "00482a5a-887f-4fb3-b363-3b7fe8e74483": {"role_name": "Key Vault Administrator", "role_type": "BuiltInRole",
-                                             "permissions": [{"actions": ["Microsoft.KeyVault/vaults/*/read"],
-                                                              "data_actions": ["Microsoft.KeyVault/vaults/*"]}]},
-    "21090545-7ca7-4776-b22c-e363652d74d2": {"role_name": "Key Vault Reader", "role_type": "BuiltInRole",
-                                             "permissions": [{"actions": ["Microsoft.KeyVault/vaults/*/read"],
-                                                              "data_actions": ["Microsoft.KeyVault/vaults/*/read",
-                                                                               "Microsoft.KeyVault/vaults/secrets/readMetadata/action"]}]},
-    "4633458b-17de-408a-b874-0445c86b69e6": {"role_name": "Key Vault Secrets User", "role_type": "BuiltInRole",
-                                             "permissions": [{"data_actions": [
-                                                 "Microsoft.KeyVault/vaults/secrets/getSecret/action",
-                                                 "Microsoft.KeyVault/vaults/secrets/readMetadata/action"]}]},
-    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": {"role_name": "User Access Administrator", "role_type": "BuiltInRole",
-                                             "permissions": [{"actions": ["*/read", "Microsoft.Authorization/*"]}]},
-    "11111111-2222-3333-4444-555555555555": {"role_name": "Vault Tinkerer", "role_type": "CustomRole",
-                                             "permissions": [{"actions": ["Microsoft.KeyVault/vaults/write"]}]},
+    "00482a5a-887f-4fb3-b363-3b7fe8e74483": {
+        "role_name": "Key Vault Administrator",
+        "role_type": "BuiltInRole",
+        "permissions": [
+            {"actions": ["Microsoft.KeyVault/vaults/*/read"], "data_actions": ["Microsoft.KeyVault/vaults/*"]}
+        ],
+    },
+    "21090545-7ca7-4776-b22c-e363652d74d2": {
+        "role_name": "Key Vault Reader",
+        "role_type": "BuiltInRole",
+        "permissions": [
+            {
+                "actions": ["Microsoft.KeyVault/vaults/*/read"],
+                "data_actions": [
+                    "Microsoft.KeyVault/vaults/*/read",
+                    "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+                ],
+            }
+        ],
+    },
+    "4633458b-17de-408a-b874-0445c86b69e6": {
+        "role_name": "Key Vault Secrets User",
+        "role_type": "BuiltInRole",
+        "permissions": [
+            {
+                "data_actions": [
+                    "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+                    "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+                ]
+            }
+        ],
+    },
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": {
+        "role_name": "User Access Administrator",
+        "role_type": "BuiltInRole",
+        "permissions": [{"actions": ["*/read", "Microsoft.Authorization/*"]}],
+    },
+    "11111111-2222-3333-4444-555555555555": {
+        "role_name": "Vault Tinkerer",
+        "role_type": "CustomRole",
+        "permissions": [{"actions": ["Microsoft.KeyVault/vaults/write"]}],
+    },
 }
 ADMIN, READER, SECRETS_USER, UAA, CUSTOM = list(ROLES)
 
 
 def secret(name, *, rotated_days_ago=10, expires_in=90, enabled=True, content_type="text/plain", nbf=None):
     created = NOW - rotated_days_ago * DAY
-    return SimpleNamespace(name=name, enabled=enabled, content_type=content_type, created_on=created,
-                           updated_on=created, not_before=nbf,
-                           expires_on=None if expires_in is None else NOW + expires_in * DAY, tags={"app": "x"},
-                           managed=False)
+    return SimpleNamespace(
+        name=name,
+        enabled=enabled,
+        content_type=content_type,
+        created_on=created,
+        updated_on=created,
+        not_before=nbf,
+        expires_on=None if expires_in is None else NOW + expires_in * DAY,
+        tags={"app": "x"},
+        managed=False,
+    )
 
 
 def assignment(name, principal, kind, role, scope=VAULT, end=None):
-    return SimpleNamespace(name=name, scope=scope, role_definition_id=f"{SUB}/providers/Microsoft.Authorization/"
-                           f"roleDefinitions/{role}", principal_id=principal, principal_type=kind,
-                           created_on=NOW - 100 * DAY, created_by="creator", condition=None, end_time=end)
+    return SimpleNamespace(
+        name=name,
+        scope=scope,
+        role_definition_id=f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/{role}",
+        principal_id=principal,
+        principal_type=kind,
+        created_on=NOW - 100 * DAY,
+        created_by="creator",
+        condition=None,
+        end_time=end,
+    )
 
 
 def user(oid, name, *, guest=False, enabled=True):
-    return {"@odata.type": "#microsoft.graph.user", "id": oid, "displayName": name, "userPrincipalName": f"{name}@x",
-            "userType": "Guest" if guest else "Member", "accountEnabled": enabled}
+    return {
+        "@odata.type": "#microsoft.graph.user",
+        "id": oid,
+        "displayName": name,
+        "userPrincipalName": f"{name}@x",
+        "userType": "Guest" if guest else "Member",
+        "accountEnabled": enabled,
+    }
 
 
 def group(oid, name):
@@ -81,22 +129,48 @@ def group(oid, name):
 
 def healthy_tables() -> AuditTables:
     """A vault where every check passes."""
-    secrets = secrets_table([secret("A"), secret("B", rotated_days_ago=100, expires_in=200)],
-                            versions={"A": (2, NOW - 200 * DAY), "B": (1, None)}, now=NOW)
-    principals = {"g1": group("g1", "kv_admin"), "g2": group("g2", "kv_reader"), "u1": user("u1", "lead"),
-                  "u2": user("u2", "member")}
+    secrets = secrets_table(
+        [secret("A"), secret("B", rotated_days_ago=100, expires_in=200)],
+        versions={"A": (2, NOW - 200 * DAY), "B": (1, None)},
+        now=NOW,
+    )
+    principals = {
+        "g1": group("g1", "kv_admin"),
+        "g2": group("g2", "kv_reader"),
+        "u1": user("u1", "lead"),
+        "u2": user("u2", "member"),
+    }
     assignments = role_assignments_table(
         [assignment("a1", "g1", "Group", ADMIN, end=NOW + 30 * DAY), assignment("a2", "g2", "Group", READER)],
-        vault_resource_id=VAULT, roles=ROLES, principals=principals, members={"g1": ["u1"], "g2": ["u1", "u2"]})
-    reviews = reviews_table([
-        {"group_name": "kv_admin", "group_id": "g1", "status": "ok", "last_completed": NOW - 5 * DAY},
-        {"group_name": "kv_reader", "group_id": "g2", "status": "ok", "last_completed": NOW - 10 * DAY},
-    ], now=NOW)
-    vault = vault_table({"name": "kv1", "id": VAULT, "properties": {
-        "enableRbacAuthorization": True, "enableSoftDelete": True, "enablePurgeProtection": True,
-        "publicNetworkAccess": "Disabled", "privateEndpointConnections": [
-            {"properties": {"privateLinkServiceConnectionState": {"status": "Approved"}}}]}},
-        audit_logging=True, defender_for_key_vault=True)
+        vault_resource_id=VAULT,
+        roles=ROLES,
+        principals=principals,
+        members={"g1": ["u1"], "g2": ["u1", "u2"]},
+    )
+    reviews = reviews_table(
+        [
+            {"group_name": "kv_admin", "group_id": "g1", "status": "ok", "last_completed": NOW - 5 * DAY},
+            {"group_name": "kv_reader", "group_id": "g2", "status": "ok", "last_completed": NOW - 10 * DAY},
+        ],
+        now=NOW,
+    )
+    vault = vault_table(
+        {
+            "name": "kv1",
+            "id": VAULT,
+            "properties": {
+                "enableRbacAuthorization": True,
+                "enableSoftDelete": True,
+                "enablePurgeProtection": True,
+                "publicNetworkAccess": "Disabled",
+                "privateEndpointConnections": [
+                    {"properties": {"privateLinkServiceConnectionState": {"status": "Approved"}}}
+                ],
+            },
+        },
+        audit_logging=True,
+        defender_for_key_vault=True,
+    )
     return AuditTables(secrets=secrets, role_assignments=assignments, reviews=reviews, vault=vault)
 
 
@@ -106,8 +180,12 @@ def ids(tables, settings=None) -> dict[str, tuple[str, ...]]:
 
 
 def test_catalogue_has_every_reference_id_with_a_severity_control_and_remediation():
-    expected = {f"S{i}" for i in range(1, 7)} | {f"V{i}" for i in range(1, 8)} | \
-               {f"R{i}" for i in range(1, 10)} | {f"P{i}" for i in range(1, 5)}
+    expected = (
+        {f"S{i}" for i in range(1, 7)}
+        | {f"V{i}" for i in range(1, 8)}
+        | {f"R{i}" for i in range(1, 10)}
+        | {f"P{i}" for i in range(1, 5)}
+    )
     assert set(CATALOGUE) == expected
     for check in CATALOGUE.values():
         assert isinstance(check.severity, Severity) and check.remediation and check.control
@@ -130,19 +208,24 @@ def test_a_healthy_vault_has_no_findings_but_r6_needs_sign_ins():
 
 
 def test_secret_checks_fail_and_pass_at_their_thresholds():
-    rows = [secret("NoExpiry", expires_in=None), secret("Soon", expires_in=3), secret("Expired", expires_in=-2),
-            secret("Old", rotated_days_ago=400, expires_in=30), secret("NoType", content_type=None),
-            secret("Off", enabled=False, expires_in=None, content_type=None),
-            secret("LongLived", rotated_days_ago=10, expires_in=500),
-            secret("Scheduled", rotated_days_ago=400, expires_in=100, nbf=NOW - 5 * DAY)]
+    rows = [
+        secret("NoExpiry", expires_in=None),
+        secret("Soon", expires_in=3),
+        secret("Expired", expires_in=-2),
+        secret("Old", rotated_days_ago=400, expires_in=30),
+        secret("NoType", content_type=None),
+        secret("Off", enabled=False, expires_in=None, content_type=None),
+        secret("LongLived", rotated_days_ago=10, expires_in=500),
+        secret("Scheduled", rotated_days_ago=400, expires_in=100, nbf=NOW - 5 * DAY),
+    ]
     tables = healthy_tables()
     tables.secrets = secrets_table(rows, now=NOW)
     found = ids(tables)
     names = {key: {a.split(":")[0] for a in value} for key, value in found.items()}
-    assert names["S1"] == {"NoExpiry"}                      # disabled secrets are not S1's business
+    assert names["S1"] == {"NoExpiry"}  # disabled secrets are not S1's business
     assert names["S2"] == {"NoExpiry", "Old", "LongLived", "Scheduled"}
-    assert names["S3"] == {"Old"}                           # nbf restarts the active period
-    assert names["S4"] == {"Soon"}                          # expired ones go to S6
+    assert names["S3"] == {"Old"}  # nbf restarts the active period
+    assert names["S4"] == {"Soon"}  # expired ones go to S6
     assert names["S5"] == {"NoType"}
     assert names["S6"] == {"Expired", "Off"}
     relaxed = AuditSettings(now=NOW, max_validity_days=1000, max_active_days=500, min_days_before_expiry=2)
@@ -151,8 +234,11 @@ def test_secret_checks_fail_and_pass_at_their_thresholds():
 
 
 def test_secrets_table_columns_and_version_counts():
-    frame = secrets_table([secret("b", rotated_days_ago=5), secret("A", rotated_days_ago=20)],
-                          versions={"A": (3, NOW - 300 * DAY)}, now=NOW)
+    frame = secrets_table(
+        [secret("b", rotated_days_ago=5), secret("A", rotated_days_ago=20)],
+        versions={"A": (3, NOW - 300 * DAY)},
+        now=NOW,
+    )
     assert list(frame["name"]) == ["A", "b"]
     a = frame.iloc[0]
     assert a["version_count"] == 3 and round(a["age_days"]) == 300 and round(a["days_since_rotation"]) == 20
@@ -162,16 +248,25 @@ def test_secrets_table_columns_and_version_counts():
 
 
 def test_vault_checks_each_fail_alone():
-    base = {"enableRbacAuthorization": True, "enableSoftDelete": True, "enablePurgeProtection": True,
-            "publicNetworkAccess": "Disabled",
-            "privateEndpointConnections": [{"properties": {"privateLinkServiceConnectionState": {"status": "Approved"}}}]}
-    cases = {"V1": {"enableRbacAuthorization": False}, "V2": {"enableSoftDelete": False},
-             "V3": {"enablePurgeProtection": None}, "V4": {"publicNetworkAccess": "Enabled"},
-             "V5": {"privateEndpointConnections": []}}
+    base = {
+        "enableRbacAuthorization": True,
+        "enableSoftDelete": True,
+        "enablePurgeProtection": True,
+        "publicNetworkAccess": "Disabled",
+        "privateEndpointConnections": [{"properties": {"privateLinkServiceConnectionState": {"status": "Approved"}}}],
+    }
+    cases = {
+        "V1": {"enableRbacAuthorization": False},
+        "V2": {"enableSoftDelete": False},
+        "V3": {"enablePurgeProtection": None},
+        "V4": {"publicNetworkAccess": "Enabled"},
+        "V5": {"privateEndpointConnections": []},
+    }
     for check, change in cases.items():
         tables = healthy_tables()
-        tables.vault = vault_table({"name": "kv1", "properties": {**base, **change}}, audit_logging=True,
-                                   defender_for_key_vault=True)
+        tables.vault = vault_table(
+            {"name": "kv1", "properties": {**base, **change}}, audit_logging=True, defender_for_key_vault=True
+        )
         expected = {check, "R9"} if check == "V1" else {check}
         assert set(ids(tables)) == expected, check
     tables = healthy_tables()
@@ -194,21 +289,38 @@ def test_recovery_level_tells_soft_delete_and_purge_protection_when_arm_is_refus
 
 def test_access_checks_on_a_messy_vault():
     rg = f"{SUB}/resourceGroups/rg-devops"
-    principals = {"g1": group("g1", "kv_admin"), "g3": group("g3", "kv_pipeline"), "u1": user("u1", "lead"),
-                  "u2": user("u2", "guesty", guest=True), "u3": user("u3", "leaver", enabled=False),
-                  "u4": user("u4", "shortcut"), "u5": user("u5", "a"), "u6": user("u6", "b")}
-    items = [assignment("a1", "g1", "Group", ADMIN), assignment("a2", "u4", "User", SECRETS_USER),
-             assignment("a3", "u1", "User", UAA, scope=rg), assignment("a4", "g3", "Group", SECRETS_USER),
-             assignment("a5", "dead", "User", READER), assignment("a6", "u5", "User", CUSTOM),
-             assignment("a7", "u4", "User", "99999999-9999-9999-9999-999999999999"),
-             assignment("other", "u6", "User", ADMIN, scope=f"{SUB}/resourceGroups/elsewhere")]
+    principals = {
+        "g1": group("g1", "kv_admin"),
+        "g3": group("g3", "kv_pipeline"),
+        "u1": user("u1", "lead"),
+        "u2": user("u2", "guesty", guest=True),
+        "u3": user("u3", "leaver", enabled=False),
+        "u4": user("u4", "shortcut"),
+        "u5": user("u5", "a"),
+        "u6": user("u6", "b"),
+    }
+    items = [
+        assignment("a1", "g1", "Group", ADMIN),
+        assignment("a2", "u4", "User", SECRETS_USER),
+        assignment("a3", "u1", "User", UAA, scope=rg),
+        assignment("a4", "g3", "Group", SECRETS_USER),
+        assignment("a5", "dead", "User", READER),
+        assignment("a6", "u5", "User", CUSTOM),
+        assignment("a7", "u4", "User", "99999999-9999-9999-9999-999999999999"),
+        assignment("other", "u6", "User", ADMIN, scope=f"{SUB}/resourceGroups/elsewhere"),
+    ]
     tables = healthy_tables()
     tables.role_assignments = role_assignments_table(
-        items, vault_resource_id=VAULT, roles=ROLES, principals=principals,
-        members={"g1": ["u1", "u2", "u3", "u5", "u6"], "g3": []})
-    assert "other" not in set(tables.role_assignments["assignment_id"])   # another vault's scope
-    tables.reviews = reviews_table([{"group_name": "kv_admin", "group_id": "g1", "status": "overdue",
-                                     "last_completed": NOW - 90 * DAY}], now=NOW)
+        items,
+        vault_resource_id=VAULT,
+        roles=ROLES,
+        principals=principals,
+        members={"g1": ["u1", "u2", "u3", "u5", "u6"], "g3": []},
+    )
+    assert "other" not in set(tables.role_assignments["assignment_id"])  # another vault's scope
+    tables.reviews = reviews_table(
+        [{"group_name": "kv_admin", "group_id": "g1", "status": "overdue", "last_completed": NOW - 90 * DAY}], now=NOW
+    )
     found = ids(tables)
     assert any("5 administrators" in a for a in found["R1"])
     assert {a.split(":")[0] for a in found["R2"]} == {"shortcut", "lead", "a"}  # users on privileged or reading roles
@@ -227,18 +339,24 @@ def test_access_checks_on_a_messy_vault():
 def test_p4_passes_open_and_due_reviews_and_flags_unapplied_denies():
     tables = healthy_tables()
     for status, flagged in (("in_progress", False), ("due", False), ("not_applied", True), ("overdue", True)):
-        tables.reviews = reviews_table([{"group_name": "kv_admin", "group_id": "g1", "status": status},
-                                        {"group_name": "kv_reader", "group_id": "g2", "status": "ok"}], now=NOW)
+        tables.reviews = reviews_table(
+            [
+                {"group_name": "kv_admin", "group_id": "g1", "status": status},
+                {"group_name": "kv_reader", "group_id": "g2", "status": "ok"},
+            ],
+            now=NOW,
+        )
         assert ("P4" in ids(tables)) is flagged, status
 
 
 def test_without_the_directory_the_principal_checks_are_limitations():
     tables = healthy_tables()
-    tables.role_assignments = role_assignments_table([assignment("a1", "u4", "User", SECRETS_USER)],
-                                                     vault_resource_id=VAULT, roles=ROLES, principals=None)
+    tables.role_assignments = role_assignments_table(
+        [assignment("a1", "u4", "User", SECRETS_USER)], vault_resource_id=VAULT, roles=ROLES, principals=None
+    )
     tables.unavailable.update(principals="Directory: access denied (403).", reviews="Access reviews: 403")
     findings, limitations = evaluate(tables, AuditSettings(now=NOW))
-    assert {f.id for f in findings} == {"R2"}                  # principal type comes from ARM itself
+    assert {f.id for f in findings} == {"R2"}  # principal type comes from ARM itself
     blocked = {c for lim in limitations for c in lim.checks}
     assert {"R1", "R4", "R5", "P1", "P2", "P3", "P4"} <= blocked
 
@@ -292,8 +410,13 @@ def test_charts_cap_rows_and_count_statuses():
     rows = [secret(f"s{i}", expires_in=i) for i in range(100)]
     svg = expiry_timeline_svg(secrets_table(rows, now=NOW), now=pd.Timestamp(NOW))
     assert svg.count("<circle") == 60 and "60 of 100" in svg and ">s0<" in svg
-    reviews = reviews_table([{"group_name": g, "group_id": g, "status": s}
-                             for g, s in (("a", "ok"), ("b", "ok"), ("c", "overdue"), ("d", "weird"))], now=NOW)
+    reviews = reviews_table(
+        [
+            {"group_name": g, "group_id": g, "status": s}
+            for g, s in (("a", "ok"), ("b", "ok"), ("c", "overdue"), ("d", "weird"))
+        ],
+        now=NOW,
+    )
     svg = review_status_svg(reviews)
     assert ">weird<" in svg and "a, b" in svg
 
@@ -313,20 +436,22 @@ def test_pacer_never_exceeds_the_window_limit_and_pauses_after_a_429():
         worst = max(sum(1 for t in stamps if start <= t < start + 1.0) for start in stamps)
         assert worst <= 200
         elapsed = max(stamps) - min(stamps)
-        assert 1.4 < elapsed < 6.0        # ~ (400 - burst) / rate = 2.2 s: paced, never unpaced
+        assert 1.4 < elapsed < 6.0  # ~ (400 - burst) / rate = 2.2 s: paced, never unpaced
         pause = pacer.throttled()
         began = loop.time()
         await pacer.acquire()
         assert loop.time() - began >= pause - 0.05 and pacer.stats.throttled == 1
-        assert pacer.throttled() == 2.0    # the backoff grows while 429s keep coming
+        assert pacer.throttled() == 2.0  # the backoff grows while 429s keep coming
 
     asyncio.run(scenario())
 
 
 def test_an_empty_vault_passes_every_check_it_can_see():
-    tables = AuditTables(secrets=secrets_table([], now=NOW),
-                         role_assignments=role_assignments_table([], vault_resource_id=VAULT, roles={}, principals={}),
-                         reviews=reviews_table([], now=NOW))
+    tables = AuditTables(
+        secrets=secrets_table([], now=NOW),
+        role_assignments=role_assignments_table([], vault_resource_id=VAULT, roles={}, principals={}),
+        reviews=reviews_table([], now=NOW),
+    )
     findings, limitations = evaluate(tables, AuditSettings(now=NOW))
     assert findings == []
-    assert [lim.source for lim in limitations] == ["vault"]     # no vault row at all: a limitation
+    assert [lim.source for lim in limitations] == ["vault"]  # no vault row at all: a limitation

@@ -45,7 +45,7 @@ def test_a_key_vault_reader_audits_and_is_told_what_it_could_not_see(seed):
     found = {f["id"] for f in vault["findings"]}
     assert {"S1", "S3", "S4", "S5", "S6", "V3", "R2", "R4", "R5", "R7"} <= found
     not_seen = {check for lim in vault["limitations"] for check in lim["checks"]}
-    assert {"P1", "P2", "P3", "P4"} <= not_seen                      # no AccessReview.Read.All
+    assert {"P1", "P2", "P3", "P4"} <= not_seen  # no AccessReview.Read.All
     reviews = next(lim for lim in vault["limitations"] if "P4" in lim["checks"])
     assert "AccessReview.Read.All" in reviews["reason"]
     assert vault["tables"]["reviews"] is None
@@ -76,15 +76,16 @@ def test_no_output_format_contains_a_secret_value(seed, tmp_path):
 
 def test_exit_codes(seed, tmp_path):
     failed = invoke("local", "--fail-on", "high")
-    assert failed.exit_code == 1                                        # the guest holds access (R4)
+    assert failed.exit_code == 1  # the guest holds access (R4)
     assert "at or above --fail-on high: " in failed.stderr and "R4 high (azDevOpsKV01)" in failed.stderr
     passed = invoke("local", "--fail-on", "none")
     assert passed.exit_code == 0 and "--fail-on" not in passed.stderr
     report = tmp_path / "audit.html"
     wrote = invoke("local", "--output", "html", "--out", str(report))
     assert wrote.exit_code == 0 and wrote.stdout == ""
-    assert re.fullmatch(rf"Wrote the html report of azDevOpsKV01 \(\d+ findings\) to {re.escape(str(report))}\.\n",
-                        wrote.stderr)
+    assert re.fullmatch(
+        rf"Wrote the html report of azDevOpsKV01 \(\d+ findings\) to {re.escape(str(report))}\.\n", wrote.stderr
+    )
     assert report.read_text().count("<svg") == 2
     result = CliRunner().invoke(audit, ["not a vault!"])
     assert result.exit_code == 2 and "is not a vault name" in result.output

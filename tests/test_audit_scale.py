@@ -17,7 +17,7 @@ from kvnb.audit.pacing import RequestPacer
 from kvnb.local.seed.scenario import FIRST_VAULT
 from kvnb.local.state.secrets import set_secret
 
-LIMIT, WINDOW = 120, 2.0   # requests per window: 60 per second
+LIMIT, WINDOW = 120, 2.0  # requests per window: 60 per second
 
 
 @pytest.fixture
@@ -27,8 +27,13 @@ def crowded(local_vault, monkeypatch):
     monkeypatch.delenv("KVNB_PERSONA", raising=False)
     for index in range(150):
         for _ in range(1 + index % 3):
-            set_secret(local_vault.store, FIRST_VAULT, f"bulk-{index:03d}", random_source.token_urlsafe(12),
-                       content_type="text/plain")
+            set_secret(
+                local_vault.store,
+                FIRST_VAULT,
+                f"bulk-{index:03d}",
+                random_source.token_urlsafe(12),
+                content_type="text/plain",
+            )
     faults = local_vault.service.faults
     faults.limit_all, faults.window_seconds = LIMIT, WINDOW
     return local_vault
@@ -66,12 +71,12 @@ def test_pacing_stays_inside_the_throttle_and_first_results_come_early(crowded, 
     # server can bunch up; the margin is widened to what 5% of 4,000 is worth at full scale.
     pacer = RequestPacer.for_limit(LIMIT, WINDOW, share=0.85, rate_share=0.8)
     events, result, stamps = asyncio.run(run(target, pacer))
-    assert result.throttled == 0 and pacer.stats.throttled == 0            # paced, never refused
+    assert result.throttled == 0 and pacer.stats.throttled == 0  # paced, never refused
     counts = result.tables.secrets.set_index("name")["version_count"].to_dict()
     assert {name: counts[name] for name in expected_counts()} == expected_counts()
-    assert result.requests >= 157 + 7                                    # 7 list pages + one per secret + challenge
-    minimum = (result.requests - pacer.burst) / pacer.rate               # what the pace allows at best
-    assert minimum * 0.9 < result.seconds < minimum * 2 + 5        # paced: not faster than the pace allows
+    assert result.requests >= 157 + 7  # 7 list pages + one per secret + challenge
+    minimum = (result.requests - pacer.burst) / pacer.rate  # what the pace allows at best
+    assert minimum * 0.9 < result.seconds < minimum * 2 + 5  # paced: not faster than the pace allows
     stages = [event.stage for event in events]
     first_page = stages.index("secrets_first_page")
     assert events[first_page].tables.secrets["version_count"].isna().all()
@@ -85,8 +90,8 @@ def test_pacing_stays_inside_the_throttle_and_first_results_come_early(crowded, 
 @pytest.mark.slow
 def test_429s_are_honoured_when_the_pace_is_too_fast(crowded, target):
     crowded.service.faults.throttle = True
-    greedy = RequestPacer(rate=2000, burst=2000)                         # ignores the vault's limit
+    greedy = RequestPacer(rate=2000, burst=2000)  # ignores the vault's limit
     _, result, _ = asyncio.run(run(target, greedy))
-    assert greedy.stats.throttled > 0                                    # the vault refused some ...
+    assert greedy.stats.throttled > 0  # the vault refused some ...
     counts = result.tables.secrets.set_index("name")["version_count"].to_dict()
-    assert {name: counts[name] for name in expected_counts()} == expected_counts()   # ... and none was lost
+    assert {name: counts[name] for name in expected_counts()} == expected_counts()  # ... and none was lost

@@ -55,13 +55,19 @@ def soon(days: int) -> datetime:
 def set_expiry(name: str, days: int):
     def fix(vault, target):
         vault.secret_client("lead").update_secret_properties(name, expires_on=soon(days))
+
     return fix
 
 
 def rotate(name: str, *, expires_in: int | None = None, content_type: str = "text/plain"):
     def fix(vault, target):
-        vault.secret_client("lead").set_secret(name, random_source.token_urlsafe(24), content_type=content_type,
-                                               expires_on=soon(expires_in) if expires_in else None)
+        vault.secret_client("lead").set_secret(
+            name,
+            random_source.token_urlsafe(24),
+            content_type=content_type,
+            expires_on=soon(expires_in) if expires_in else None,
+        )
+
     return fix
 
 
@@ -92,6 +98,7 @@ def leave_groups(handle: str):
         person = directory.principal_by_handle(handle)
         for group in directory.groups_of(person.id):
             directory.remove_member(group.id, person.id)
+
     return fix
 
 
@@ -125,14 +132,21 @@ def create_pipeline_review(vault, target):
     group = directory.principal_by_handle(f"{FIRST_VAULT}_pipeline")
     lead = directory.principal_by_handle("lead")
     with GraphClient.from_target(target) as graph:
-        graph.post("/identityGovernance/accessReviews/definitions", {
-            "displayName": "Pipeline group, every 2 months",
-            "scope": {"query": f"/groups/{group.id}/transitiveMembers", "queryType": "MicrosoftGraph"},
-            "reviewers": [{"query": f"/users/{lead.id}", "queryType": "MicrosoftGraph"}],
-            "settings": {"instanceDurationInDays": 14, "recurrence": {
-                "pattern": {"type": "absoluteMonthly", "interval": 2},
-                "range": {"type": "noEnd", "startDate": datetime.now(timezone.utc).date().isoformat()}}},
-        })
+        graph.post(
+            "/identityGovernance/accessReviews/definitions",
+            {
+                "displayName": "Pipeline group, every 2 months",
+                "scope": {"query": f"/groups/{group.id}/transitiveMembers", "queryType": "MicrosoftGraph"},
+                "reviewers": [{"query": f"/users/{lead.id}", "queryType": "MicrosoftGraph"}],
+                "settings": {
+                    "instanceDurationInDays": 14,
+                    "recurrence": {
+                        "pattern": {"type": "absoluteMonthly", "interval": 2},
+                        "range": {"type": "noEnd", "startDate": datetime.now(timezone.utc).date().isoformat()},
+                    },
+                },
+            },
+        )
 
 
 # (check, planted object, fix, the check's other planted objects that may remain)
@@ -156,8 +170,9 @@ CASES = [
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("check, marker, fix, others_remain", CASES,
-                         ids=[f"{c}-{m.split(':')[0].split(' ')[0]}" for c, m, _, _ in CASES])
+@pytest.mark.parametrize(
+    "check, marker, fix, others_remain", CASES, ids=[f"{c}-{m.split(':')[0].split(' ')[0]}" for c, m, _, _ in CASES]
+)
 def test_fixing_a_planted_problem_clears_its_finding(seed, lead_target, check, marker, fix, others_remain):
     before = audit_vault(lead_target)
     assert mentions(before, check, marker), affected(before, check)
@@ -179,17 +194,28 @@ def test_the_seed_shows_every_planted_problem(seed, lead_target, monkeypatch):
     monkeypatch.setattr(SecretClient, "get_secret", never)
     audit = audit_vault(lead_target)
     expected = {
-        "S1": "DbConnectionString", "S3": "ServicePrincipalSecret", "S4": "StorageAccountKey",
-        "S5": "ServicePrincipalSecret", "V3": FIRST_VAULT, "R2": "Developer With Direct Access",
-        "R4": "External Contractor", "R5": "Former Team Member", "R7": "Team Lead: Key Vault Data Access Administrator",
+        "S1": "DbConnectionString",
+        "S3": "ServicePrincipalSecret",
+        "S4": "StorageAccountKey",
+        "S5": "ServicePrincipalSecret",
+        "V3": FIRST_VAULT,
+        "R2": "Developer With Direct Access",
+        "R4": "External Contractor",
+        "R5": "Former Team Member",
+        "R7": "Team Lead: Key Vault Data Access Administrator",
         "P3": "External Contractor",
     }
     for check, marker in expected.items():
         assert mentions(audit, check, marker), (check, affected(audit, check))
-    assert mentions(audit, "S6", "PartnerSftpPassword: expired") and mentions(audit, "S6", "LegacyFtpPassword: disabled")
+    assert mentions(audit, "S6", "PartnerSftpPassword: expired") and mentions(
+        audit, "S6", "LegacyFtpPassword: disabled"
+    )
     statuses = set(affected(audit, "P4"))
-    assert statuses == {f"{FIRST_VAULT}_reader (Group): overdue", f"{FIRST_VAULT}_secAccess (Group): not_applied",
-                        f"{FIRST_VAULT}_pipeline (Group): no_review"}
+    assert statuses == {
+        f"{FIRST_VAULT}_reader (Group): overdue",
+        f"{FIRST_VAULT}_secAccess (Group): not_applied",
+        f"{FIRST_VAULT}_pipeline (Group): no_review",
+    }
     reviews = audit.tables.reviews.set_index("group")["status"].to_dict()
     assert reviews[f"{FIRST_VAULT}_admin"] == "ok"
     secrets = audit.tables.secrets.set_index("name")

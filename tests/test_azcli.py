@@ -59,10 +59,21 @@ def az(empty_vault, tmp_path) -> Az:
     url = empty_vault.url
     env = profile_env(empty_vault, tmp_path)
     cli = Az(env)
-    cli.ok("cloud", "register", "-n", "KvnbLocal", "--skip-endpoint-discovery",
-           "--endpoint-resource-manager", f"{url}/", "--endpoint-active-directory", url,
-           "--endpoint-active-directory-resource-id", "https://management.core.windows.net/",
-           "--suffix-keyvault-dns", f":{urlsplit(url).port}")
+    cli.ok(
+        "cloud",
+        "register",
+        "-n",
+        "KvnbLocal",
+        "--skip-endpoint-discovery",
+        "--endpoint-resource-manager",
+        f"{url}/",
+        "--endpoint-active-directory",
+        url,
+        "--endpoint-active-directory-resource-id",
+        "https://management.core.windows.net/",
+        "--suffix-keyvault-dns",
+        f":{urlsplit(url).port}",
+    )
     cli.ok("cloud", "set", "-n", "KvnbLocal")
     cli.ok("login", "--identity", "--allow-no-subscriptions", "-o", "none")
     return cli
@@ -82,8 +93,19 @@ def test_az_keyvault_secret_life_cycle(empty_vault, az, tmp_path):
     versions = az.json("keyvault", "secret", "list-versions", *VAULT, "-n", name)
     assert sorted(v["id"] for v in versions) == sorted([created["id"], newer["id"]])
 
-    updated = az.json("keyvault", "secret", "set-attributes", *VAULT, "-n", name,
-                      "--content-type", "text/plain", "--tags", "env=test", "team=devops")
+    updated = az.json(
+        "keyvault",
+        "secret",
+        "set-attributes",
+        *VAULT,
+        "-n",
+        name,
+        "--content-type",
+        "text/plain",
+        "--tags",
+        "env=test",
+        "team=devops",
+    )
     assert (updated["contentType"], updated["tags"]) == ("text/plain", {"env": "test", "team": "devops"})
     assert updated["id"] == newer["id"]
 

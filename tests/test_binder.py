@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 COPIED = ("pyproject.toml", "README.md", "kvnb", "notebooks", "binder")
-RUN_NOTEBOOK = '''
+RUN_NOTEBOOK = """
 import os
 import sys
 import nbformat
@@ -45,7 +45,7 @@ nb.cells.append(new_code_cell("import sys, kvnb\\nprint('kernel', sys.executable
 # As Jupyter's server does: the kernel starts in the notebook's folder.
 NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": os.path.dirname(source)}}).execute()
 nbformat.write(nb, executed)
-'''
+"""
 
 
 def copy_repository(target: Path) -> Path:
@@ -64,8 +64,11 @@ def copy_repository(target: Path) -> Path:
 def fresh_venv(path: Path) -> Path:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120)
     where = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
-    site = Path(subprocess.run([str(path / "bin" / "python"), "-c", where], check=True, capture_output=True,
-                               text=True, timeout=60).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [str(path / "bin" / "python"), "-c", where], check=True, capture_output=True, text=True, timeout=60
+        ).stdout.strip()
+    )
     # Dependencies (and pip, and setuptools for the build) from this project's environment.
     (site / "project_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     return path
@@ -87,19 +90,29 @@ def binder_env(venv: Path, home: Path) -> dict[str, str]:
 
 def test_postbuild_installs_kvnb_from_source_and_start_serves_notebook_02(tmp_path):
     major = int(metadata.version("setuptools").split(".")[0])
-    assert major >= 77, ("Building kvnb offline needs setuptools>=77 in the test environment (pyproject's "
-                         "`license = \"MIT\"` is a PEP 639 expression): pip install 'setuptools>=77'.")
+    assert major >= 77, (
+        "Building kvnb offline needs setuptools>=77 in the test environment (pyproject's "
+        "`license = \"MIT\"` is a PEP 639 expression): pip install 'setuptools>=77'."
+    )
     repo = copy_repository(tmp_path / "repo")
     venv = fresh_venv(tmp_path / "venv")
     home = tmp_path / "home"
     home.mkdir()
     env = binder_env(venv, home)
 
-    build = subprocess.run(["bash", "binder/postBuild"], cwd=repo, env=env, capture_output=True, text=True,
-                           timeout=300, check=False)
+    build = subprocess.run(
+        ["bash", "binder/postBuild"], cwd=repo, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
     assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
-    installed = subprocess.run([str(venv / "bin" / "python"), "-c", "import kvnb; print(kvnb.__file__)"],
-                               cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
+    installed = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import kvnb; print(kvnb.__file__)"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert Path(installed.stdout.strip()).is_relative_to(venv), "kvnb is installed into the fresh environment"
     assert (venv / "bin" / "kvnb").exists()
 
@@ -108,14 +121,27 @@ def test_postbuild_installs_kvnb_from_source_and_start_serves_notebook_02(tmp_pa
     executed = tmp_path / "executed-02.ipynb"
     try:
         started = subprocess.run(
-            ["binder/start", str(venv / "bin" / "python"), str(runner), "notebooks/02_new_team_member.ipynb",
-             str(executed)], cwd=repo, env=env, capture_output=True, text=True, timeout=300, check=False)
+            [
+                "binder/start",
+                str(venv / "bin" / "python"),
+                str(runner),
+                "notebooks/02_new_team_member.ipynb",
+                str(executed),
+            ],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
         assert "Started local vault" in started.stdout
         value = _current_api_caller(home)
     finally:
-        subprocess.run([str(venv / "bin" / "kvnb"), "local", "stop"], env=env, capture_output=True, timeout=60,
-                       check=False)
+        subprocess.run(
+            [str(venv / "bin" / "kvnb"), "local", "stop"], env=env, capture_output=True, timeout=60, check=False
+        )
 
     nb = nbformat.read(executed, as_version=4)
     outputs = {cell.get("id"): "".join(o.get("text", "") for o in cell.get("outputs", [])) for cell in nb.cells}
@@ -139,11 +165,16 @@ def _current_api_caller(home: Path) -> str:
 
     from kvnb.credentials import LocalVaultCredential
 
-    credential = LocalVaultCredential(runtime.token_endpoint, control.identity_header(paths, "lead"),
-                                      persona="lead", connection_verify=str(paths.ca_cert))
+    credential = LocalVaultCredential(
+        runtime.token_endpoint,
+        control.identity_header(paths, "lead"),
+        persona="lead",
+        connection_verify=str(paths.ca_cert),
+    )
     try:
-        with SecretClient(runtime.base_url, credential, verify_challenge_resource=False,
-                          connection_verify=str(paths.ca_cert)) as client:
+        with SecretClient(
+            runtime.base_url, credential, verify_challenge_resource=False, connection_verify=str(paths.ca_cert)
+        ) as client:
             return client.get_secret("APICaller").value
     finally:
         credential.close()

@@ -22,8 +22,10 @@ def test_audit_formats_match_the_audit_package():
 
 
 def test_importing_the_cli_loads_no_pandas_or_azure_sdk():
-    code = ("import sys, kvnb.cli; heavy = [m for m in ('pandas', 'azure.keyvault.secrets', "
-            "'azure.mgmt.authorization') if m in sys.modules]; print(','.join(heavy))")
+    code = (
+        "import sys, kvnb.cli; heavy = [m for m in ('pandas', 'azure.keyvault.secrets', "
+        "'azure.mgmt.authorization') if m in sys.modules]; print(','.join(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == ""
 

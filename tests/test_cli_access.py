@@ -34,8 +34,10 @@ def test_whoami_shows_roles_and_the_cli_command_to_request_more(local_vault):
     assert re.search(r"You are newmember@kvnblocal\.onmicrosoft\.com \(User, object id [0-9a-f-]{36}\)", out)
     assert "Key Vault Reader: through group azDevOpsKV01_reader" in out
     assert re.search(r"\bget\s+no", out) and re.search(r"\blist\s+yes\s+Key Vault Reader", out)
-    assert ('To get: you need Key Vault Secrets User; request the access package azDevOpsKV01_secAccess '
-            '(Key Vault Secrets User): `kvnb access request "Key Vault Secrets User" --reason WHY`.') in out
+    assert (
+        "To get: you need Key Vault Secrets User; request the access package azDevOpsKV01_secAccess "
+        '(Key Vault Secrets User): `kvnb access request "Key Vault Secrets User" --reason WHY`.'
+    ) in out
     assert "%kvaccess" not in out
 
 
@@ -51,8 +53,15 @@ def test_check_exits_1_when_you_may_not_read_the_value(local_vault):
 
 
 def test_request_is_decided_by_the_approver_then_listed_no_more(local_vault):
-    already = kvnb(local_vault, "access", "request", "Key Vault Secrets User", "--reason", "partner API client",
-                   persona="newmember")  # the seed already holds one open request for this package
+    already = kvnb(
+        local_vault,
+        "access",
+        "request",
+        "Key Vault Secrets User",
+        "--reason",
+        "partner API client",
+        persona="newmember",
+    )  # the seed already holds one open request for this package
     assert "already an open request" in one_line_refusal(already)
     listed = kvnb(local_vault, "access", "requests", "--output", "json", persona="lead")
     (pending,) = json.loads(listed.stdout)
@@ -65,18 +74,21 @@ def test_request_is_decided_by_the_approver_then_listed_no_more(local_vault):
 
 
 def test_request_by_package_name_then_denied(local_vault):
-    made = kvnb(local_vault, "access", "request", "azDevOpsKV01_reader", "--reason", "to see what exists",
-                persona="aad-team")
+    made = kvnb(
+        local_vault, "access", "request", "azDevOpsKV01_reader", "--reason", "to see what exists", persona="aad-team"
+    )
     assert made.returncode == 0, made.stderr
-    request_id = re.search(r"Requested azDevOpsKV01_reader.* \(request ([0-9a-f-]{36}), \w+\)\. "
-                           r"Its approvers see it with `kvnb access requests`\.", made.stdout)[1]
+    request_id = re.search(
+        r"Requested azDevOpsKV01_reader.* \(request ([0-9a-f-]{36}), \w+\)\. "
+        r"Its approvers see it with `kvnb access requests`\.",
+        made.stdout,
+    )[1]
     denied = kvnb(local_vault, "access", "deny", request_id, "--reason", "not needed", persona="lead")
     assert f"Request {request_id}: denied" in denied.stdout
 
 
 def test_a_requestor_may_not_approve_their_own_request(local_vault):
-    made = kvnb(local_vault, "access", "request", "azDevOpsKV01_secAccess", "--reason", "rotation duty",
-                persona="lead")
+    made = kvnb(local_vault, "access", "request", "azDevOpsKV01_secAccess", "--reason", "rotation duty", persona="lead")
     assert made.returncode == 0, made.stderr
     request_id = re.search(r"\(request ([0-9a-f-]{36}),", made.stdout)[1]
     one_line_refusal(kvnb(local_vault, "access", "approve", request_id, persona="lead"))
@@ -85,15 +97,38 @@ def test_a_requestor_may_not_approve_their_own_request(local_vault):
 
 
 def test_grant_for_an_hour_then_revoke_and_a_member_may_not_grant(local_vault):
-    granted = kvnb(local_vault, "access", "grant", "AzureAD team", "Key Vault Secrets Officer",
-                   "--scope", "secret/APICaller", "--for", "1h", "--reason", "rotation", persona="lead")
-    assert re.search(r"Granted Key Vault Secrets Officer to AzureAD team on secret APICaller until .* UTC\.",
-                     granted.stdout), granted.stderr
-    revoked = kvnb(local_vault, "access", "revoke", "AzureAD team", "Key Vault Secrets Officer",
-                   "--scope", "secret/APICaller", persona="lead")
+    granted = kvnb(
+        local_vault,
+        "access",
+        "grant",
+        "AzureAD team",
+        "Key Vault Secrets Officer",
+        "--scope",
+        "secret/APICaller",
+        "--for",
+        "1h",
+        "--reason",
+        "rotation",
+        persona="lead",
+    )
+    assert re.search(
+        r"Granted Key Vault Secrets Officer to AzureAD team on secret APICaller until .* UTC\.", granted.stdout
+    ), granted.stderr
+    revoked = kvnb(
+        local_vault,
+        "access",
+        "revoke",
+        "AzureAD team",
+        "Key Vault Secrets Officer",
+        "--scope",
+        "secret/APICaller",
+        persona="lead",
+    )
     assert "Revoked Key Vault Secrets Officer from AzureAD team on secret APICaller" in revoked.stdout
-    one_line_refusal(kvnb(local_vault, "access", "grant", "aad-team", "Key Vault Secrets User", persona="member"),
-                     "You may not grant roles")
+    one_line_refusal(
+        kvnb(local_vault, "access", "grant", "aad-team", "Key Vault Secrets User", persona="member"),
+        "You may not grant roles",
+    )
 
 
 def test_review_and_plan(local_vault):
@@ -103,8 +138,12 @@ def test_review_and_plan(local_vault):
     plan = kvnb(local_vault, "access", "plan", "--output", "json", persona="lead")
     assert plan.returncode == 1  # drift is a failed check
     drift = json.loads(plan.stdout)
-    assert any(d["kind"] == "bypass" and d["principal_name"] == "shortcut@kvnblocal.onmicrosoft.com"
-               and d["role_name"] == "Key Vault Secrets User" for d in drift), drift
+    assert any(
+        d["kind"] == "bypass"
+        and d["principal_name"] == "shortcut@kvnblocal.onmicrosoft.com"
+        and d["role_name"] == "Key Vault Secrets User"
+        for d in drift
+    ), drift
     assert re.search(r"Governance plan for azDevOpsKV01: \d+ drift items?\.", plan.stderr)
     assert "1 drift items" not in plan.stderr
 
@@ -113,10 +152,14 @@ def test_refusals_and_usage_errors_are_one_line_with_exit_2(local_vault):
     no_vault = run_kvnb(local_vault.paths.home, "access", "whoami")
     one_line_refusal(no_vault, "No vault given", "pass --vault VAULT", "KVNB_VAULT")
     one_line_refusal(kvnb(local_vault, "access", "check", "bad_name"), "not a secret name")
-    one_line_refusal(kvnb(local_vault, "access", "grant", "aad-team", "Key Vault Reader", "--scope", "keys/x",
-                          persona="lead"), "--scope takes secret/NAME")
-    one_line_refusal(kvnb(local_vault, "access", "grant", "aad-team", "Key Vault Reader", "--for", "soon",
-                          persona="lead"), "Cannot read the duration")
+    one_line_refusal(
+        kvnb(local_vault, "access", "grant", "aad-team", "Key Vault Reader", "--scope", "keys/x", persona="lead"),
+        "--scope takes secret/NAME",
+    )
+    one_line_refusal(
+        kvnb(local_vault, "access", "grant", "aad-team", "Key Vault Reader", "--for", "soon", persona="lead"),
+        "Cannot read the duration",
+    )
     usage = kvnb(local_vault, "access", "request", "Key Vault Secrets User", persona="newmember")
     assert usage.returncode == 2 and "--reason" in usage.stderr
 

@@ -33,8 +33,9 @@ def _pem() -> str:
 
 VALUES = {
     "pem-key": _pem,
-    "connection-string": lambda: ("Server=tcp:sql.example.net,1433;Database=app;User ID=app;"
-                                  f"Password={secrets.token_urlsafe(18)};Encrypt=True;"),
+    "connection-string": lambda: (
+        f"Server=tcp:sql.example.net,1433;Database=app;User ID=app;Password={secrets.token_urlsafe(18)};Encrypt=True;"
+    ),
     "storage-key": lambda: base64.b64encode(secrets.token_bytes(64)).decode(),
     "password": lambda: f"p'\"<&>é€{secrets.token_hex(6)}ß",
     "pin": lambda: f"{secrets.randbelow(900000) + 100000}",
@@ -56,8 +57,10 @@ def _digest(value: str) -> str:
 
 
 # The child: checks the variable against a digest and says only OK or WRONG.
-CHECK = ("import hashlib, os, sys; v = os.environ.get(sys.argv[1]);"
-         "print('OK' if v is not None and hashlib.sha256(v.encode()).hexdigest() == sys.argv[2] else 'WRONG')")
+CHECK = (
+    "import hashlib, os, sys; v = os.environ.get(sys.argv[1]);"
+    "print('OK' if v is not None and hashlib.sha256(v.encode()).hexdigest() == sys.argv[2] else 'WRONG')"
+)
 # The child misbehaving: the value in every way a program leaks one, some of it a few characters per write.
 LEAK = r"""
 import base64, json, os, sys, time
@@ -114,8 +117,20 @@ def files_containing(value: str, *roots: Path, since: float = 0) -> list[str]:
 def test_the_value_reaches_the_command_and_no_file(governed_vault, stored, child_home, shape):
     value = stored("RunSecret", shape)
     started = time.time() - 1
-    done = kvnb_run(governed_vault, "--persona", "lead", "--secret", "RunSecret=RUN_VALUE", "--",
-                    PYTHON, "-c", CHECK, "RUN_VALUE", _digest(value), env=child_home)
+    done = kvnb_run(
+        governed_vault,
+        "--persona",
+        "lead",
+        "--secret",
+        "RunSecret=RUN_VALUE",
+        "--",
+        PYTHON,
+        "-c",
+        CHECK,
+        "RUN_VALUE",
+        _digest(value),
+        env=child_home,
+    )
     assert (done.returncode, done.stdout) == (0, "OK\n"), done.stderr[-2000:]
     assert_no_trace_of(value, done.stdout + done.stderr)
     # Six digits turn up by chance in any key file: for a PIN, only files written by the run count.
@@ -126,8 +141,9 @@ def test_the_value_reaches_the_command_and_no_file(governed_vault, stored, child
 @pytest.mark.parametrize("shape", ["connection-string", "storage-key", "password", "pem-key"])
 def test_a_value_the_command_prints_is_masked_on_stdout_and_stderr(governed_vault, stored, child_home, shape):
     value = stored("LeakySecret", shape)
-    done = kvnb_run(governed_vault, "--persona", "lead", "--secret", "LeakySecret=LEAKED", "--",
-                    PYTHON, "-c", LEAK, env=child_home)
+    done = kvnb_run(
+        governed_vault, "--persona", "lead", "--secret", "LeakySecret=LEAKED", "--", PYTHON, "-c", LEAK, env=child_home
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert_no_trace(done.stdout, value)
     assert_no_trace(done.stderr, value)
@@ -140,11 +156,31 @@ def test_a_value_the_command_prints_is_masked_on_stdout_and_stderr(governed_vaul
 
 def test_no_mask_shows_what_the_command_prints(governed_vault, stored):
     value = stored("ShownSecret", "storage-key")
-    done = kvnb_run(governed_vault, "--persona", "lead", "--secret", "ShownSecret=LEAKED", "--no-mask", "--",
-                    PYTHON, "-c", "import os; print(os.environ['LEAKED'][:4] == os.environ['LEAKED'][:4])")
+    done = kvnb_run(
+        governed_vault,
+        "--persona",
+        "lead",
+        "--secret",
+        "ShownSecret=LEAKED",
+        "--no-mask",
+        "--",
+        PYTHON,
+        "-c",
+        "import os; print(os.environ['LEAKED'][:4] == os.environ['LEAKED'][:4])",
+    )
     assert (done.returncode, done.stdout) == (0, "True\n"), done.stderr[-2000:]
-    unmasked = kvnb_run(governed_vault, "--persona", "lead", "--secret", "ShownSecret=LEAKED", "--no-mask", "--",
-                        PYTHON, "-c", "import os; print(os.environ['LEAKED'])")
+    unmasked = kvnb_run(
+        governed_vault,
+        "--persona",
+        "lead",
+        "--secret",
+        "ShownSecret=LEAKED",
+        "--no-mask",
+        "--",
+        PYTHON,
+        "-c",
+        "import os; print(os.environ['LEAKED'])",
+    )
     assert "redacted" not in unmasked.stdout  # --no-mask is what it says; the text is not kept
     assert unmasked.stdout.strip() and len(unmasked.stdout.strip()) == len(value)
 
@@ -152,19 +188,34 @@ def test_no_mask_shows_what_the_command_prints(governed_vault, stored):
 def test_stdin_passes_through_and_an_existing_variable_is_replaced_with_a_note(governed_vault, stored):
     value = stored("RunSecret", "password")
     program = CHECK + "; print(sys.stdin.read().strip().upper())"
-    done = kvnb_run(governed_vault, "--persona", "lead", "--secret", "RunSecret=RUN_VALUE", "--",
-                    PYTHON, "-c", program, "RUN_VALUE", _digest(value),
-                    env={"RUN_VALUE": "left over from the shell"}, input="from the pipe\n")
+    done = kvnb_run(
+        governed_vault,
+        "--persona",
+        "lead",
+        "--secret",
+        "RunSecret=RUN_VALUE",
+        "--",
+        PYTHON,
+        "-c",
+        program,
+        "RUN_VALUE",
+        _digest(value),
+        env={"RUN_VALUE": "left over from the shell"},
+        input="from the pipe\n",
+    )
     assert (done.returncode, done.stdout) == (0, "OK\nFROM THE PIPE\n"), done.stderr[-2000:]
     assert "RUN_VALUE is set in the environment; the secret replaces it" in done.stderr
 
 
-@pytest.mark.parametrize(("program", "expected"), [
-    ("import sys; sys.exit(7)", 7),
-    ("import sys; sys.exit(0)", 0),
-    ("import os, signal; os.kill(os.getpid(), signal.SIGTERM)", 128 + signal.SIGTERM),
-    ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", 128 + signal.SIGKILL),
-])
+@pytest.mark.parametrize(
+    ("program", "expected"),
+    [
+        ("import sys; sys.exit(7)", 7),
+        ("import sys; sys.exit(0)", 0),
+        ("import os, signal; os.kill(os.getpid(), signal.SIGTERM)", 128 + signal.SIGTERM),
+        ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", 128 + signal.SIGKILL),
+    ],
+)
 def test_the_exit_code_is_the_commands(governed_vault, stored, program, expected):
     stored("RunSecret", "pin")
     done = kvnb_run(governed_vault, "--persona", "lead", "--secret", "RunSecret=PIN", "--", PYTHON, "-c", program)
@@ -178,14 +229,17 @@ def test_a_command_that_does_not_exist_exits_127(governed_vault, stored):
     assert "command not found: no-such-command-kvnb" in done.stderr
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--persona", "newmember", "--secret", "APICaller=API_KEY"], "Access denied"),
-    (["--persona", "lead", "--secret", "ApiCaler=API_KEY"], "Did you mean APICaller?"),
-    (["--persona", "lead", "--secret", "APICaller"], "--secret takes SECRET=ENVVAR"),
-    (["--persona", "lead", "--secret", "APICaller=1API"], "is not an environment variable name"),
-    (["--persona", "lead", "--secret", "bad_name=API"], "is not a secret name"),
-    (["--persona", "lead", "--secret", "APICaller=KEY", "--secret", "WebhookSigningKey=KEY"], "KEY is given twice"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--persona", "newmember", "--secret", "APICaller=API_KEY"], "Access denied"),
+        (["--persona", "lead", "--secret", "ApiCaler=API_KEY"], "Did you mean APICaller?"),
+        (["--persona", "lead", "--secret", "APICaller"], "--secret takes SECRET=ENVVAR"),
+        (["--persona", "lead", "--secret", "APICaller=1API"], "is not an environment variable name"),
+        (["--persona", "lead", "--secret", "bad_name=API"], "is not a secret name"),
+        (["--persona", "lead", "--secret", "APICaller=KEY", "--secret", "WebhookSigningKey=KEY"], "KEY is given twice"),
+    ],
+)
 def test_when_kvnb_cannot_fetch_it_exits_2_and_starts_nothing(governed_vault, tmp_path, args, message):
     marker = tmp_path / "the-command-ran"
     done = kvnb_run(governed_vault, *args, "--", PYTHON, "-c", f"open({str(marker)!r}, 'w').close()")
@@ -212,7 +266,9 @@ def test_without_a_command_it_is_a_usage_error(governed_vault):
 
 def test_json_form_of_a_value_with_quotes_is_masked(governed_vault, stored):
     value = stored("QuotedSecret", "password")
-    program = "import json, os; print(json.dumps(os.environ['Q'])); print(json.dumps(os.environ['Q'], ensure_ascii=False))"
+    program = (
+        "import json, os; print(json.dumps(os.environ['Q'])); print(json.dumps(os.environ['Q'], ensure_ascii=False))"
+    )
     done = kvnb_run(governed_vault, "--persona", "lead", "--secret", "QuotedSecret=Q", "--", PYTHON, "-c", program)
     assert done.returncode == 0, done.stderr[-2000:]
     assert_no_trace(done.stdout, value)

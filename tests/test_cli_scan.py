@@ -41,21 +41,37 @@ def tree(tmp_path, value) -> Path:
     (root / "clean/readme.md").write_text("# nothing to see\n")
     (root / "src/app.py").write_text(f"import os\nTOKEN = '{value}'\n")
     (root / "src/config.json").write_text(json.dumps({"token": value}) + "\n")
-    notebook = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# Demo"},
-                          {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": 1,
-                           "source": ["import os\n", f"token = '{value}'"]}],
-                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    notebook = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": "# Demo"},
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "outputs": [],
+                "execution_count": 1,
+                "source": ["import os\n", f"token = '{value}'"],
+            },
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     (root / "demo.ipynb").write_text(json.dumps(notebook, indent=1))
     return root
 
 
-EXPECTED_PLACES = {("src/app.py", None, None, 2, 10, "raw"), ("src/config.json", None, None, 1, 12, "json"),
-                   ("demo.ipynb", 2, "source", 2, 10, "raw")}
+EXPECTED_PLACES = {
+    ("src/app.py", None, None, 2, 10, "raw"),
+    ("src/config.json", None, None, 1, 12, "json"),
+    ("demo.ipynb", 2, "source", 2, 10, "raw"),
+}
 
 
 def places(document: dict, root: Path) -> set[tuple]:
-    return {(Path(f["path"]).relative_to(root).as_posix(), f["cell"], f["part"], f["line"], f["column"], f["form"])
-            for f in document["findings"]}
+    return {
+        (Path(f["path"]).relative_to(root).as_posix(), f["cell"], f["part"], f["line"], f["column"], f["form"])
+        for f in document["findings"]
+    }
 
 
 def invoke(*args: str):
@@ -136,14 +152,17 @@ def test_the_kvnb_group_has_the_scan_command(tree, fingerprints):
     assert result.exit_code == EXIT_FOUND
 
 
-@pytest.mark.parametrize("args, message", [
-    (["{tree}"], "--secret NAME"),
-    (["{tree}", "--secret", "api", "--fingerprints", "{fp}"], "drop --secret"),
-    (["{missing}", "--fingerprints", "{fp}"], "does not exist"),
-    (["{tree}", "--fingerprints", "{bad}"], "not a kvnb fingerprint export"),
-    (["--fingerprints", "{fp}"], "give at least one PATH"),
-    (["--secret", "api"], "give at least one PATH"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["{tree}"], "--secret NAME"),
+        (["{tree}", "--secret", "api", "--fingerprints", "{fp}"], "drop --secret"),
+        (["{missing}", "--fingerprints", "{fp}"], "does not exist"),
+        (["{tree}", "--fingerprints", "{bad}"], "not a kvnb fingerprint export"),
+        (["--fingerprints", "{fp}"], "give at least one PATH"),
+        (["--secret", "api"], "give at least one PATH"),
+    ],
+)
 def test_usage_errors_exit_2(tree, fingerprints, tmp_path, args, message):
     bad = tmp_path / "bad.json"
     bad.write_text("{}")
@@ -176,7 +195,8 @@ def test_member_finds_the_current_value(vault, tree):
     assert_no_trace(result.output, current.value)
     findings = json.loads(result.stdout)["findings"]
     assert [(Path(f["path"]).name, f["label"]) for f in findings] == [
-        ("hardcoded.py", f"APICaller/{current.properties.version}")]
+        ("hardcoded.py", f"APICaller/{current.properties.version}")
+    ]
 
 
 def test_all_versions_finds_older_values_and_counts_disabled_ones(vault, tree):
@@ -214,13 +234,16 @@ def test_export_then_scan_without_the_vault(vault, tree, tmp_path, monkeypatch):
     assert [Path(f["path"]).name for f in json.loads(result.stdout)["findings"]] == ["hardcoded.py"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--secret", "APICaller", "--persona", "newmember"], "--export-fingerprints FILE --secret APICaller"),
-    (["--secret", "APICaller", "--persona", "newmember"], "Key Vault Secrets User"),
-    (["--secret", "APICallr", "--persona", "member"], "Did you mean APICaller?"),
-    (["--secret", "LegacyFtpPassword", "--persona", "member"], "--all-versions"),
-    (["--secret", "APICaller", "--vault", "not a vault"], "is not a vault name"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--secret", "APICaller", "--persona", "newmember"], "--export-fingerprints FILE --secret APICaller"),
+        (["--secret", "APICaller", "--persona", "newmember"], "Key Vault Secrets User"),
+        (["--secret", "APICallr", "--persona", "member"], "Did you mean APICaller?"),
+        (["--secret", "LegacyFtpPassword", "--persona", "member"], "--all-versions"),
+        (["--secret", "APICaller", "--vault", "not a vault"], "is not a vault name"),
+    ],
+)
 def test_vault_errors_exit_2_and_say_what_to_do(vault, tree, args, message):
     result = invoke(str(tree), *args)
     assert result.exit_code == EXIT_ERROR

@@ -34,8 +34,10 @@ def reported_fingerprint(output: str) -> str:
 @pytest.fixture
 def no_prompt(monkeypatch):
     """getpass that fails the test when asked: the command had to stop before the value."""
+
     def asked(prompt: str = "") -> str:
         raise AssertionError("getpass was called")
+
     monkeypatch.setattr("getpass.getpass", asked)
 
 
@@ -100,8 +102,9 @@ def test_generate_and_the_history_table(vault_env, no_prompt):
     newest = lines[header + 1].split()
     assert newest[0] == stored.properties.version[:8] and newest[-1] == reported_fingerprint(result.stdout)
     assert newest[-2] == "lead@kvnblocal.onmicrosoft.com"
-    assert len(lines[header + 1:header + 5]) == 4 and all(len(line.split()) < len(newest)
-                                                        for line in lines[header + 2:header + 5])
+    assert len(lines[header + 1 : header + 5]) == 4 and all(
+        len(line.split()) < len(newest) for line in lines[header + 2 : header + 5]
+    )
     assert "kvnb scan --secret APICaller --all-versions PATH" in result.stdout
     assert_no_trace(result.output, stored.value)
 
@@ -119,8 +122,9 @@ def test_refused_before_the_value_with_the_access_analysis(vault_env, no_prompt,
 
 def test_disable_previous_asks_and_a_no_changes_nothing(vault_env, no_prompt):
     value, count = secrets.token_urlsafe(32), len(versions(vault_env))
-    result = rotate("APICaller", "--from-env", "NEW_API_KEY", "--disable-previous", input="n\n",
-                    env={"NEW_API_KEY": value})
+    result = rotate(
+        "APICaller", "--from-env", "NEW_API_KEY", "--disable-previous", input="n\n", env={"NEW_API_KEY": value}
+    )
     assert result.exit_code == 1 and "Cancelled: nothing changed" in result.output
     assert "Clients pinned to one of them (a version in the secret's URL) get 403" in result.stderr
     assert len(versions(vault_env)) == count
@@ -135,15 +139,18 @@ def test_disable_previous_with_yes(vault_env, no_prompt):
     assert {p.version for p in versions(vault_env) if not p.enabled} == earlier
 
 
-@pytest.mark.parametrize("args, message", [
-    (["APICaller", "--generate", "32", "--stdin"], "choose one value source, not --stdin and --generate"),
-    (["APICaller", "--stdin", "--disable-previous"], "add --yes to --disable-previous"),
-    (["APICaller", "--generate", "8"], "Invalid value for '--generate'"),
-    ([], "give one secret NAME and known options only (got 0 words"),
-    (["APICaller", "--generat", "32"], "give one secret NAME and known options only (got 3 words"),
-    (["APICallr", "--generate", "32"], "No secret APICallr in azDevOpsKV01"),
-    (["APICaller", "--generate", "32", "--vault", "not a vault!"], "is not a vault name"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["APICaller", "--generate", "32", "--stdin"], "choose one value source, not --stdin and --generate"),
+        (["APICaller", "--stdin", "--disable-previous"], "add --yes to --disable-previous"),
+        (["APICaller", "--generate", "8"], "Invalid value for '--generate'"),
+        ([], "give one secret NAME and known options only (got 0 words"),
+        (["APICaller", "--generat", "32"], "give one secret NAME and known options only (got 3 words"),
+        (["APICallr", "--generate", "32"], "No secret APICallr in azDevOpsKV01"),
+        (["APICaller", "--generate", "32", "--vault", "not a vault!"], "is not a vault name"),
+    ],
+)
 def test_usage_errors_exit_2_without_traceback(vault_env, no_prompt, args, message):
     result = rotate(*args)
     assert result.exit_code == 2 and message in result.output

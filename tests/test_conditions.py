@@ -34,80 +34,144 @@ def request(principal=ALICE, role=roles.KEY_VAULT_SECRETS_USER, kind="User", sou
 
 
 # -- the grammar ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("condition, action, attributes, expected", [
-    # negation of an attribute comparison: the request's principal is supplied, so it can be false
-    (f"!({PRINCIPAL} ForAnyOfAnyValues:GuidEquals {{{ALICE}}})", WRITE, request(ALICE), False),
-    (f"!({PRINCIPAL} ForAnyOfAnyValues:GuidEquals {{{ALICE}}})", WRITE, request(BOB), True),
-    (f"NOT {PRINCIPAL} GuidEquals {ALICE.upper()}", WRITE, request(ALICE), False),
-    (f"{PRINCIPAL} GuidNotEquals {ALICE}", WRITE, request(BOB), True),
-    # the action forms
-    ("!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})", WRITE, {}, False),
-    ("!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})", DELETE, {}, True),
-    ("ActionMatches{'Microsoft.Authorization/roleAssignments/*'}", DELETE, {}, True),
-    ("ActionMatches{'Microsoft.Authorization/roleDefinitions/*'}", WRITE, {}, False),
-    ("!(ActionMatches{'" + WRITE + "'} AND SubOperationMatches{'Blob.List'})", WRITE, {}, True),
-    ("SubOperationMatches{'Blob.List'}", WRITE, {}, False),  # nothing here has sub-operations
-    # quantifiers over the listed values
-    (f"{ROLE} ForAnyOfAllValues:GuidNotEquals {{{roles.OWNER}, {roles.USER_ACCESS_ADMINISTRATOR}}}", WRITE,
-     request(role=roles.KEY_VAULT_READER), True),
-    (f"{ROLE} ForAnyOfAllValues:GuidNotEquals {{{roles.OWNER}, {roles.USER_ACCESS_ADMINISTRATOR}}}", WRITE,
-     request(role=roles.OWNER), False),
-    (f"{ROLE} ForAnyOfAnyValues:GuidEquals {{{roles.OWNER}, {roles.KEY_VAULT_READER}}}", WRITE,
-     request(role=roles.KEY_VAULT_READER), True),
-    (f"{ROLE} ForAllOfAllValues:GuidEquals {{{roles.OWNER}, {roles.KEY_VAULT_READER}}}", WRITE,
-     request(role=roles.KEY_VAULT_READER), False),
-    # strings
-    ("@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringEquals 'User'", WRITE, request(), True),
-    ("@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringEquals 'user'", WRITE, request(), False),
-    ("@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringEqualsIgnoreCase 'user'",
-     WRITE, request(), True),
-    ("@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringNotEquals 'Group'", WRITE,
-     request(), True),
-    ("@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringLike 'U?e*'", WRITE, request(), True),
-    ("@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringLike 'G*'", WRITE, request(), False),
-    ("@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringStartsWith 'Us'", WRITE,
-     request(), True),
-    (("@Request[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase "
-      "{'group', 'user'}"), WRITE, request(), True),
-    # compound: precedence by parentheses, and the symbol forms of AND / OR
-    ((f"(!(ActionMatches{{'{WRITE}'}})) OR ({PRINCIPAL} GuidEquals {ALICE} AND {ROLE} GuidEquals "
-      f"{roles.KEY_VAULT_READER})"), WRITE, request(ALICE, roles.KEY_VAULT_READER), True),
-    ((f"(!(ActionMatches{{'{WRITE}'}})) || ({PRINCIPAL} GuidEquals {ALICE} && {ROLE} GuidEquals "
-      f"{roles.KEY_VAULT_READER})"), WRITE, request(ALICE, roles.OWNER), False),
-    (f"(!(ActionMatches{{'{WRITE}'}})) OR ({PRINCIPAL} GuidEquals {ALICE})", GET, {}, True),  # never read
-    # the built-in Data Access Administrator condition, on writes and on deletes
-    (roles.DATA_ACCESS_ADMINISTRATOR_CONDITION, WRITE, request(role=roles.KEY_VAULT_SECRETS_OFFICER), True),
-    (roles.DATA_ACCESS_ADMINISTRATOR_CONDITION, WRITE, request(role=roles.OWNER), False),
-    (roles.DATA_ACCESS_ADMINISTRATOR_CONDITION, DELETE, request(role=roles.OWNER, source="Resource"), False),
-    (roles.DATA_ACCESS_ADMINISTRATOR_CONDITION, DELETE, request(role=roles.KEY_VAULT_READER, source="Resource"),
-     True),
-    (roles.DATA_ACCESS_ADMINISTRATOR_CONDITION, "Microsoft.Authorization/roleAssignments/read", {}, True),
-])
+@pytest.mark.parametrize(
+    "condition, action, attributes, expected",
+    [
+        # negation of an attribute comparison: the request's principal is supplied, so it can be false
+        (f"!({PRINCIPAL} ForAnyOfAnyValues:GuidEquals {{{ALICE}}})", WRITE, request(ALICE), False),
+        (f"!({PRINCIPAL} ForAnyOfAnyValues:GuidEquals {{{ALICE}}})", WRITE, request(BOB), True),
+        (f"NOT {PRINCIPAL} GuidEquals {ALICE.upper()}", WRITE, request(ALICE), False),
+        (f"{PRINCIPAL} GuidNotEquals {ALICE}", WRITE, request(BOB), True),
+        # the action forms
+        ("!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})", WRITE, {}, False),
+        ("!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})", DELETE, {}, True),
+        ("ActionMatches{'Microsoft.Authorization/roleAssignments/*'}", DELETE, {}, True),
+        ("ActionMatches{'Microsoft.Authorization/roleDefinitions/*'}", WRITE, {}, False),
+        ("!(ActionMatches{'" + WRITE + "'} AND SubOperationMatches{'Blob.List'})", WRITE, {}, True),
+        ("SubOperationMatches{'Blob.List'}", WRITE, {}, False),  # nothing here has sub-operations
+        # quantifiers over the listed values
+        (
+            f"{ROLE} ForAnyOfAllValues:GuidNotEquals {{{roles.OWNER}, {roles.USER_ACCESS_ADMINISTRATOR}}}",
+            WRITE,
+            request(role=roles.KEY_VAULT_READER),
+            True,
+        ),
+        (
+            f"{ROLE} ForAnyOfAllValues:GuidNotEquals {{{roles.OWNER}, {roles.USER_ACCESS_ADMINISTRATOR}}}",
+            WRITE,
+            request(role=roles.OWNER),
+            False,
+        ),
+        (
+            f"{ROLE} ForAnyOfAnyValues:GuidEquals {{{roles.OWNER}, {roles.KEY_VAULT_READER}}}",
+            WRITE,
+            request(role=roles.KEY_VAULT_READER),
+            True,
+        ),
+        (
+            f"{ROLE} ForAllOfAllValues:GuidEquals {{{roles.OWNER}, {roles.KEY_VAULT_READER}}}",
+            WRITE,
+            request(role=roles.KEY_VAULT_READER),
+            False,
+        ),
+        # strings
+        ("@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringEquals 'User'", WRITE, request(), True),
+        (
+            "@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringEquals 'user'",
+            WRITE,
+            request(),
+            False,
+        ),
+        (
+            "@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringEqualsIgnoreCase 'user'",
+            WRITE,
+            request(),
+            True,
+        ),
+        (
+            "@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringNotEquals 'Group'",
+            WRITE,
+            request(),
+            True,
+        ),
+        ("@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringLike 'U?e*'", WRITE, request(), True),
+        ("@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringLike 'G*'", WRITE, request(), False),
+        (
+            "@Request[Microsoft.Authorization/roleAssignments:PrincipalType] StringStartsWith 'Us'",
+            WRITE,
+            request(),
+            True,
+        ),
+        (
+            (
+                "@Request[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase "
+                "{'group', 'user'}"
+            ),
+            WRITE,
+            request(),
+            True,
+        ),
+        # compound: precedence by parentheses, and the symbol forms of AND / OR
+        (
+            (
+                f"(!(ActionMatches{{'{WRITE}'}})) OR ({PRINCIPAL} GuidEquals {ALICE} AND {ROLE} GuidEquals "
+                f"{roles.KEY_VAULT_READER})"
+            ),
+            WRITE,
+            request(ALICE, roles.KEY_VAULT_READER),
+            True,
+        ),
+        (
+            (
+                f"(!(ActionMatches{{'{WRITE}'}})) || ({PRINCIPAL} GuidEquals {ALICE} && {ROLE} GuidEquals "
+                f"{roles.KEY_VAULT_READER})"
+            ),
+            WRITE,
+            request(ALICE, roles.OWNER),
+            False,
+        ),
+        (f"(!(ActionMatches{{'{WRITE}'}})) OR ({PRINCIPAL} GuidEquals {ALICE})", GET, {}, True),  # never read
+        # the built-in Data Access Administrator condition, on writes and on deletes
+        (roles.DATA_ACCESS_ADMINISTRATOR_CONDITION, WRITE, request(role=roles.KEY_VAULT_SECRETS_OFFICER), True),
+        (roles.DATA_ACCESS_ADMINISTRATOR_CONDITION, WRITE, request(role=roles.OWNER), False),
+        (roles.DATA_ACCESS_ADMINISTRATOR_CONDITION, DELETE, request(role=roles.OWNER, source="Resource"), False),
+        (
+            roles.DATA_ACCESS_ADMINISTRATOR_CONDITION,
+            DELETE,
+            request(role=roles.KEY_VAULT_READER, source="Resource"),
+            True,
+        ),
+        (roles.DATA_ACCESS_ADMINISTRATOR_CONDITION, "Microsoft.Authorization/roleAssignments/read", {}, True),
+    ],
+)
 def test_the_condition_grammar(condition, action, attributes, expected):
     assert condition_holds(condition, action, attributes) is expected
 
 
-@pytest.mark.parametrize("condition", [
-    "((((" * 1000,
-    "(" * 200 + "ActionMatches{'x'}" + ")" * 200,
-    "!" * 5000 + "ActionMatches{'x'}",
-    "",
-    "   ",
-    "AND",
-    "ActionMatches{'x'} OR",
-    "ActionMatches{'x'} ActionMatches{'y'}",
-    f"{PRINCIPAL} GuidEquals",
-    f"{PRINCIPAL} Frobnicates 'a'",
-    f"{PRINCIPAL} ForSomeValues:GuidEquals {{{ALICE}}}",
-    f"{PRINCIPAL} GuidEquals 'not-a-guid'",
-    "@Request[Microsoft.Authorization/roleAssignments:PrincipalId StringEquals 'a'",
-    "@Request[] StringEquals 'a'",
-    "@Somewhere[x] StringEquals 'a'",
-    "ActionMatches{'x'} OR 'unterminated",
-    "(ActionMatches{'x'}",
-    "ActionMatches{'x'})",
-    "ActionMatches{'x'} OR " * 3000 + "ActionMatches{'x'}",
-])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "((((" * 1000,
+        "(" * 200 + "ActionMatches{'x'}" + ")" * 200,
+        "!" * 5000 + "ActionMatches{'x'}",
+        "",
+        "   ",
+        "AND",
+        "ActionMatches{'x'} OR",
+        "ActionMatches{'x'} ActionMatches{'y'}",
+        f"{PRINCIPAL} GuidEquals",
+        f"{PRINCIPAL} Frobnicates 'a'",
+        f"{PRINCIPAL} ForSomeValues:GuidEquals {{{ALICE}}}",
+        f"{PRINCIPAL} GuidEquals 'not-a-guid'",
+        "@Request[Microsoft.Authorization/roleAssignments:PrincipalId StringEquals 'a'",
+        "@Request[] StringEquals 'a'",
+        "@Somewhere[x] StringEquals 'a'",
+        "ActionMatches{'x'} OR 'unterminated",
+        "(ActionMatches{'x'}",
+        "ActionMatches{'x'})",
+        "ActionMatches{'x'} OR " * 3000 + "ActionMatches{'x'}",
+    ],
+)
 def test_unparsable_conditions_are_refused_quickly(condition):
     started = time.perf_counter()
     with pytest.raises(ConditionError):
@@ -126,9 +190,15 @@ def test_an_attribute_the_request_lacks_is_an_evaluation_error():
 
 # -- through ARM and the data plane ------------------------------------------------------------------------
 def secrets_user_for(local_vault, persona: str, condition: str, role=roles.KEY_VAULT_SECRETS_USER) -> dict:
-    return {"properties": {"roleDefinitionId": role_id(local_vault, role),
-                           "principalId": object_id(local_vault, persona), "principalType": "User",
-                           "condition": condition, "conditionVersion": "2.0"}}
+    return {
+        "properties": {
+            "roleDefinitionId": role_id(local_vault, role),
+            "principalId": object_id(local_vault, persona),
+            "principalType": "User",
+            "condition": condition,
+            "conditionVersion": "2.0",
+        }
+    }
 
 
 def forbidden(operation, *args) -> int:
@@ -143,13 +213,26 @@ def forbidden(operation, *args) -> int:
 def test_an_unparsable_condition_is_refused_when_the_assignment_is_made(local_vault, condition):
     lead = arm_client(local_vault)
     vault = vault_id(local_vault)
-    status, code, message = arm_error(lead.role_assignments.create, vault, str(uuid.uuid4()),
-                                      secrets_user_for(local_vault, "newmember", condition))
-    assert (status, code, message) == (400, "InvalidRoleAssignmentCondition",
-                                       "The given role assignment condition is invalid.")
-    status, code, _ = arm_error(lead.role_assignment_schedule_requests.create, vault, str(uuid.uuid4()), {
-        "properties": {**secrets_user_for(local_vault, "newmember", condition)["properties"],
-                       "requestType": "AdminAssign", "scheduleInfo": {"expiration": {"type": "NoExpiration"}}}})
+    status, code, message = arm_error(
+        lead.role_assignments.create, vault, str(uuid.uuid4()), secrets_user_for(local_vault, "newmember", condition)
+    )
+    assert (status, code, message) == (
+        400,
+        "InvalidRoleAssignmentCondition",
+        "The given role assignment condition is invalid.",
+    )
+    status, code, _ = arm_error(
+        lead.role_assignment_schedule_requests.create,
+        vault,
+        str(uuid.uuid4()),
+        {
+            "properties": {
+                **secrets_user_for(local_vault, "newmember", condition)["properties"],
+                "requestType": "AdminAssign",
+                "scheduleInfo": {"expiration": {"type": "NoExpiration"}},
+            }
+        },
+    )
     assert (status, code) == (400, "InvalidRoleAssignmentCondition")
     newmember = object_id(local_vault, "newmember")
     assert list(lead.role_assignments.list_for_scope(vault, filter=f"principalId eq '{newmember}'")) == []
@@ -157,9 +240,15 @@ def test_an_unparsable_condition_is_refused_when_the_assignment_is_made(local_va
 
 def test_a_stored_unreadable_condition_denies_instead_of_failing(local_vault):
     # As an older vault (or a hand-edited database) may hold it: the grant is refused, nothing answers 500.
-    assignments.create_assignment(local_vault.store, vault_id(local_vault), roles.KEY_VAULT_SECRETS_USER,
-                                  object_id(local_vault, "newmember"), "User", condition="((((" * 1000,
-                                  condition_version="2.0")
+    assignments.create_assignment(
+        local_vault.store,
+        vault_id(local_vault),
+        roles.KEY_VAULT_SECRETS_USER,
+        object_id(local_vault, "newmember"),
+        "User",
+        condition="((((" * 1000,
+        condition_version="2.0",
+    )
     client = local_vault.secret_client("newmember")
     assert forbidden(client.get_secret, "APICaller") == 403
     assert [s.name for s in client.list_properties_of_secrets()]  # Key Vault Reader still lists
@@ -172,17 +261,26 @@ def test_a_negated_principal_condition_holds_through_arm(local_vault):
     condition = (
         f"((!(ActionMatches{{'{WRITE}'}})) OR (!({PRINCIPAL} ForAnyOfAnyValues:GuidEquals {{{member}}}))) AND "
         f"((!(ActionMatches{{'{DELETE}'}})) OR "
-        f"(@Resource[Microsoft.Authorization/roleAssignments:PrincipalId] ForAnyOfAllValues:GuidNotEquals {{{member}}}))")
-    assignments.create_assignment(local_vault.store, vault, roles.USER_ACCESS_ADMINISTRATOR,
-                                  object_id(local_vault, "backup"), "User", condition=condition,
-                                  condition_version="2.0")
+        f"(@Resource[Microsoft.Authorization/roleAssignments:PrincipalId] ForAnyOfAllValues:GuidNotEquals {{{member}}}))"
+    )
+    assignments.create_assignment(
+        local_vault.store,
+        vault,
+        roles.USER_ACCESS_ADMINISTRATOR,
+        object_id(local_vault, "backup"),
+        "User",
+        condition=condition,
+        condition_version="2.0",
+    )
     backup = arm_client(local_vault, "backup")
-    assert arm_error(backup.role_assignments.create, vault, str(uuid.uuid4()),
-                     secrets_user_for(local_vault, "member", ""))[:2] == (403, "AuthorizationFailed")
+    assert arm_error(
+        backup.role_assignments.create, vault, str(uuid.uuid4()), secrets_user_for(local_vault, "member", "")
+    )[:2] == (403, "AuthorizationFailed")
     made = backup.role_assignments.create(vault, str(uuid.uuid4()), secrets_user_for(local_vault, "newmember", ""))
     assert made.principal_id == newmember
-    for_member = arm_client(local_vault).role_assignments.create(vault, str(uuid.uuid4()),
-                                                                 secrets_user_for(local_vault, "member", ""))
+    for_member = arm_client(local_vault).role_assignments.create(
+        vault, str(uuid.uuid4()), secrets_user_for(local_vault, "member", "")
+    )
     assert arm_error(backup.role_assignments.delete_by_id, for_member.id)[:2] == (403, "AuthorizationFailed")
     assert backup.role_assignments.delete_by_id(made.id).name == made.name
 
@@ -191,14 +289,21 @@ def test_a_compound_negated_condition_holds_on_the_data_plane(local_vault):
     lead = arm_client(local_vault)
     vault = vault_id(local_vault)
     # newmember may use the Officer role for everything but writing and deleting.
-    condition = ("!(ActionMatches{'Microsoft.KeyVault/vaults/secrets/setSecret/action'} OR "
-                 "ActionMatches{'Microsoft.KeyVault/vaults/secrets/delete'})")
-    lead.role_assignments.create(vault, str(uuid.uuid4()), secrets_user_for(
-        local_vault, "newmember", condition, role=roles.KEY_VAULT_SECRETS_OFFICER))
+    condition = (
+        "!(ActionMatches{'Microsoft.KeyVault/vaults/secrets/setSecret/action'} OR "
+        "ActionMatches{'Microsoft.KeyVault/vaults/secrets/delete'})"
+    )
+    lead.role_assignments.create(
+        vault,
+        str(uuid.uuid4()),
+        secrets_user_for(local_vault, "newmember", condition, role=roles.KEY_VAULT_SECRETS_OFFICER),
+    )
     client = local_vault.secret_client("newmember")
     assert client.get_secret("APICaller").name == "APICaller"
-    assert forbidden(client.set_secret, "APICaller", "-----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY-----") \
+    assert (
+        forbidden(client.set_secret, "APICaller", "-----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY-----")
         == 403
+    )
     assert forbidden(client.begin_delete_secret, "APICaller") == 403
 
 
@@ -207,10 +312,14 @@ def test_an_evaluation_error_denies_only_where_it_is_reached(local_vault):
     vault = vault_id(local_vault)
     # Key Vault requests carry no secret-name attribute: reading one is an error, so getSecret is denied,
     # while every other action short-circuits on the negated ActionMatches and is granted.
-    condition = (f"(!(ActionMatches{{'{GET}'}})) OR "
-                 "(@Resource[Microsoft.KeyVault/vaults/secrets:name] StringLike 'API*')")
-    lead.role_assignments.create(vault, str(uuid.uuid4()), secrets_user_for(
-        local_vault, "newmember", condition, role=roles.KEY_VAULT_SECRETS_OFFICER))
+    condition = (
+        f"(!(ActionMatches{{'{GET}'}})) OR (@Resource[Microsoft.KeyVault/vaults/secrets:name] StringLike 'API*')"
+    )
+    lead.role_assignments.create(
+        vault,
+        str(uuid.uuid4()),
+        secrets_user_for(local_vault, "newmember", condition, role=roles.KEY_VAULT_SECRETS_OFFICER),
+    )
     client = local_vault.secret_client("newmember")
     assert forbidden(client.get_secret, "APICaller") == 403
     assert client.set_secret("hostile-probe", "Pa55'w<&>rd-ü").name == "hostile-probe"

@@ -42,13 +42,13 @@ from kvnbcli import kvnb_cli
 
 WRITERS = 4
 KILLS = 20
-ACKS_BEFORE_KILL = 5            # new acknowledged writes per round before the kill lands
-OLD_SAMPLE = 50                 # older acknowledged writes re-read after each restart
-ROUND_TIMEOUT = 30.0            # seconds for the writers to make progress in one round
+ACKS_BEFORE_KILL = 5  # new acknowledged writes per round before the kill lands
+OLD_SAMPLE = 50  # older acknowledged writes re-read after each restart
+ROUND_TIMEOUT = 30.0  # seconds for the writers to make progress in one round
 WRITER_MAX_SECONDS = 300.0
 WRITER_MAX_WRITES = 20_000
-VALUE_LENGTH = 43               # base64url of 32 bytes, unpadded
-NAME_LENGTH = 13                # "dur" + 2-digit writer + "x" + 7-digit sequence
+VALUE_LENGTH = 43  # base64url of 32 bytes, unpadded
+NAME_LENGTH = 13  # "dur" + 2-digit writer + "x" + 7-digit sequence
 
 
 def value_for(key: bytes, name: str) -> str:
@@ -152,8 +152,9 @@ def _secret_client(env: dict, ca: str):
     from kvnb.credentials import LocalVaultCredential
 
     credential = LocalVaultCredential(env["IDENTITY_ENDPOINT"], env["IDENTITY_HEADER"], connection_verify=ca)
-    return SecretClient(env["VAULT_URL"], credential, verify_challenge_resource=False, connection_verify=ca,
-                        read_timeout=60)
+    return SecretClient(
+        env["VAULT_URL"], credential, verify_challenge_resource=False, connection_verify=ca, read_timeout=60
+    )
 
 
 def _check_acknowledged(client, key: bytes, all_acked: list[str], to_read: list[str]) -> None:
@@ -168,7 +169,7 @@ def _tokens(data: bytes, length: int) -> set[bytes]:
     """Every *length*-byte window of every run of base64url characters in *data*."""
     found = set()
     for run in re.findall(rb"[A-Za-z0-9_-]{%d,}" % length, data):
-        found.update(run[i:i + length] for i in range(len(run) - length + 1))
+        found.update(run[i : i + length] for i in range(len(run) - length + 1))
     return found
 
 
@@ -183,13 +184,20 @@ def test_acknowledged_writes_survive_kill_9_and_values_are_never_stored_in_clear
         kvnb_cli(home, "local", "reset", "--empty")
         env = json.loads(kvnb_cli(home, "local", "env", "--format", "json"))
         port, ca = int(env["VAULT_URL"].rsplit(":", 1)[1]), str(home / "ca.pem")
-        token = LocalVaultCredential(env["IDENTITY_ENDPOINT"], env["IDENTITY_HEADER"],
-                                     connection_verify=ca).get_token("https://vault.azure.net/.default").token
+        token = (
+            LocalVaultCredential(env["IDENTITY_ENDPOINT"], env["IDENTITY_HEADER"], connection_verify=ca)
+            .get_token("https://vault.azure.net/.default")
+            .token
+        )
         key = secrets.token_bytes(32)
         config = json.dumps({"key": key.hex(), "port": port, "ca": ca, "token": token}) + "\n"
         for index in range(WRITERS):
-            process = subprocess.Popen([sys.executable, __file__, "writer", str(index)], stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, text=True)
+            process = subprocess.Popen(
+                [sys.executable, __file__, "writer", str(index)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             process.stdin.write(config)
             process.stdin.close()
             writers.append(process)
@@ -231,8 +239,10 @@ def test_acknowledged_writes_survive_kill_9_and_values_are_never_stored_in_clear
         assert not acks.unexpected, f"writers got unexpected answers: {sorted(set(acks.unexpected))[:5]}"
         acked = acks.snapshot()
         assert len(acked) >= KILLS * ACKS_BEFORE_KILL
-        print(f"\n{KILLS} kills: {len(acked)} acknowledged writes, all present; "
-              f"{acks.cut} writer connections cut by the kills")
+        print(
+            f"\n{KILLS} kills: {len(acked)} acknowledged writes, all present; "
+            f"{acks.cut} writer connections cut by the kills"
+        )
         client = _secret_client(env, ca)
         try:
             _check_acknowledged(client, key, acked, acked)
@@ -240,17 +250,21 @@ def test_acknowledged_writes_survive_kill_9_and_values_are_never_stored_in_clear
             client.close()
         _integrity_ok(home)
 
-        stored = b"".join(path.read_bytes() for path in
-                          (home / "state.db", home / "state.db-wal", home / "state.db-shm", home / "server.log")
-                          if path.exists())
+        stored = b"".join(
+            path.read_bytes()
+            for path in (home / "state.db", home / "state.db-wal", home / "state.db-shm", home / "server.log")
+            if path.exists()
+        )
         # The scan is sound: it finds every acknowledged name, which the database holds in the clear.
         # (pytest.fail, not assert: assertion introspection would print the sets it compares.)
         unseen = {n.encode() for n in acked} - _tokens(stored, NAME_LENGTH)
         if unseen:
             pytest.fail(f"the plaintext scan missed {len(unseen)} secret names; it cannot be trusted", pytrace=False)
         # Every value a writer may have sent, acknowledged or cut off by a kill (names are sequential).
-        last = {index: max((int(n[6:]) for n in acked if n.startswith(f"dur{index:02d}x")), default=0)
-                for index in range(WRITERS)}
+        last = {
+            index: max((int(n[6:]) for n in acked if n.startswith(f"dur{index:02d}x")), default=0)
+            for index in range(WRITERS)
+        }
         sent = [f"dur{i:02d}x{seq:07d}" for i, top in last.items() for seq in range(top + 100)]
         leaked = {value_for(key, n).encode() for n in sent} & _tokens(stored, VALUE_LENGTH)
         if leaked:

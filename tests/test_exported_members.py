@@ -19,8 +19,11 @@ import pytest
 import kvnb
 
 ROOT = Path(kvnb.__file__).parent
-PACKAGES = sorted(".".join(p.parent.relative_to(ROOT.parent).parts) for p in ROOT.rglob("__init__.py")
-                  if "local" not in p.relative_to(ROOT).parts)
+PACKAGES = sorted(
+    ".".join(p.parent.relative_to(ROOT.parent).parts)
+    for p in ROOT.rglob("__init__.py")
+    if "local" not in p.relative_to(ROOT).parts
+)
 
 
 def _imported_from_elsewhere(value) -> bool:
@@ -31,9 +34,13 @@ def _imported_from_elsewhere(value) -> bool:
 
 
 def public_names(module: types.ModuleType) -> set[str]:
-    return {name for name, value in vars(module).items()
-            if not name.startswith("_") and not isinstance(value, (types.ModuleType, __future__._Feature))
-            and not _imported_from_elsewhere(value)}
+    return {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and not isinstance(value, (types.ModuleType, __future__._Feature))
+        and not _imported_from_elsewhere(value)
+    }
 
 
 def test_every_client_side_package_is_checked():

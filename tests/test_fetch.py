@@ -39,8 +39,7 @@ def test_fetch_secret_returns_a_masked_secret_with_its_properties(vault):
 
 
 def test_several_secrets_come_back_in_order_and_concurrently(vault):
-    names = ["APICaller", "WebhookSigningKey", "DbConnectionString", "StorageAccountKey",
-             "ServicePrincipalSecret"]
+    names = ["APICaller", "WebhookSigningKey", "DbConnectionString", "StorageAccountKey", "ServicePrincipalSecret"]
     fetch.fetch_secrets(["APICaller"], persona="member")  # sign in and connect first
     vault.admin("faults", {"latency_ms": 300})
     began = time.monotonic()
@@ -93,8 +92,14 @@ def test_throttled_after_the_sdks_retries(vault):
     from azure.keyvault.secrets import SecretClient
 
     target = fetch.open_target("local", persona="member")
-    client = SecretClient(target.url, target.credential, verify_challenge_resource=False,
-                          connection_verify=vault.ca, retry_total=2, retry_backoff_factor=0.01)
+    client = SecretClient(
+        target.url,
+        target.credential,
+        verify_challenge_resource=False,
+        connection_verify=vault.ca,
+        retry_total=2,
+        retry_backoff_factor=0.01,
+    )
     vault.admin("faults", {"throttle": True})
     vault.service.faults.limit_all = 0
     try:
@@ -112,8 +117,13 @@ def test_network_unreachable(vault):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     target = fetch.open_target("local", persona="member")
-    client = SecretClient(f"https://127.0.0.1:{port}", target.credential, verify_challenge_resource=False,
-                          connection_verify=vault.ca, retry_total=0)
+    client = SecretClient(
+        f"https://127.0.0.1:{port}",
+        target.credential,
+        verify_challenge_resource=False,
+        connection_verify=vault.ca,
+        retry_total=0,
+    )
     try:
         with pytest.raises(errors.VaultUnreachableError, match="Cannot reach"):
             fetch.fetch_secret("APICaller", target=target, client=client)

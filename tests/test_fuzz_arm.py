@@ -39,30 +39,48 @@ SPECS = {  # file → api-version the local ARM serves it at
     "authorization-roleassignmentschedulerequests-2020-10-01.json": "2020-10-01",
 }
 POSITIVE_EXAMPLES = 15  # per operation
-NEGATIVE_EXAMPLES = 6   # per operation
-MIN_SUCCESSES = 10      # 2xx among the positive requests (about 35 are expected)
+NEGATIVE_EXAMPLES = 6  # per operation
+MIN_SUCCESSES = 10  # 2xx among the positive requests (about 35 are expected)
 CHECKS = [not_a_server_error, response_schema_conformance]
 _SHARED = "../../../../../common-types/resource-management/v2/types.json"
 # The definitions of Azure's shared ARM types that the three files name (common-types v2, types.json).
-_ERROR_DETAIL = {"type": "object", "properties": {
-    "code": {"readOnly": True, "type": "string"}, "message": {"readOnly": True, "type": "string"},
-    "target": {"readOnly": True, "type": "string"},
-    "details": {"readOnly": True, "type": "array", "items": {"$ref": "#/definitions/ErrorDetail"}},
-    "additionalInfo": {"readOnly": True, "type": "array", "items": {"$ref": "#/definitions/ErrorAdditionalInfo"}}}}
+_ERROR_DETAIL = {
+    "type": "object",
+    "properties": {
+        "code": {"readOnly": True, "type": "string"},
+        "message": {"readOnly": True, "type": "string"},
+        "target": {"readOnly": True, "type": "string"},
+        "details": {"readOnly": True, "type": "array", "items": {"$ref": "#/definitions/ErrorDetail"}},
+        "additionalInfo": {"readOnly": True, "type": "array", "items": {"$ref": "#/definitions/ErrorAdditionalInfo"}},
+    },
+}
 SHARED_DEFINITIONS = {
     "ErrorResponse": {"type": "object", "properties": {"error": {"$ref": "#/definitions/ErrorDetail"}}},
     "ErrorDetail": _ERROR_DETAIL,
-    "ErrorAdditionalInfo": {"type": "object", "properties": {"type": {"readOnly": True, "type": "string"},
-                                                            "info": {"readOnly": True, "type": "object"}}},
+    "ErrorAdditionalInfo": {
+        "type": "object",
+        "properties": {"type": {"readOnly": True, "type": "string"}, "info": {"readOnly": True, "type": "object"}},
+    },
 }
 SHARED_PARAMETERS = {
-    "ApiVersionParameter": {"name": "api-version", "in": "query", "required": True, "type": "string",
-                            "minLength": 1},
-    "SubscriptionIdParameter": {"name": "subscriptionId", "in": "path", "required": True, "type": "string",
-                                "minLength": 1},
-    "ResourceGroupNameParameter": {"name": "resourceGroupName", "in": "path", "required": True, "type": "string",
-                                   "minLength": 1, "maxLength": 90, "pattern": r"^[-\w\._\(\)]+$",
-                                   "x-ms-parameter-location": "method"},
+    "ApiVersionParameter": {"name": "api-version", "in": "query", "required": True, "type": "string", "minLength": 1},
+    "SubscriptionIdParameter": {
+        "name": "subscriptionId",
+        "in": "path",
+        "required": True,
+        "type": "string",
+        "minLength": 1,
+    },
+    "ResourceGroupNameParameter": {
+        "name": "resourceGroupName",
+        "in": "path",
+        "required": True,
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 90,
+        "pattern": r"^[-\w\._\(\)]+$",
+        "x-ms-parameter-location": "method",
+    },
 }
 
 
@@ -107,8 +125,11 @@ def _pools(vault) -> dict[str, list]:
     group = f"{subscription}/resourceGroups/{scenario.RESOURCE_GROUP}"
     vault_scope = vault_id(vault)
     lead = object_id(vault, "lead")  # the fuzzing caller keeps its own assignments
-    existing = [r.name for r in arm_client(vault).role_assignments.list_for_scope(vault_scope, filter="atScope()")
-                if r.principal_id != lead]
+    existing = [
+        r.name
+        for r in arm_client(vault).role_assignments.list_for_scope(vault_scope, filter="atScope()")
+        if r.principal_id != lead
+    ]
     assignment_ids = [f"{vault_scope}/providers/Microsoft.Authorization/roleAssignments/{name}" for name in existing]
     return {
         "scope": [vault_scope, vault_scope + "/secrets/APICaller", group, subscription, "/"],
@@ -118,8 +139,8 @@ def _pools(vault) -> dict[str, list]:
         "resourceType": ["vaults"],
         "resourceName": [scenario.FIRST_VAULT],
         "roleAssignmentName": existing[:3] + [str(uuid.uuid4()) for _ in range(3)],
-        "roleAssignmentId": assignment_ids[:3] + [
-            f"{vault_scope}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}"],
+        "roleAssignmentId": assignment_ids[:3]
+        + [f"{vault_scope}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}"],
         "roleDefinitionId": [roles.KEY_VAULT_SECRETS_USER, roles.READER, str(uuid.uuid4())],
         "roleAssignmentScheduleRequestName": [str(uuid.uuid4()) for _ in range(3)],
     }
@@ -132,9 +153,18 @@ def _valid_bodies(vault, operation_id: str) -> list[dict]:
     if operation_id in ("RoleAssignments_Create", "RoleAssignments_CreateById"):
         return [{"properties": {"roleDefinitionId": r, "principalId": p}} for r in roles_ for p in principals]
     if operation_id == "RoleAssignmentScheduleRequests_Create":
-        return [{"properties": {"roleDefinitionId": r, "principalId": p, "requestType": "AdminAssign",
-                                "scheduleInfo": {"expiration": {"type": "AfterDuration", "duration": "PT2H"}}}}
-                for r in roles_ for p in principals]
+        return [
+            {
+                "properties": {
+                    "roleDefinitionId": r,
+                    "principalId": p,
+                    "requestType": "AdminAssign",
+                    "scheduleInfo": {"expiration": {"type": "AfterDuration", "duration": "PT2H"}},
+                }
+            }
+            for r in roles_
+            for p in principals
+        ]
     return []
 
 
@@ -147,15 +177,20 @@ def _positive(operation, version: str, pools: dict, bodies: list[dict]):
     fixed = st.fixed_dictionaries({n: st.sampled_from(pools[n]) for n in names})
     strategies = [free, fixed.flatmap(lambda p: operation.as_strategy(query=query, path_parameters=p))]
     if bodies:
-        strategies.append(st.tuples(fixed, st.sampled_from(bodies)).flatmap(
-            lambda pair: operation.as_strategy(query=query, path_parameters=pair[0], body=pair[1])))
+        strategies.append(
+            st.tuples(fixed, st.sampled_from(bodies)).flatmap(
+                lambda pair: operation.as_strategy(query=query, path_parameters=pair[0], body=pair[1])
+            )
+        )
     return st.one_of(*strategies)
 
 
 def _negative(operation, version: str):
     negative = schemathesis.GenerationMode.NEGATIVE
-    return st.one_of(operation.as_strategy(generation_mode=negative),
-                     operation.as_strategy(generation_mode=negative, query={"api-version": version}))
+    return st.one_of(
+        operation.as_strategy(generation_mode=negative),
+        operation.as_strategy(generation_mode=negative, query={"api-version": version}),
+    )
 
 
 def _drop_nulls(node):
@@ -173,8 +208,17 @@ def without_nulls(response: Response) -> Response:
     if not response.content or not "".join(response.headers.get("content-type", [])).startswith("application/json"):
         return response
     content = json.dumps(_drop_nulls(json.loads(response.content))).encode()
-    return Response(response.status_code, response.headers, content, response.request, response.elapsed,
-                    response.verify, response.message, response.http_version, response.encoding)
+    return Response(
+        response.status_code,
+        response.headers,
+        content,
+        response.request,
+        response.elapsed,
+        response.verify,
+        response.message,
+        response.http_version,
+        response.encoding,
+    )
 
 
 def listings_still_answer(vault) -> None:
@@ -201,36 +245,46 @@ def test_generated_arm_requests_get_no_5xx_and_schema_conformant_responses(local
         response = None
         name = case.operation.definition.raw["operationId"]
         try:
-            response = case.call(base_url=local_vault.url, session=session, headers=auth, verify=local_vault.ca,
-                                 timeout=30)
+            response = case.call(
+                base_url=local_vault.url, session=session, headers=auth, verify=local_vault.ca, timeout=30
+            )
             statuses[mode, name][response.status_code] += 1
             case.validate_response(without_nulls(response), checks=CHECKS, headers=auth)
         except FailureGroup as group:
             problem = "; ".join(f"{f.title}: {first_line(f.message)}" for f in group.exceptions)
             body = response.text[:300] if response is not None else ""
-            failures.append(f"[{mode}] {name} {case.path_parameters} -> "
-                            f"{response.status_code if response is not None else '-'}: {problem[:300]} {body}")
+            failures.append(
+                f"[{mode}] {name} {case.path_parameters} -> "
+                f"{response.status_code if response is not None else '-'}: {problem[:300]} {body}"
+            )
         except Exception as exc:
             failures.append(f"[{mode}] {name} {case.path_parameters}: {type(exc).__name__}")
 
     for operation, version in operations:
         name = operation.definition.raw["operationId"]
-        runs = [("positive", _positive(operation, version, pools, _valid_bodies(local_vault, name)),
-                 POSITIVE_EXAMPLES),
-                ("negative", _negative(operation, version), NEGATIVE_EXAMPLES)]
+        runs = [
+            ("positive", _positive(operation, version, pools, _valid_bodies(local_vault, name)), POSITIVE_EXAMPLES),
+            ("negative", _negative(operation, version), NEGATIVE_EXAMPLES),
+        ]
         for mode, strategy, examples in runs:
             run_generated(strategy, examples, lambda case, mode=mode: exercise(mode, case))
     session.close()
 
-    totals = {mode: sum((c for (m, _), c in statuses.items() if m == mode), collections.Counter())
-              for mode in ("positive", "negative")}
+    totals = {
+        mode: sum((c for (m, _), c in statuses.items() if m == mode), collections.Counter())
+        for mode in ("positive", "negative")
+    }
     print("\nARM OpenAPI fuzz, statuses per operation (positive | negative):")
     for operation, _ in operations:
         name = operation.definition.raw["operationId"]
-        print(f"  {name:<40} {dict(sorted(statuses['positive', name].items()))} | "
-              f"{dict(sorted(statuses['negative', name].items()))}")
-    print(f"  all: positive {dict(sorted(totals['positive'].items()))}, "
-          f"negative {dict(sorted(totals['negative'].items()))}")
+        print(
+            f"  {name:<40} {dict(sorted(statuses['positive', name].items()))} | "
+            f"{dict(sorted(statuses['negative', name].items()))}"
+        )
+    print(
+        f"  all: positive {dict(sorted(totals['positive'].items()))}, "
+        f"negative {dict(sorted(totals['negative'].items()))}"
+    )
     assert not failures, f"{len(failures)} failing responses:\n" + "\n".join(failures[:20])
     successes = sum(n for code, n in totals["positive"].items() if 200 <= code < 300)
     assert successes >= MIN_SUCCESSES, f"only {successes} schema-valid requests succeeded"

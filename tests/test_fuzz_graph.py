@@ -28,18 +28,62 @@ EXAMPLES = 12  # per route and method
 EM = "/v1.0/identityGovernance/entitlementManagement"
 REVIEWS = "/v1.0/identityGovernance/accessReviews/definitions"
 # The properties the routes read, so that generated bodies reach past the first check.
-KNOWN_PROPERTIES = ("displayName", "scope", "reviewers", "settings", "descriptionForAdmins", "requestType",
-                    "assignment", "accessPackageId", "assignmentPolicyId", "targetId", "justification",
-                    "reviewResult", "decision", "principalId", "ids", "types", "query", "recurrence",
-                    "pattern", "range", "interval", "type", "instanceDurationInDays", "id")
+KNOWN_PROPERTIES = (
+    "displayName",
+    "scope",
+    "reviewers",
+    "settings",
+    "descriptionForAdmins",
+    "requestType",
+    "assignment",
+    "accessPackageId",
+    "assignmentPolicyId",
+    "targetId",
+    "justification",
+    "reviewResult",
+    "decision",
+    "principalId",
+    "ids",
+    "types",
+    "query",
+    "recurrence",
+    "pattern",
+    "range",
+    "interval",
+    "type",
+    "instanceDurationInDays",
+    "id",
+)
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2 ** 63), max_value=2 ** 63),
-                    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=30),
-                    st.sampled_from(["userAdd", "adminAdd", "adminRemove", "Approve", "Deny", "weekly",
-                                     "absoluteMonthly", "9999-12-31T23:59:59Z", "P999999999999D", "x"]))
-json_values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(KNOWN_PROPERTIES) | st.text(max_size=8), inner,
-                                                 max_size=4)), max_leaves=12)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            "userAdd",
+            "adminAdd",
+            "adminRemove",
+            "Approve",
+            "Deny",
+            "weekly",
+            "absoluteMonthly",
+            "9999-12-31T23:59:59Z",
+            "P999999999999D",
+            "x",
+        ]
+    ),
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.sampled_from(KNOWN_PROPERTIES) | st.text(max_size=8), inner, max_size=4),
+    ),
+    max_leaves=12,
+)
 bodies = st.one_of(
     json_values,
     st.dictionaries(st.sampled_from(KNOWN_PROPERTIES), json_values, max_size=6),
@@ -72,8 +116,9 @@ def mutations(template: dict):
     """The valid *template*, and the template with one part replaced by any JSON value: bodies that pass
     the first checks and then meet one wrong property deep inside."""
     paths = _leaf_paths(template)
-    return st.one_of(st.just(template), st.tuples(st.sampled_from(paths), json_values).map(
-        lambda pair: _replaced(template, *pair)))
+    return st.one_of(
+        st.just(template), st.tuples(st.sampled_from(paths), json_values).map(lambda pair: _replaced(template, *pair))
+    )
 
 
 def _templates(pools: dict, lead: str, group: str) -> dict[tuple[str, str], dict]:
@@ -81,22 +126,40 @@ def _templates(pools: dict, lead: str, group: str) -> dict[tuple[str, str], dict
     instance = "/{definition}/instances/{instance}"
     return {
         ("POST", REVIEWS): {
-            "displayName": "Fuzzed review", "descriptionForAdmins": "d", "descriptionForReviewers": "r",
+            "displayName": "Fuzzed review",
+            "descriptionForAdmins": "d",
+            "descriptionForReviewers": "r",
             "scope": {"query": f"/groups/{group}/members", "queryType": "MicrosoftGraph"},
             "reviewers": [{"query": f"/users/{lead}", "queryType": "MicrosoftGraph"}],
-            "settings": {"instanceDurationInDays": 3, "autoApplyDecisionsEnabled": False,
-                         "defaultDecision": "None", "recurrence": {
-                             "pattern": {"type": "weekly", "interval": 4},
-                             "range": {"type": "numbered", "numberOfOccurrences": 3, "startDate": "2026-01-01"}}}},
+            "settings": {
+                "instanceDurationInDays": 3,
+                "autoApplyDecisionsEnabled": False,
+                "defaultDecision": "None",
+                "recurrence": {
+                    "pattern": {"type": "weekly", "interval": 4},
+                    "range": {"type": "numbered", "numberOfOccurrences": 3, "startDate": "2026-01-01"},
+                },
+            },
+        },
         ("POST", REVIEWS + instance + "/batchRecordDecisions"): {
-            "decision": "Approve", "justification": "still needed", "principalId": pools["key"][0]},
+            "decision": "Approve",
+            "justification": "still needed",
+            "principalId": pools["key"][0],
+        },
         ("PATCH", REVIEWS + instance + "/decisions/{decision}"): {"decision": "Deny", "justification": "left"},
         ("POST", EM + "/assignmentRequests"): {
-            "requestType": "adminAdd", "justification": "on call",
-            "assignment": {"accessPackageId": pools["package"][0], "assignmentPolicyId": pools["policy"][0],
-                           "targetId": pools["key"][0]}},
+            "requestType": "adminAdd",
+            "justification": "on call",
+            "assignment": {
+                "accessPackageId": pools["package"][0],
+                "assignmentPolicyId": pools["policy"][0],
+                "targetId": pools["key"][0],
+            },
+        },
         ("PATCH", EM + "/accessPackageAssignmentApprovals/{approval}/stages/{stage}"): {
-            "reviewResult": "Approve", "justification": "ok"},
+            "reviewResult": "Approve",
+            "justification": "ok",
+        },
         ("POST", "/v1.0/directoryObjects/getByIds"): {"ids": pools["key"][:3], "types": ["user", "group"]},
     }
 
@@ -107,17 +170,32 @@ def _pools(vault, get) -> dict[str, list[str]]:
     groups = [g["id"] for g in get("/v1.0/groups")["value"]]
     definitions = [d["id"] for d in get(REVIEWS)["value"]]
     instances = [i["id"] for d in definitions for i in get(f"{REVIEWS}/{d}/instances")["value"]]
-    decisions = [x["id"] for d in definitions[:1] for i in get(f"{REVIEWS}/{d}/instances")["value"][:2]
-                 for x in get(f"{REVIEWS}/{d}/instances/{i['id']}/decisions")["value"][:3]]
+    decisions = [
+        x["id"]
+        for d in definitions[:1]
+        for i in get(f"{REVIEWS}/{d}/instances")["value"][:2]
+        for x in get(f"{REVIEWS}/{d}/instances/{i['id']}/decisions")["value"][:3]
+    ]
     packages = [p["id"] for p in get(f"{EM}/accessPackages")["value"]]
     policies = [p["id"] for p in get(f"{EM}/assignmentPolicies")["value"]]
     requests_ = [r["id"] for r in get(f"{EM}/assignmentRequests")["value"]]
-    stages = [s["id"] for r in requests_ for s in get(f"{EM}/accessPackageAssignmentApprovals/{r}")["stages"]
-              ] if requests_ else []
+    stages = (
+        [s["id"] for r in requests_ for s in get(f"{EM}/accessPackageAssignmentApprovals/{r}")["stages"]]
+        if requests_
+        else []
+    )
     mine = [f"filterByCurrentUser(on='{on}')" for on in ("target", "createdBy", "approver", "x")]
-    return {"key": users + groups + ["lead@kvnblocal.onmicrosoft.com"], "definition": definitions,
-            "instance": instances, "decision": decisions, "package": packages, "policy": policies,
-            "request": requests_ + mine, "approval": requests_ + mine, "stage": stages}
+    return {
+        "key": users + groups + ["lead@kvnblocal.onmicrosoft.com"],
+        "definition": definitions,
+        "instance": instances,
+        "decision": decisions,
+        "package": packages,
+        "policy": policies,
+        "request": requests_ + mine,
+        "approval": requests_ + mine,
+        "stage": stages,
+    }
 
 
 def _path(route_path: str, pools: dict):
@@ -134,21 +212,50 @@ def _path(route_path: str, pools: dict):
     return values.map(fill)
 
 
-queries = st.fixed_dictionaries({}, optional={
-    "$top": st.one_of(st.integers(-5, 2000).map(str), st.text(max_size=6)),
-    "$filter": st.one_of(st.sampled_from(["displayName eq 'x'", "startswith(displayName,'az')", "state eq 'x'",
-                                          "id eq null", "decision eq 'Deny'", "foo"]), st.text(max_size=20)),
-    "$skiptoken": st.one_of(st.just("eyJvIjogNX0"), st.text(max_size=12)),
-    "$expand": st.sampled_from(["assignmentPolicies", "resourceRoleScopes($expand=role,scope)", "target",
-                                "accessPackage,requestor,assignment", "x("]),
-    "$select": st.text(max_size=12),
-})
+queries = st.fixed_dictionaries(
+    {},
+    optional={
+        "$top": st.one_of(st.integers(-5, 2000).map(str), st.text(max_size=6)),
+        "$filter": st.one_of(
+            st.sampled_from(
+                [
+                    "displayName eq 'x'",
+                    "startswith(displayName,'az')",
+                    "state eq 'x'",
+                    "id eq null",
+                    "decision eq 'Deny'",
+                    "foo",
+                ]
+            ),
+            st.text(max_size=20),
+        ),
+        "$skiptoken": st.one_of(st.just("eyJvIjogNX0"), st.text(max_size=12)),
+        "$expand": st.sampled_from(
+            [
+                "assignmentPolicies",
+                "resourceRoleScopes($expand=role,scope)",
+                "target",
+                "accessPackage,requestor,assignment",
+                "x(",
+            ]
+        ),
+        "$select": st.text(max_size=12),
+    },
+)
 
 
 def listings_still_answer(get) -> None:
-    for path in ("/v1.0/users", "/v1.0/groups", "/v1.0/me/memberOf", f"{EM}/accessPackages",
-                 f"{EM}/assignmentPolicies", f"{EM}/assignmentRequests", f"{EM}/assignments", REVIEWS,
-                 f"{EM}/assignmentRequests/filterByCurrentUser(on='approver')"):
+    for path in (
+        "/v1.0/users",
+        "/v1.0/groups",
+        "/v1.0/me/memberOf",
+        f"{EM}/accessPackages",
+        f"{EM}/assignmentPolicies",
+        f"{EM}/assignmentRequests",
+        f"{EM}/assignments",
+        REVIEWS,
+        f"{EM}/assignmentRequests/filterByCurrentUser(on='approver')",
+    ):
         get(path)
     for definition in get(REVIEWS)["value"]:
         for instance in get(f"{REVIEWS}/{definition['id']}/instances")["value"]:
@@ -161,8 +268,9 @@ def test_generated_graph_requests_get_no_5xx_and_graph_error_shapes(governed_vau
     tokens = {p: governed_vault.credential(p).get_token(GRAPH_SCOPE).token for p in ("lead", "member")}
 
     def get(path: str) -> dict:
-        response = session.get(url + path, headers={"Authorization": f"Bearer {tokens['lead']}"}, timeout=30,
-                               verify=governed_vault.ca)
+        response = session.get(
+            url + path, headers={"Authorization": f"Bearer {tokens['lead']}"}, timeout=30, verify=governed_vault.ca
+        )
         assert response.status_code == 200, f"GET {path} -> {response.status_code} {response.text[:300]}"
         return response.json()
 
@@ -178,10 +286,15 @@ def test_generated_graph_requests_get_no_5xx_and_graph_error_shapes(governed_vau
         label = f"{method} {path}"
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         try:
-            response = session.request(method, url + path, params=query, timeout=30, verify=governed_vault.ca,
-                                       data=data if method in ("POST", "PATCH") else None,
-                                       headers={"Authorization": f"Bearer {tokens[persona]}",
-                                                "Content-Type": "application/json"})
+            response = session.request(
+                method,
+                url + path,
+                params=query,
+                timeout=30,
+                verify=governed_vault.ca,
+                data=data if method in ("POST", "PATCH") else None,
+                headers={"Authorization": f"Bearer {tokens[persona]}", "Content-Type": "application/json"},
+            )
         except requests.RequestException as exc:
             failures.append(f"{label} {query}: {type(exc).__name__}")
             return
@@ -193,8 +306,9 @@ def test_generated_graph_requests_get_no_5xx_and_graph_error_shapes(governed_vau
                 error = response.json()["error"]
                 assert error["code"] and error["message"] and "request-id" in error["innerError"]
             except (ValueError, KeyError, TypeError, AssertionError):
-                failures.append(f"{label} {query} -> {response.status_code}, not Graph's error shape: "
-                                f"{response.text[:200]}")
+                failures.append(
+                    f"{label} {query} -> {response.status_code}, not Graph's error shape: {response.text[:200]}"
+                )
 
     for route in graph_routes:
         for method in sorted(route.methods - {"HEAD"}):
@@ -205,8 +319,14 @@ def test_generated_graph_requests_get_no_5xx_and_graph_error_shapes(governed_vau
             case = st.tuples(_path(route.path, pools), queries, body, st.sampled_from(["lead", "lead", "member"]))
             run_generated(case, EXAMPLES, lambda case, method=method: exercise(method, case))
     # Paths no route serves, under the Graph prefix.
-    unknown = st.tuples(st.text(st.characters(whitelist_categories=("Ll", "Nd")), min_size=1, max_size=12).map(
-        lambda s: f"/v1.0/{quote(s)}/x"), queries, st.just(b""), st.just("lead"))
+    unknown = st.tuples(
+        st.text(st.characters(whitelist_categories=("Ll", "Nd")), min_size=1, max_size=12).map(
+            lambda s: f"/v1.0/{quote(s)}/x"
+        ),
+        queries,
+        st.just(b""),
+        st.just("lead"),
+    )
     run_generated(unknown, EXAMPLES, lambda case: exercise("GET", case))
 
     total = sum(statuses.values(), collections.Counter())

@@ -29,13 +29,25 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from fuzzing import first_line, run_generated
 
 SPEC = Path(__file__).parent / "data" / "keyvault-secrets-2026-04-01.json"
-POSITIVE_EXAMPLES = 40   # per operation
-NEGATIVE_EXAMPLES = 15   # per operation
+POSITIVE_EXAMPLES = 40  # per operation
+NEGATIVE_EXAMPLES = 15  # per operation
 MIN_SUCCESS_SHARE = 0.2  # of the positive requests
 # A life cycle, so that later operations meet the secrets earlier ones made, deleted or backed up.
-ORDER = ["SetSecret", "GetSecrets", "GetSecret", "GetSecretVersions", "UpdateSecret", "BackupSecret",
-         "DeleteSecret", "GetDeletedSecrets", "GetDeletedSecret", "RecoverDeletedSecret", "DeleteSecret",
-         "PurgeDeletedSecret", "RestoreSecret"]
+ORDER = [
+    "SetSecret",
+    "GetSecrets",
+    "GetSecret",
+    "GetSecretVersions",
+    "UpdateSecret",
+    "BackupSecret",
+    "DeleteSecret",
+    "GetDeletedSecrets",
+    "GetDeletedSecret",
+    "RecoverDeletedSecret",
+    "DeleteSecret",
+    "PurgeDeletedSecret",
+    "RestoreSecret",
+]
 CHECKS = [not_a_server_error, response_schema_conformance]
 API_VERSION = {"api-version": "2026-04-01"}
 # Names the operations share, so that gets, updates, backups and deletes meet secrets that exist.
@@ -80,8 +92,10 @@ def _positive(operation, backups: list[str]):
 def _negative(operation):
     """Schema-violating requests: some break the api-version, others keep it and break the rest."""
     negative = schemathesis.GenerationMode.NEGATIVE
-    return st.one_of(operation.as_strategy(generation_mode=negative),
-                     operation.as_strategy(generation_mode=negative, query=API_VERSION))
+    return st.one_of(
+        operation.as_strategy(generation_mode=negative),
+        operation.as_strategy(generation_mode=negative, query=API_VERSION),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +119,9 @@ def test_generated_requests_get_no_5xx_and_schema_conformant_responses(empty_vau
     def exercise(mode: str, case) -> None:
         response = None
         try:
-            response = case.call(base_url=empty_vault.url, session=session, headers=auth, verify=empty_vault.ca,
-                                 timeout=30)
+            response = case.call(
+                base_url=empty_vault.url, session=session, headers=auth, verify=empty_vault.ca, timeout=30
+            )
             name = case.operation.definition.raw["operationId"]
             statuses[mode, name][response.status_code] += 1
             if name == "BackupSecret" and response.status_code == 200 and len(backups) < len(NAME_POOL):
@@ -127,16 +142,22 @@ def test_generated_requests_get_no_5xx_and_schema_conformant_responses(empty_vau
             run_generated(strategy, examples, lambda case, mode=mode: exercise(mode, case))
     session.close()
 
-    totals = {mode: sum((c for (m, _), c in statuses.items() if m == mode), collections.Counter())
-              for mode in ("positive", "negative")}
+    totals = {
+        mode: sum((c for (m, _), c in statuses.items() if m == mode), collections.Counter())
+        for mode in ("positive", "negative")
+    }
     positive = totals["positive"]
     share = sum(n for code, n in positive.items() if 200 <= code < 300) / max(1, sum(positive.values()))
     print("\nOpenAPI fuzz, statuses per operation (positive | negative):")
     for name in dict.fromkeys(ORDER):
-        print(f"  {name:<22} {dict(sorted(statuses['positive', name].items()))} | "
-              f"{dict(sorted(statuses['negative', name].items()))}")
-    print(f"  all: positive {dict(sorted(positive.items()))}, negative {dict(sorted(totals['negative'].items()))}; "
-          f"2xx share of positive requests {share:.0%}")
+        print(
+            f"  {name:<22} {dict(sorted(statuses['positive', name].items()))} | "
+            f"{dict(sorted(statuses['negative', name].items()))}"
+        )
+    print(
+        f"  all: positive {dict(sorted(positive.items()))}, negative {dict(sorted(totals['negative'].items()))}; "
+        f"2xx share of positive requests {share:.0%}"
+    )
     assert not failures, f"{len(failures)} failing responses:\n" + "\n".join(failures[:20])
     assert share > MIN_SUCCESS_SHARE, f"only {share:.0%} of schema-valid requests succeeded"
     never = [name for name in ORDER if not any(200 <= code < 300 for code in statuses["positive", name])]

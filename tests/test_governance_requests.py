@@ -35,8 +35,9 @@ def test_newmember_requests_secrets_user_and_reads_after_the_lead_approves(gover
     seeded = list_pending_approvals(lead)
     deny_request(lead, seeded.loc[0, "request_id"], justification="superseded")
 
-    request = request_access(newmember, role="Key Vault Secrets User",
-                             justification="The partner API client needs APICaller.")
+    request = request_access(
+        newmember, role="Key Vault Secrets User", justification="The partner API client needs APICaller."
+    )
     assert request.state == "submitted" and "secAccess" in request.package_name
     assert not reads_api_caller(governed_vault, "newmember")
 

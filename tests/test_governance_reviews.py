@@ -123,9 +123,15 @@ NOW = pd.Timestamp("2025-06-30T12:00:00Z")
 
 def definition(created_days_ago: float, auto_apply: bool = False) -> dict:
     created = (NOW - timedelta(days=created_days_ago)).isoformat()
-    return {"id": "d1", "displayName": "review", "createdDateTime": created,
-            "settings": {"autoApplyDecisionsEnabled": auto_apply,
-                         "recurrence": {"pattern": {"type": "absoluteMonthly", "interval": 2}}}}
+    return {
+        "id": "d1",
+        "displayName": "review",
+        "createdDateTime": created,
+        "settings": {
+            "autoApplyDecisionsEnabled": auto_apply,
+            "recurrence": {"pattern": {"type": "absoluteMonthly", "interval": 2}},
+        },
+    }
 
 
 def instance(status: str, ended_days_ago: float | None) -> dict:
@@ -133,20 +139,27 @@ def instance(status: str, ended_days_ago: float | None) -> dict:
     return {"id": f"i-{status}-{ended_days_ago}", "status": status, "endDateTime": end}
 
 
-@pytest.mark.parametrize("definitions, instances, decisions, expected", [
-    ([], [], [], "no_review"),
-    ([definition(90)], [], [], "overdue"),                                         # none completed, set up 90 d ago
-    ([definition(30)], [], [], "ok"),
-    ([definition(200)], [instance("Applied", 61)], [], "overdue"),
-    ([definition(200)], [instance("Applied", 61), instance("InProgress", None)], [], "overdue"),  # overdue first
-    ([definition(200)], [instance("Completed", 20), instance("InProgress", None)], [], "in_progress"),
-    ([definition(200)], [instance("Applying", 53)], [], "due"),                     # 7 days left
-    ([definition(200)], [instance("Applied", 52)], [], "ok"),
-    ([definition(200)], [instance("Completed", 10)], [{"decision": "Deny", "applyResult": "New"}], "not_applied"),
-    ([definition(200, auto_apply=True)], [instance("Completed", 10)], [{"decision": "Deny", "applyResult": "New"}],
-     "ok"),
-    ([definition(200)], [instance("SomethingNew", 10), instance("Completed", 30)], [], "ok"),  # unknown tolerated
-])
+@pytest.mark.parametrize(
+    "definitions, instances, decisions, expected",
+    [
+        ([], [], [], "no_review"),
+        ([definition(90)], [], [], "overdue"),  # none completed, set up 90 d ago
+        ([definition(30)], [], [], "ok"),
+        ([definition(200)], [instance("Applied", 61)], [], "overdue"),
+        ([definition(200)], [instance("Applied", 61), instance("InProgress", None)], [], "overdue"),  # overdue first
+        ([definition(200)], [instance("Completed", 20), instance("InProgress", None)], [], "in_progress"),
+        ([definition(200)], [instance("Applying", 53)], [], "due"),  # 7 days left
+        ([definition(200)], [instance("Applied", 52)], [], "ok"),
+        ([definition(200)], [instance("Completed", 10)], [{"decision": "Deny", "applyResult": "New"}], "not_applied"),
+        (
+            [definition(200, auto_apply=True)],
+            [instance("Completed", 10)],
+            [{"decision": "Deny", "applyResult": "New"}],
+            "ok",
+        ),
+        ([definition(200)], [instance("SomethingNew", 10), instance("Completed", 30)], [], "ok"),  # unknown tolerated
+    ],
+)
 def test_derivation_first_match_wins(definitions, instances, decisions, expected):
     assert derive_status(definitions, instances, decisions, now=NOW)["status"] == expected
 

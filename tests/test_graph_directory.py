@@ -22,8 +22,9 @@ def graph(local_vault):
 
 
 def graph_as(local_vault, persona: str) -> GraphClient:
-    return local_vault._track(GraphClient(local_vault.url, local_vault.credential(persona),
-                                          connection_verify=local_vault.ca))
+    return local_vault._track(
+        GraphClient(local_vault.url, local_vault.credential(persona), connection_verify=local_vault.ca)
+    )
 
 
 def handle(upn: str) -> str:
@@ -97,7 +98,9 @@ def test_member_of_and_transitive_member_of_for_users_and_me(local_vault):
     assert me["userPrincipalName"] == "member@kvnblocal.onmicrosoft.com"
     lead_id = graph.get("/users/lead@kvnblocal.onmicrosoft.com")["id"]
     assert {g["displayName"] for g in graph.list(f"/users/{lead_id}/memberOf")} == {
-        f"{FIRST_VAULT}_admin", f"{FIRST_VAULT}_reader"}
+        f"{FIRST_VAULT}_admin",
+        f"{FIRST_VAULT}_reader",
+    }
 
 
 def test_me_needs_a_user_token(local_vault):
@@ -113,9 +116,13 @@ def test_get_by_ids_returns_full_objects_and_skips_unknown_ids(graph):
     users = {handle(u["userPrincipalName"]): u["id"] for u in graph.list("/users")}
     pipeline = next(graph.list("/servicePrincipals"))
     unknown = str(uuid.uuid4())
-    answer = graph.post("/directoryObjects/getByIds", {
-        "ids": [users["contractor"], users["leaver"], pipeline["id"], unknown],
-        "types": ["user", "group", "servicePrincipal"]})
+    answer = graph.post(
+        "/directoryObjects/getByIds",
+        {
+            "ids": [users["contractor"], users["leaver"], pipeline["id"], unknown],
+            "types": ["user", "group", "servicePrincipal"],
+        },
+    )
     by_id = {o["id"]: o for o in answer["value"]}
     assert set(by_id) == {users["contractor"], users["leaver"], pipeline["id"]}
     assert by_id[users["contractor"]]["userType"] == "Guest"
@@ -138,8 +145,10 @@ def test_service_principal_lookup_the_azure_cli_way(graph):
     assert [sp["id"] for sp in found] == [pipeline["id"]]
     # A user's object id is no service principal name: the CLI then falls back to getByIds.
     lead_id = graph.get("/users/lead@kvnblocal.onmicrosoft.com")["id"]
-    assert list(graph.list("/servicePrincipals", params={
-        "$filter": f"servicePrincipalNames/any(c:c eq '{lead_id}')"})) == []
+    assert (
+        list(graph.list("/servicePrincipals", params={"$filter": f"servicePrincipalNames/any(c:c eq '{lead_id}')"}))
+        == []
+    )
 
 
 def test_no_token_wrong_audience_and_garbage_get_401_with_challenge(local_vault):
@@ -166,8 +175,14 @@ def test_client_raises_azure_core_errors(local_vault):
         def get_token(self, *scopes, **kwargs):
             return self.inner.get_token("https://vault.azure.net/.default")
 
-    graph = local_vault._track(GraphClient(local_vault.url, WrongAudience(local_vault.credential("lead")),
-                                           connection_verify=local_vault.ca, retry_total=0))
+    graph = local_vault._track(
+        GraphClient(
+            local_vault.url,
+            WrongAudience(local_vault.credential("lead")),
+            connection_verify=local_vault.ca,
+            retry_total=0,
+        )
+    )
     with pytest.raises(ClientAuthenticationError):
         graph.get("/users")
     assert issubclass(GraphPermissionError, HttpResponseError)
@@ -179,6 +194,7 @@ def test_next_link_to_another_origin_is_not_followed(graph, monkeypatch):
             @staticmethod
             def json():
                 return {"value": [{"id": "1"}], "@odata.nextLink": "https://attacker.example/v1.0/users?x=1"}
+
         return Answer()
 
     monkeypatch.setattr(graph, "_send", evil)
@@ -214,7 +230,8 @@ def test_single_objects_and_transitive_member_of_by_id(graph, local_vault):
     assert nested == {pipeline_group.display_name, sec.display_name}
     member = directory.principal_by_handle("member")
     assert {g["id"] for g in graph.list(f"/users/{member.id}/transitiveMemberOf")} == directory.transitive_groups(
-        member.id)
+        member.id
+    )
     assert {g["displayName"] for g in graph.list(f"/groups/{pipeline_group.id}/memberOf")} == {sec.display_name}
     with pytest.raises(HttpResponseError) as info:
         graph.get("/groups/not-a-guid")

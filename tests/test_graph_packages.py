@@ -18,8 +18,9 @@ def graph_as(vault, persona: str) -> GraphClient:
 def packages_by_group(graph: GraphClient) -> dict[str, dict]:
     groups = {g["id"]: g["displayName"] for g in graph.list("/groups")}
     found = {}
-    for package in graph.list(f"{EM}/accessPackages", params={"$expand": "resourceRoleScopes($expand=role,scope),"
-                                                                         "assignmentPolicies"}):
+    for package in graph.list(
+        f"{EM}/accessPackages", params={"$expand": "resourceRoleScopes($expand=role,scope),assignmentPolicies"}
+    ):
         scope = package["resourceRoleScopes"][0]["scope"]
         assert scope["originSystem"] == "AadGroup"
         found[groups[scope["originId"]]] = package
@@ -35,12 +36,14 @@ def test_one_package_per_key_vault_group_with_the_lead_as_approver(governed_vaul
         (policy,) = package["assignmentPolicies"]
         (stage,) = policy["requestApprovalSettings"]["stages"]
         assert policy["requestApprovalSettings"]["isApprovalRequiredForAdd"] is True
-        assert stage["primaryApprovers"] == [{"@odata.type": "#microsoft.graph.singleUser", "userId": lead_id,
-                                              "description": "Team Lead"}]
+        assert stage["primaryApprovers"] == [
+            {"@odata.type": "#microsoft.graph.singleUser", "userId": lead_id, "description": "Team Lead"}
+        ]
     secaccess = packages[f"{FIRST_VAULT}_secAccess"]
     assert "Key Vault Secrets User" in secaccess["displayName"]
-    policies = list(graph.list(f"{EM}/assignmentPolicies",
-                               params={"$filter": f"accessPackage/id eq '{secaccess['id']}'"}))
+    policies = list(
+        graph.list(f"{EM}/assignmentPolicies", params={"$filter": f"accessPackage/id eq '{secaccess['id']}'"})
+    )
     assert [p["id"] for p in policies] == [secaccess["assignmentPolicies"][0]["id"]]
     role_scopes = list(graph.list(f"{EM}/accessPackages/{secaccess['id']}/resourceRoleScopes"))
     assert role_scopes[0]["role"]["displayName"] == "Member"
@@ -48,36 +51,52 @@ def test_one_package_per_key_vault_group_with_the_lead_as_approver(governed_vaul
 
 def test_seeded_request_waits_for_the_lead(governed_vault):
     lead = graph_as(governed_vault, "lead")
-    pending = list(lead.list(f"{EM}/assignmentRequests/filterByCurrentUser(on='approver')",
-                             params={"$expand": "requestor,accessPackage"}))
+    pending = list(
+        lead.list(
+            f"{EM}/assignmentRequests/filterByCurrentUser(on='approver')", params={"$expand": "requestor,accessPackage"}
+        )
+    )
     assert len(pending) == 1
     (request,) = pending
-    assert (request["requestType"], request["state"], request["status"]) == ("userAdd", "pendingApproval",
-                                                                             "PendingApproval")
+    assert (request["requestType"], request["state"], request["status"]) == (
+        "userAdd",
+        "pendingApproval",
+        "PendingApproval",
+    )
     assert request["requestor"]["principalName"] == "newmember@kvnblocal.onmicrosoft.com"
     assert "secAccess" in request["accessPackage"]["displayName"]
     approvals = list(lead.list(f"{EM}/accessPackageAssignmentApprovals/filterByCurrentUser(on='approver')"))
     assert [a["id"] for a in approvals] == [request["id"]]
     (stage,) = approvals[0]["stages"]
     assert (stage["reviewResult"], stage["status"], stage["assignedToMe"]) == ("NotReviewed", "InProgress", True)
-    mine = list(graph_as(governed_vault, "newmember").list(
-        f"{EM}/assignmentRequests/filterByCurrentUser(on='target')"))
+    mine = list(graph_as(governed_vault, "newmember").list(f"{EM}/assignmentRequests/filterByCurrentUser(on='target')"))
     assert [r["id"] for r in mine] == [request["id"]]
-    assert list(graph_as(governed_vault, "member").list(
-        f"{EM}/assignmentRequests/filterByCurrentUser(on='approver')")) == []
+    assert (
+        list(graph_as(governed_vault, "member").list(f"{EM}/assignmentRequests/filterByCurrentUser(on='approver')"))
+        == []
+    )
 
 
 def test_user_add_then_approval_delivers_membership(governed_vault):
     member, lead = graph_as(governed_vault, "member"), graph_as(governed_vault, "lead")
     admin_package = packages_by_group(member)[f"{FIRST_VAULT}_admin"]
-    created = member.post(f"{EM}/assignmentRequests", {
-        "requestType": "userAdd", "justification": "on call next week",
-        "assignment": {"accessPackageId": admin_package["id"],
-                       "assignmentPolicyId": admin_package["assignmentPolicies"][0]["id"]}})
+    created = member.post(
+        f"{EM}/assignmentRequests",
+        {
+            "requestType": "userAdd",
+            "justification": "on call next week",
+            "assignment": {
+                "accessPackageId": admin_package["id"],
+                "assignmentPolicyId": admin_package["assignmentPolicies"][0]["id"],
+            },
+        },
+    )
     assert (created["state"], created["status"]) == ("submitted", "Accepted")  # accepted first, processed later
     with pytest.raises(HttpResponseError) as info:  # a second open request for the same package
-        member.post(f"{EM}/assignmentRequests", {"requestType": "userAdd",
-                                                 "assignment": {"accessPackageId": admin_package["id"]}})
+        member.post(
+            f"{EM}/assignmentRequests",
+            {"requestType": "userAdd", "assignment": {"accessPackageId": admin_package["id"]}},
+        )
     assert info.value.error.code == "ExistingOpenRequest"
     approval = lead.get(f"{EM}/accessPackageAssignmentApprovals/{created['id']}")
     stage_path = f"{EM}/accessPackageAssignmentApprovals/{created['id']}/stages/{approval['stages'][0]['id']}"
@@ -99,8 +118,10 @@ def test_denial_leaves_membership_unchanged(governed_vault):
     lead = graph_as(governed_vault, "lead")
     (request,) = lead.list(f"{EM}/assignmentRequests/filterByCurrentUser(on='approver')")
     approval = lead.get(f"{EM}/accessPackageAssignmentApprovals/{request['id']}")
-    lead.patch(f"{EM}/accessPackageAssignmentApprovals/{request['id']}/stages/{approval['stages'][0]['id']}",
-               {"reviewResult": "Deny", "justification": "read access is enough for now"})
+    lead.patch(
+        f"{EM}/accessPackageAssignmentApprovals/{request['id']}/stages/{approval['stages'][0]['id']}",
+        {"reviewResult": "Deny", "justification": "read access is enough for now"},
+    )
     assert lead.get(f"{EM}/assignmentRequests/{request['id']}")["state"] == "denied"
     newmember = graph_as(governed_vault, "newmember")
     assert {g["displayName"] for g in newmember.list("/me/memberOf")} == {f"{FIRST_VAULT}_reader"}
@@ -110,13 +131,22 @@ def test_guests_and_applications_cannot_self_request(governed_vault):
     package = packages_by_group(graph_as(governed_vault, "lead"))[f"{FIRST_VAULT}_reader"]
     for persona in ("contractor", "pipeline"):
         with pytest.raises(GraphPermissionError):
-            graph_as(governed_vault, persona).post(f"{EM}/assignmentRequests", {
-                "requestType": "userAdd", "assignment": {"accessPackageId": package["id"]}})
+            graph_as(governed_vault, persona).post(
+                f"{EM}/assignmentRequests", {"requestType": "userAdd", "assignment": {"accessPackageId": package["id"]}}
+            )
 
 
 def test_listing_every_request_needs_the_admin_role(governed_vault):
-    assert len(list(graph_as(governed_vault, "backup").list(f"{EM}/assignmentRequests",
-                                                             params={"$filter": "state eq 'pendingApproval'"}))) == 1
+    assert (
+        len(
+            list(
+                graph_as(governed_vault, "backup").list(
+                    f"{EM}/assignmentRequests", params={"$filter": "state eq 'pendingApproval'"}
+                )
+            )
+        )
+        == 1
+    )
     with pytest.raises(GraphPermissionError):
         list(graph_as(governed_vault, "member").list(f"{EM}/assignmentRequests"))
 
@@ -125,8 +155,10 @@ def test_admin_add_is_delivered_at_once_and_admin_remove_takes_it_back(governed_
     lead = graph_as(governed_vault, "lead")
     package = packages_by_group(lead)[f"{FIRST_VAULT}_reader"]
     aad_team = lead.get("/users/aad-team@kvnblocal.onmicrosoft.com")["id"]
-    added = lead.post(f"{EM}/assignmentRequests", {"requestType": "adminAdd", "assignment": {
-        "accessPackageId": package["id"], "targetId": aad_team}})
+    added = lead.post(
+        f"{EM}/assignmentRequests",
+        {"requestType": "adminAdd", "assignment": {"accessPackageId": package["id"], "targetId": aad_team}},
+    )
     request = lead.get(f"{EM}/assignmentRequests/{added['id']}", params={"$expand": "assignment"})
     assert request["state"] == "delivered"
     member_of = graph_as(governed_vault, "aad-team").list("/me/memberOf")
@@ -137,12 +169,19 @@ def test_admin_add_is_delivered_at_once_and_admin_remove_takes_it_back(governed_
     member_of = graph_as(governed_vault, "aad-team").list("/me/memberOf")
     assert f"{FIRST_VAULT}_reader" not in {g["displayName"] for g in member_of}
     with pytest.raises(HttpResponseError) as info:
-        lead.post(f"{EM}/assignmentRequests", {"requestType": "adminAdd", "assignment": {
-            "accessPackageId": package["id"], "targetId": "00000000-0000-0000-0000-00000000abcd"}})
+        lead.post(
+            f"{EM}/assignmentRequests",
+            {
+                "requestType": "adminAdd",
+                "assignment": {"accessPackageId": package["id"], "targetId": "00000000-0000-0000-0000-00000000abcd"},
+            },
+        )
     assert info.value.status_code == 404
     with pytest.raises(GraphPermissionError):
-        graph_as(governed_vault, "member").post(f"{EM}/assignmentRequests", {"requestType": "adminAdd", "assignment": {
-            "accessPackageId": package["id"], "targetId": aad_team}})
+        graph_as(governed_vault, "member").post(
+            f"{EM}/assignmentRequests",
+            {"requestType": "adminAdd", "assignment": {"accessPackageId": package["id"], "targetId": aad_team}},
+        )
 
 
 def test_single_objects_policy_lists_stages_and_cancel(governed_vault):

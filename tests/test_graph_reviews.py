@@ -30,8 +30,11 @@ def test_seeded_definitions_recur_every_two_months(governed_vault):
     definitions = list(graph.list(DEFINITIONS))
     assert len(definitions) == 3
     for definition in definitions:
-        assert definition["settings"]["recurrence"]["pattern"] == {"type": "absoluteMonthly", "interval": 2,
-                                                                   "dayOfMonth": 0}
+        assert definition["settings"]["recurrence"]["pattern"] == {
+            "type": "absoluteMonthly",
+            "interval": 2,
+            "dayOfMonth": 0,
+        }
         assert definition["settings"]["autoApplyDecisionsEnabled"] is False
         assert definition["scope"]["@odata.type"] == "#microsoft.graph.accessReviewQueryScope"
         assert definition["createdBy"]["userPrincipalName"] == "lead@kvnblocal.onmicrosoft.com"
@@ -56,8 +59,11 @@ def test_instances_and_decisions_have_entras_shapes(governed_vault):
     leaver = by_name["Former Team Member"]
     assert (leaver["decision"], leaver["recommendation"]) == ("NotReviewed", "Deny")
     assert leaver["reviewedBy"]["id"] == "00000000-0000-0000-0000-000000000000"
-    denies = list(graph.list(f"{DEFINITIONS}/{sec['id']}/instances/{last['id']}/decisions",
-                             params={"$filter": "decision eq 'Deny'"}))
+    denies = list(
+        graph.list(
+            f"{DEFINITIONS}/{sec['id']}/instances/{last['id']}/decisions", params={"$filter": "decision eq 'Deny'"}
+        )
+    )
     assert [d["id"] for d in denies] == [deny["id"]]
 
 
@@ -66,8 +72,10 @@ def test_decisions_page_with_top(governed_vault):
     reader = definition_for(graph, "reader")
     instances = graph.list(f"{DEFINITIONS}/{reader['id']}/instances")
     open_instance = next(i for i in instances if i["status"] == "InProgress")
-    pages = [list(p) for p in graph.list(f"{DEFINITIONS}/{reader['id']}/instances/{open_instance['id']}/decisions",
-                                         top=2).by_page()]
+    pages = [
+        list(p)
+        for p in graph.list(f"{DEFINITIONS}/{reader['id']}/instances/{open_instance['id']}/decisions", top=2).by_page()
+    ]
     assert [len(p) for p in pages] == [2, 2, 2, 1]  # the reader group's seven members
 
 
@@ -100,8 +108,10 @@ def test_only_reviewers_record_decisions_and_only_while_open(governed_vault):
     closed = next(i for i in instances if i["status"] != "InProgress")
     closed_decision = next(lead.list(f"{DEFINITIONS}/{reader['id']}/instances/{closed['id']}/decisions"))
     with pytest.raises(ResourceExistsError):
-        lead.patch(f"{DEFINITIONS}/{reader['id']}/instances/{closed['id']}/decisions/{closed_decision['id']}",
-                   {"decision": "Deny"})
+        lead.patch(
+            f"{DEFINITIONS}/{reader['id']}/instances/{closed['id']}/decisions/{closed_decision['id']}",
+            {"decision": "Deny"},
+        )
 
 
 def test_stop_then_apply_removes_denied_members(governed_vault):
@@ -132,14 +142,22 @@ def test_creating_a_review_starts_an_instance_and_recurrence_follows_the_clock(g
     groups = {g["displayName"]: g["id"] for g in lead.list("/groups")}
     pipeline = groups[f"{FIRST_VAULT}_pipeline"]
     lead_id = lead.get("/me")["id"]
-    created = lead.post(DEFINITIONS, {
-        "displayName": "Pipeline group review",
-        "scope": {"@odata.type": "#microsoft.graph.accessReviewQueryScope",
-                  "query": f"/groups/{pipeline}/transitiveMembers", "queryType": "MicrosoftGraph"},
-        "reviewers": [{"query": f"/users/{lead_id}", "queryType": "MicrosoftGraph"}],
-        "settings": {"instanceDurationInDays": 3, "recurrence": {
-            "pattern": {"type": "weekly", "interval": 4}, "range": {"type": "noEnd"}}},
-    })
+    created = lead.post(
+        DEFINITIONS,
+        {
+            "displayName": "Pipeline group review",
+            "scope": {
+                "@odata.type": "#microsoft.graph.accessReviewQueryScope",
+                "query": f"/groups/{pipeline}/transitiveMembers",
+                "queryType": "MicrosoftGraph",
+            },
+            "reviewers": [{"query": f"/users/{lead_id}", "queryType": "MicrosoftGraph"}],
+            "settings": {
+                "instanceDurationInDays": 3,
+                "recurrence": {"pattern": {"type": "weekly", "interval": 4}, "range": {"type": "noEnd"}},
+            },
+        },
+    )
     assert created["status"] == "InProgress"
     path = f"{DEFINITIONS}/{created['id']}/instances"
     first = list(lead.list(path))
@@ -152,6 +170,12 @@ def test_creating_a_review_starts_an_instance_and_recurrence_follows_the_clock(g
     with pytest.raises(GraphPermissionError):
         graph_as(governed_vault, "member").post(DEFINITIONS, {"displayName": "x"})
     with pytest.raises(HttpResponseError) as info:
-        lead.post(DEFINITIONS, {"displayName": "daily", "scope": {"query": f"/groups/{pipeline}/members"},
-                                "settings": {"recurrence": {"pattern": {"type": "daily"}}}})
+        lead.post(
+            DEFINITIONS,
+            {
+                "displayName": "daily",
+                "scope": {"query": f"/groups/{pipeline}/members"},
+                "settings": {"recurrence": {"pattern": {"type": "daily"}}},
+            },
+        )
     assert info.value.status_code == 400

@@ -20,18 +20,31 @@ DAY = 86400
 
 @asynccontextmanager
 async def async_client(vault, persona: str = "lead"):
-    async with vault.async_credential(persona) as credential, SecretClient(
-        vault.url, credential, verify_challenge_resource=False, connection_verify=vault.ca
-    ) as client:
+    async with (
+        vault.async_credential(persona) as credential,
+        SecretClient(vault.url, credential, verify_challenge_resource=False, connection_verify=vault.ca) as client,
+    ):
         yield client
 
 
 def comparable(properties) -> tuple:
     return (
-        properties.id, properties.name, properties.version, properties.vault_url, properties.content_type,
-        properties.enabled, properties.not_before, properties.expires_on, properties.created_on,
-        properties.updated_on, properties.recovery_level, properties.recoverable_days, properties.tags,
-        properties.key_id, properties.managed, properties.previous_version,
+        properties.id,
+        properties.name,
+        properties.version,
+        properties.vault_url,
+        properties.content_type,
+        properties.enabled,
+        properties.not_before,
+        properties.expires_on,
+        properties.created_on,
+        properties.updated_on,
+        properties.recovery_level,
+        properties.recoverable_days,
+        properties.tags,
+        properties.key_id,
+        properties.managed,
+        properties.previous_version,
     )
 
 

@@ -24,10 +24,22 @@ VERSION = re.compile(r"[0-9a-f]{32}")
 def comparable(properties) -> tuple:
     """Every property the SDK exposes, for equality between set, get, list and recover."""
     return (
-        properties.id, properties.name, properties.version, properties.vault_url, properties.content_type,
-        properties.enabled, properties.not_before, properties.expires_on, properties.created_on,
-        properties.updated_on, properties.recovery_level, properties.recoverable_days, properties.tags,
-        properties.key_id, properties.managed, properties.previous_version,
+        properties.id,
+        properties.name,
+        properties.version,
+        properties.vault_url,
+        properties.content_type,
+        properties.enabled,
+        properties.not_before,
+        properties.expires_on,
+        properties.created_on,
+        properties.updated_on,
+        properties.recovery_level,
+        properties.recoverable_days,
+        properties.tags,
+        properties.key_id,
+        properties.managed,
+        properties.previous_version,
     )
 
 
@@ -41,8 +53,9 @@ def test_set_then_get_latest_and_by_version(empty_vault):
     client = empty_vault.secret_client()
     first_value, second_value = new_value(), new_value()
     nbf = datetime(2030, 1, 1, tzinfo=timezone.utc)
-    first = client.set_secret("DbPassword", first_value, content_type="text/plain", tags={"team": "data"},
-                              not_before=nbf)
+    first = client.set_secret(
+        "DbPassword", first_value, content_type="text/plain", tags={"team": "data"}, not_before=nbf
+    )
     second = client.set_secret("DbPassword", second_value)
 
     assert_same_value(first.value, first_value)
@@ -68,8 +81,9 @@ def test_set_then_get_latest_and_by_version(empty_vault):
 
 def test_list_pages_properties_equal_what_set_returned(empty_vault):
     client = empty_vault.secret_client()
-    created = {name: client.set_secret(name, new_value(), tags={"n": name}) for name in
-               (f"paged-{i}" for i in range(7))}
+    created = {
+        name: client.set_secret(name, new_value(), tags={"n": name}) for name in (f"paged-{i}" for i in range(7))
+    }
     pages = [list(page) for page in client.list_properties_of_secrets(max_page_size=3).by_page()]
     assert [len(page) for page in pages] == [3, 3, 1]
     listed = [properties for page in pages for properties in page]
@@ -94,8 +108,7 @@ def test_update_properties_changes_updated_and_keeps_id(empty_vault):
     secret = client.set_secret("api-key", new_value(), tags={"a": "1"})
     empty_vault.admin("clock", {"advance_seconds": 60})
     expires = datetime(2031, 6, 1, tzinfo=timezone.utc)
-    updated = client.update_secret_properties("api-key", content_type="token", expires_on=expires,
-                                              tags={"b": "2"})
+    updated = client.update_secret_properties("api-key", content_type="token", expires_on=expires, tags={"b": "2"})
     assert updated.id == secret.id
     assert updated.updated_on > secret.properties.updated_on
     assert updated.created_on == secret.properties.created_on
@@ -130,7 +143,10 @@ def test_delete_get_deleted_list_deleted_recover_restores_everything(empty_vault
 
     fetched = client.get_deleted_secret("to-delete")
     assert (fetched.recovery_id, fetched.deleted_date, fetched.scheduled_purge_date) == (
-        deleted.recovery_id, deleted.deleted_date, deleted.scheduled_purge_date)
+        deleted.recovery_id,
+        deleted.deleted_date,
+        deleted.scheduled_purge_date,
+    )
     (listed,) = [d for d in client.list_deleted_secrets() if d.name == "to-delete"]
     assert listed.recovery_id and listed.deleted_date and listed.scheduled_purge_date
     assert listed.properties.id == f"{empty_vault.url}/secrets/to-delete"
@@ -184,15 +200,15 @@ def test_purge_protection_refuses_purge_with_the_services_message(empty_vault):
     assert info.value.error.message == (
         'Operation "purge" is not allowed because purge protection is enabled for this vault. Key Vault '
         "service will automatically purge it after the retention period has passed.\r\n"
-        f"Vault: {FIRST_VAULT};location={location}")
+        f"Vault: {FIRST_VAULT};location={location}"
+    )
     assert client.get_deleted_secret("protected").name == "protected"  # still there, recoverable
 
 
 def test_backup_purge_restore_preserves_versions_and_times(empty_vault):
     client = empty_vault.secret_client()
     values = [new_value() for _ in range(3)]
-    versions = [client.set_secret("backed-up", v, tags={"i": str(i)}).properties.version
-                for i, v in enumerate(values)]
+    versions = [client.set_secret("backed-up", v, tags={"i": str(i)}).properties.version for i, v in enumerate(values)]
     empty_vault.admin("clock", {"advance_seconds": 120})
     before = client.get_secret("backed-up")
     blob = client.backup_secret("backed-up")
@@ -222,8 +238,22 @@ def test_names_are_case_insensitive_and_keep_first_casing(empty_vault):
 
 def test_every_api_version_the_clients_send_works(empty_vault):
     # The SDK's ApiVersion enum, the previews its validation knows, and 7.4 (the Azure CLI's).
-    versions = ["2016-10-01", "7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6-preview.2", "7.6",
-                "2025-06-01-preview", "2025-07-01", "2026-01-01-preview", "2026-03-01-preview", "2026-04-01"]
+    versions = [
+        "2016-10-01",
+        "7.0",
+        "7.1",
+        "7.2",
+        "7.3",
+        "7.4",
+        "7.5",
+        "7.6-preview.2",
+        "7.6",
+        "2025-06-01-preview",
+        "2025-07-01",
+        "2026-01-01-preview",
+        "2026-03-01-preview",
+        "2026-04-01",
+    ]
     for api_version in versions:
         client = empty_vault.secret_client(api_version=api_version)
         value = new_value()
@@ -241,8 +271,10 @@ def test_caller_without_role_gets_forbidden_by_rbac(empty_vault):
     assert info.value.status_code == 403
     assert info.value.error.code == "Forbidden" and info.value.error.innererror == {"code": "ForbiddenByRbac"}
     lines = info.value.error.message.split("\r\n")
-    assert lines[2] == (f"Caller: appid=04b07795-8ddb-461a-bbee-02f9e1bf7b46;oid={outsider.id};"
-                        f"iss=https://sts.windows.net/{empty_vault.store.tenant_id}/")
+    assert lines[2] == (
+        f"Caller: appid=04b07795-8ddb-461a-bbee-02f9e1bf7b46;oid={outsider.id};"
+        f"iss=https://sts.windows.net/{empty_vault.store.tenant_id}/"
+    )
     assert lines[3] == "Action: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'"
     assert lines[4].endswith("/providers/microsoft.keyvault/vaults/azdevopskv01/secrets/guarded'")
     assert lines[-2] == "Vault: azDevOpsKV01;location=westeurope"
@@ -269,7 +301,9 @@ def test_recovery_level_follows_the_vault_settings(empty_vault):
     set_vault(empty_vault.store, soft_delete_days=7)
     secret = client.set_secret("customized", new_value())
     assert (secret.properties.recovery_level, secret.properties.recoverable_days) == (
-        "CustomizedRecoverable+Purgeable", 7)
+        "CustomizedRecoverable+Purgeable",
+        7,
+    )
     deleted = client.begin_delete_secret("customized").result()
     assert deleted.scheduled_purge_date.timestamp() - deleted.deleted_date.timestamp() == 7 * DAY
 

@@ -58,7 +58,10 @@ def test_backup_restores_into_another_vault_of_the_same_subscription(two_vaults)
     restored = second.restore_secret_backup(first.backup_secret("moving"))
     assert restored.id == f"{other_url}/secrets/moving/{original.properties.version}"
     assert (restored.created_on, restored.updated_on, restored.tags) == (
-        original.properties.created_on, original.properties.updated_on, {"from": "first"})
+        original.properties.created_on,
+        original.properties.updated_on,
+        {"from": "first"},
+    )
     assert_same_value(second.get_secret("moving").value, value)
 
 

@@ -26,9 +26,11 @@ from valuecheck import assert_not_leaked, assert_same_value
 API = "2026-04-01"
 VERSION = re.compile(r"[0-9a-f]{32}")
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-NOT_FOUND = ("A secret with (name/id) {} was not found in this key vault. If you recently deleted this secret "
-             "you may be able to recover it using the correct recovery command. For help resolving this issue, "
-             "please see https://go.microsoft.com/fwlink/?linkid=2125182")
+NOT_FOUND = (
+    "A secret with (name/id) {} was not found in this key vault. If you recently deleted this secret "
+    "you may be able to recover it using the correct recovery command. For help resolving this issue, "
+    "please see https://go.microsoft.com/fwlink/?linkid=2125182"
+)
 
 
 class Wire:
@@ -39,8 +41,16 @@ class Wire:
         self.token = vault.credential().get_token("https://vault.azure.net/.default").token
         self.http = httpx.Client(base_url=self.url, verify=self.context, timeout=30)
 
-    def call(self, method: str, path: str, *, api: str | None = API, token: str | None = "lead",
-             params: dict | None = None, **kwargs) -> httpx.Response:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        api: str | None = API,
+        token: str | None = "lead",
+        params: dict | None = None,
+        **kwargs,
+    ) -> httpx.Response:
         params = dict(params or {})
         if api is not None:
             params["api-version"] = api
@@ -80,13 +90,16 @@ def test_no_token_gets_the_challenge_before_the_body_is_read(wire):
     tenant = wire.vault.store.tenant_id
     # The SDK's first request: no token, no body, yet a content type; and a malformed body too.
     for body in (b"", b"{not json"):
-        response = wire.call("PUT", "/secrets/first-request", token=None, content=body,
-                             headers={"Content-Type": "application/json"})
+        response = wire.call(
+            "PUT", "/secrets/first-request", token=None, content=body, headers={"Content-Type": "application/json"}
+        )
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == (
-            f'Bearer authorization="https://login.microsoftonline.com/{tenant}", resource="https://vault.azure.net"')
-        assert response.json() == {"error": {"code": "Unauthorized",
-                                             "message": "AKV10000: Request is missing a Bearer or PoP token."}}
+            f'Bearer authorization="https://login.microsoftonline.com/{tenant}", resource="https://vault.azure.net"'
+        )
+        assert response.json() == {
+            "error": {"code": "Unauthorized", "message": "AKV10000: Request is missing a Bearer or PoP token."}
+        }
     assert wire.call("GET", "/secrets", token=None, api="1999-01-01").status_code == 401
 
 
@@ -95,7 +108,8 @@ def test_bad_tokens_get_401_with_the_challenge(wire):
     wrong_audience = wire.call("GET", "/secrets", token=arm_token)
     assert wrong_audience.status_code == 401 and "www-authenticate" in wrong_audience.headers
     assert error_of(wrong_audience)["message"] == (
-        "AKV10022: Invalid audience. Expected https://vault.azure.net, found: https://management.azure.com.")
+        "AKV10022: Invalid audience. Expected https://vault.azure.net, found: https://management.azure.com."
+    )
 
     lead = wire.vault.store.db.execute("SELECT * FROM principals WHERE handle = 'lead'").fetchone()
     expired, _ = wire.vault.service.issuer.issue(lead, "https://vault.azure.net", lifetime=-120)
@@ -109,9 +123,16 @@ def test_bad_tokens_get_401_with_the_challenge(wire):
 
 # -- shapes ------------------------------------------------------------------------------------------
 def test_set_response_and_headers(wire):
-    response = wire.call("PUT", "/secrets/shape-set", json={
-        "value": "v", "contentType": "text/plain", "tags": {"env": "dev"},
-        "attributes": {"enabled": True, "nbf": 1893456000, "exp": 1924992000}})
+    response = wire.call(
+        "PUT",
+        "/secrets/shape-set",
+        json={
+            "value": "v",
+            "contentType": "text/plain",
+            "tags": {"env": "dev"},
+            "attributes": {"enabled": True, "nbf": 1893456000, "exp": 1924992000},
+        },
+    )
     assert response.status_code == 200
     body = response.json()
     assert list(body) == ["value", "id", "contentType", "attributes", "tags"]
@@ -120,7 +141,11 @@ def test_set_response_and_headers(wire):
     attributes = body["attributes"]
     assert list(attributes) == ["enabled", "nbf", "exp", "created", "updated", "recoverableDays", "recoveryLevel"]
     assert (attributes["nbf"], attributes["exp"], attributes["recoverableDays"], attributes["recoveryLevel"]) == (
-        1893456000, 1924992000, 90, "Recoverable+Purgeable")
+        1893456000,
+        1924992000,
+        90,
+        "Recoverable+Purgeable",
+    )
     assert attributes["created"] == attributes["updated"]
     assert abs(attributes["created"] - wire.vault.store.now()) <= 5
     headers = response.headers
@@ -151,8 +176,10 @@ def test_get_latest_and_version_forms_and_patch_forms(wire):
     assert older.json()["id"] == first["id"] and older.json()["contentType"] == "x"
     missing = wire.call("GET", "/secrets/forms/00000000000000000000000000000000")
     assert missing.status_code == 404
-    assert error_of(missing) == {"code": "SecretNotFound",
-                                 "message": NOT_FOUND.format("forms/00000000000000000000000000000000")}
+    assert error_of(missing) == {
+        "code": "SecretNotFound",
+        "message": NOT_FOUND.format("forms/00000000000000000000000000000000"),
+    }
     assert error_of(wire.call("GET", "/secrets/never-set/"))["message"] == NOT_FOUND.format("never-set")
     assert wire.call("GET", "/secrets/forms/", params={"outContentType": "application/x-pem-file"}).status_code == 200
     assert wire.call("GET", "/secrets/forms/", params={"outContentType": "text/html"}).status_code == 400
@@ -191,8 +218,9 @@ def test_versions_listing_pages_and_unknown_name_is_empty(wire):
     assert [item["id"] for item in first["value"]] == ids[:3]
     assert urlsplit(first["nextLink"]).path == "/secrets/versioned/versions"
     query = parse_qs(urlsplit(first["nextLink"]).query)
-    rest = wire.call("GET", "/secrets/versioned/versions",
-                     params={"$skiptoken": query["$skiptoken"][0], "maxresults": 3}).json()
+    rest = wire.call(
+        "GET", "/secrets/versioned/versions", params={"$skiptoken": query["$skiptoken"][0], "maxresults": 3}
+    ).json()
     assert rest == {"value": rest["value"]} and [item["id"] for item in rest["value"]] == ids[3:]
     unknown = wire.call("GET", "/secrets/nothing-here/versions")
     assert unknown.status_code == 200 and unknown.json() == {"value": []}
@@ -207,16 +235,20 @@ def test_delete_deleted_shapes_purge_and_after(wire):
     assert body["recoveryId"] == f"{wire.url}/deletedsecrets/wire-deleted"
     assert body["scheduledPurgeDate"] - body["deletedDate"] == 90 * 86400
     assert wire.call("GET", "/deletedsecrets/wire-deleted").json() == body
-    listed = [i for i in wire.call("GET", "/deletedsecrets").json()["value"]
-              if i["recoveryId"].endswith("/wire-deleted")]
+    listed = [
+        i for i in wire.call("GET", "/deletedsecrets").json()["value"] if i["recoveryId"].endswith("/wire-deleted")
+    ]
     assert listed[0]["id"] == f"{wire.url}/secrets/wire-deleted" and listed[0]["deletedDate"] == body["deletedDate"]
 
     conflict = wire.call("PUT", "/secrets/wire-deleted", json={"value": "x"})
     assert conflict.status_code == 409
-    assert error_of(conflict) == {"code": "Conflict", "innererror": {"code": "ObjectIsDeletedButRecoverable"},
-                                  "message": "Secret wire-deleted is currently in a deleted but recoverable state, "
-                                             "and its name cannot be reused; in this state, the secret can only be "
-                                             "recovered or purged."}
+    assert error_of(conflict) == {
+        "code": "Conflict",
+        "innererror": {"code": "ObjectIsDeletedButRecoverable"},
+        "message": "Secret wire-deleted is currently in a deleted but recoverable state, "
+        "and its name cannot be reused; in this state, the secret can only be "
+        "recovered or purged.",
+    }
     assert wire.call("GET", "/secrets/wire-deleted/").status_code == 404
     assert wire.call("DELETE", "/secrets/wire-deleted").status_code == 404
 
@@ -240,9 +272,13 @@ def test_disabled_secret_read_is_forbidden(wire):
     wire.set("wire-disabled", attributes={"enabled": False})
     response = wire.call("GET", "/secrets/wire-disabled/")
     assert response.status_code == 403
-    assert response.json() == {"error": {"code": "Forbidden",
-                                         "message": "Operation get is not allowed on a disabled secret.",
-                                         "innererror": {"code": "SecretDisabled"}}}
+    assert response.json() == {
+        "error": {
+            "code": "Forbidden",
+            "message": "Operation get is not allowed on a disabled secret.",
+            "innererror": {"code": "SecretDisabled"},
+        }
+    }
     listed = wire.call("GET", "/secrets/wire-disabled/versions").json()["value"]
     assert listed[0]["attributes"]["enabled"] is False
 
@@ -253,11 +289,18 @@ def test_forbidden_by_rbac_names_caller_action_resource_and_vault(wire):
     tenant, vault_id = wire.vault.store.tenant_id, wire.vault.service.resource_id("azDevOpsKV01")
     response = wire.call("GET", "/secrets/Some-Secret/", token=token)
     assert response.status_code == 403 and "x-ms-keyvault-rbac-assignment-id" not in response.headers
-    expected = forbidden_by_rbac_message("04b07795-8ddb-461a-bbee-02f9e1bf7b46", outsider.id, tenant,
-                                         "Microsoft.KeyVault/vaults/secrets/getSecret/action",
-                                         f"{vault_id}/secrets/Some-Secret", "azDevOpsKV01", "westeurope")
-    assert response.json() == {"error": {"code": "Forbidden", "message": expected,
-                                         "innererror": {"code": "ForbiddenByRbac"}}}
+    expected = forbidden_by_rbac_message(
+        "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+        outsider.id,
+        tenant,
+        "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+        f"{vault_id}/secrets/Some-Secret",
+        "azDevOpsKV01",
+        "westeurope",
+    )
+    assert response.json() == {
+        "error": {"code": "Forbidden", "message": expected, "innererror": {"code": "ForbiddenByRbac"}}
+    }
     assert f"Resource: '{vault_id.lower()}/secrets/some-secret'\r\n" in expected
     listing = error_of(wire.call("GET", "/deletedsecrets", token=token))["message"]
     assert f"Resource: '{vault_id.lower()}'\r\n" in listing and "readMetadata/action" in listing
@@ -309,8 +352,11 @@ def test_api_version_is_required_and_must_be_known(wire):
     assert missing.status_code == 400 and error_of(missing)["code"] == "BadParameter"
     unknown = wire.call("GET", "/secrets", api="2099-01-01")
     assert unknown.status_code == 400
-    assert error_of(unknown) == {"code": "BadParameter", "message": "The specified version (2099-01-01) is not "
-                                 "recognized. Consider using the latest supported version (2026-04-01)."}
+    assert error_of(unknown) == {
+        "code": "BadParameter",
+        "message": "The specified version (2099-01-01) is not "
+        "recognized. Consider using the latest supported version (2026-04-01).",
+    }
     for version in ("7.4", "2016-10-01", "7.6-preview.2", "2025-06-01-preview", "2026-03-01-preview"):
         assert wire.call("GET", "/secrets", api=version).status_code == 200, version
 
@@ -320,8 +366,10 @@ def test_invalid_names_are_bad_parameters(wire, name):
     for method, kwargs in (("PUT", {"json": {"value": "v"}}), ("GET", {}), ("DELETE", {})):
         response = wire.call(method, f"/secrets/{name}", **kwargs)
         assert response.status_code == 400
-        assert error_of(response) == {"code": "BadParameter",
-                                      "message": f"The request URI contains an invalid name: {name}"}
+        assert error_of(response) == {
+            "code": "BadParameter",
+            "message": f"The request URI contains an invalid name: {name}",
+        }
 
 
 def test_name_limits(wire):
@@ -347,7 +395,7 @@ LIMIT_CASES = {
     "nbf a string": ({"value": "v", "attributes": {"nbf": "tomorrow"}}, "attributes.nbf"),
     "exp a fraction": ({"value": "v", "attributes": {"exp": 1.5}}, "attributes.exp"),
     "exp a boolean": ({"value": "v", "attributes": {"exp": True}}, "attributes.exp"),
-    "exp beyond year 9999": ({"value": "v", "attributes": {"exp": 10 ** 20}}, "attributes.exp"),
+    "exp beyond year 9999": ({"value": "v", "attributes": {"exp": 10**20}}, "attributes.exp"),
 }
 
 
@@ -361,7 +409,8 @@ def test_set_rejects_bad_bodies(wire, case):
 
 def test_limits_themselves_are_accepted(wire):
     at_limits = {
-        "value": "x" * (25 * 1024), "contentType": "c" * 255,
+        "value": "x" * (25 * 1024),
+        "contentType": "c" * 255,
         "tags": {("n" * 500 + f"{i:012d}"): "v" * 512 for i in range(15)},
     }
     assert wire.call("PUT", "/secrets/at-limits", json=at_limits).status_code == 200
@@ -370,8 +419,7 @@ def test_limits_themselves_are_accepted(wire):
 
 @pytest.mark.parametrize("content", [b"", b"{not json", b"[1, 2]", b'"text"', b"\xff\xfe"])
 def test_malformed_bodies_are_bad_parameters(wire, content):
-    for method, path in (("PUT", "/secrets/malformed"), ("PATCH", "/secrets/malformed/"),
-                         ("POST", "/secrets/restore")):
+    for method, path in (("PUT", "/secrets/malformed"), ("PATCH", "/secrets/malformed/"), ("POST", "/secrets/restore")):
         response = wire.call(method, path, content=content, headers={"Content-Type": "application/json"})
         assert response.status_code == 400 and error_of(response)["code"] == "BadParameter"
 
@@ -393,12 +441,20 @@ def test_lone_surrogates_are_bad_parameters(wire, content):
 
 def test_update_rejects_bad_properties(wire):
     wire.set("patched")
-    for body in ({"tags": {f"t{i}": "x" for i in range(16)}}, {"attributes": {"enabled": 1}},
-                 {"contentType": ["x"]}, {"attributes": {"nbf": "soon"}}):
+    for body in (
+        {"tags": {f"t{i}": "x" for i in range(16)}},
+        {"attributes": {"enabled": 1}},
+        {"contentType": ["x"]},
+        {"attributes": {"nbf": "soon"}},
+    ):
         response = wire.call("PATCH", "/secrets/patched/", json=body)
         assert response.status_code == 400 and error_of(response)["code"] == "BadParameter"
-    surrogate = wire.call("PATCH", "/secrets/patched/", content=b'{"tags": {"k": "\\ud800"}}',
-                          headers={"Content-Type": "application/json"})
+    surrogate = wire.call(
+        "PATCH",
+        "/secrets/patched/",
+        content=b'{"tags": {"k": "\\ud800"}}',
+        headers={"Content-Type": "application/json"},
+    )
     assert surrogate.status_code == 400
     assert wire.call("PATCH", "/secrets/never-there/", json={}).status_code == 404
 
@@ -422,8 +478,13 @@ def test_maxresults_in_range_and_bad_skiptokens(wire):
 
 def test_unknown_paths_and_methods_keep_the_error_shape(wire):
     assert error_of(wire.call("GET", "/secrets/a/b/c"))["code"] == "NotFound"
-    for method, path in (("POST", "/secrets/x"), ("PUT", "/secrets"), ("DELETE", "/deletedsecrets/x/recover"),
-                         ("HEAD", "/secrets/x/versions"), ("PUT", "/deletedsecrets/x")):
+    for method, path in (
+        ("POST", "/secrets/x"),
+        ("PUT", "/secrets"),
+        ("DELETE", "/deletedsecrets/x/recover"),
+        ("HEAD", "/secrets/x/versions"),
+        ("PUT", "/deletedsecrets/x"),
+    ):
         response = wire.call(method, path)
         assert response.status_code == 405, (method, path)
         if method != "HEAD":

@@ -93,8 +93,7 @@ CASES = [
     revealed("print-a-dict-repr", 'print({"password": pw})'),
     revealed("print-repr", "print(repr(pw))"),
     revealed("pprint", 'pprint.pprint({"token": plain, "password": pw})'),
-    revealed("dataframe-cell", 'pd.DataFrame({"name": ["APICaller", "DbPassword"], '
-                               '"value": [plain, pw]})'),
+    revealed("dataframe-cell", 'pd.DataFrame({"name": ["APICaller", "DbPassword"], "value": [plain, pw]})'),
     revealed("series", 'pd.Series([pw], name="value")'),
     revealed("styler-html", 'pd.DataFrame({"value": [pw]}).style.set_caption("vault")'),
     revealed("json-dumps", 'print(json.dumps({"password": pw}))'),
@@ -104,57 +103,80 @@ CASES = [
     revealed("html-escaped-display", 'display(HTML(f"<b>{html.escape(pw)}</b>"))'),
     revealed("markdown-display", 'display(Markdown(f"token: `{plain}`"))'),
     revealed("javascript-display", 'display(Javascript(f"window.kv = {json.dumps(pw)};"))'),
-    revealed("svg-display", """display(SVG(
-        f'<svg xmlns="http://www.w3.org/2000/svg"><text>{html.escape(pw)}</text></svg>'))"""),
+    revealed(
+        "svg-display",
+        """display(SVG(
+        f'<svg xmlns="http://www.w3.org/2000/svg"><text>{html.escape(pw)}</text></svg>'))""",
+    ),
     revealed("latex-display", 'display(Latex(f"$\\\\mathtt{{{plain}}}$"))'),
-    revealed("syntax-highlighted-code", """\
+    revealed(
+        "syntax-highlighted-code",
+        """\
 from IPython.display import Code
-display(Code(f"token = {pw!r}", language="python"))"""),
-    revealed("raw-mimebundle", 'display({"text/plain": plain, "text/html": f"<p>{pw}</p>"}, '
-                               'raw=True)'),
-    revealed("update-display", """\
+display(Code(f"token = {pw!r}", language="python"))""",
+    ),
+    revealed("raw-mimebundle", 'display({"text/plain": plain, "text/html": f"<p>{pw}</p>"}, raw=True)'),
+    revealed(
+        "update-display",
+        """\
 handle = display("waiting", display_id=True)
-handle.update(plain)"""),
-    revealed("object-with-repr-html", """\
+handle.update(plain)""",
+    ),
+    revealed(
+        "object-with-repr-html",
+        """\
 class Card:
     def _repr_html_(self):
         return f"<i>{pw}</i>"
-Card()"""),
+Card()""",
+    ),
     revealed("logging-debug", 'log.debug("token %s", plain)'),
     revealed("logging-info", 'log.info(f"password {pw}")'),
     revealed("logging-warning-root", 'logging.warning("token %s", plain)'),
     revealed("logging-error", 'log.error("password %s", pw)'),
     revealed("logging-critical", "log.critical(plain)"),
-    revealed("logging-exception", """\
+    revealed(
+        "logging-exception",
+        """\
 try:
     raise RuntimeError(f"auth failed for {plain}")
 except RuntimeError:
-    log.exception("request failed")"""),
+    log.exception("request failed")""",
+    ),
     revealed("logging-exc-info-instance", 'log.warning("retrying", exc_info=ValueError(pw))'),
     revealed("warnings-warn", 'warnings.warn(f"token {plain} expires soon")'),
     revealed("exception-message", 'raise ValueError(f"bad token {plain}")'),
     revealed("key-error-repr", "{}[pw]"),
     revealed("chained-exception", 'raise RuntimeError("wrapped") from ValueError(pw)'),
     revealed("assert-message", 'assert plain == "x", f"mismatch: {plain}"'),
-    revealed("verbose-traceback-local", """\
+    revealed(
+        "verbose-traceback-local",
+        """\
 %xmode Verbose
 def call_api(token):
     header = "Bearer " + token
     return len(header) / 0
-call_api(plain)"""),
+call_api(plain)""",
+    ),
     revealed("syntax-error-line", 'exec(f"x = = {plain!r}")'),
-    revealed("traceback-print-exc", """\
+    revealed(
+        "traceback-print-exc",
+        """\
 try:
     raise KeyError(plain)
 except KeyError:
-    traceback.print_exc()"""),
+    traceback.print_exc()""",
+    ),
     revealed("system-exit", "raise SystemExit(plain)"),
     revealed("ipywidgets-text", "w.Text(value=plain)"),
     revealed("ipywidgets-html", 'w.HTML(value=f"<b>{pw}</b>")'),
     revealed("whos", "%whos"),
-    revealed("env-after-env-var", """\
+    revealed(
+        "env-after-env-var",
+        """\
 os.environ["API_CALLER"] = plain
-%env API_CALLER"""),
+%env API_CALLER""",
+    ),
     revealed("env-listing", "%env"),
     revealed("base64", "print(base64.b64encode(plain.encode()).decode())"),
     revealed("base64url", "print(base64.urlsafe_b64encode(pw.encode()).decode())"),
@@ -167,48 +189,71 @@ os.environ["API_CALLER"] = plain
     revealed("hex-upper", "print(binascii.hexlify(pw.encode()).decode().upper())"),
     revealed("bytes-repr", "print(pw.encode())"),
     revealed("ascii", "print(ascii(pw))"),
-    revealed("character-by-character", """\
+    revealed(
+        "character-by-character",
+        """\
 for c in plain:
     print(c, end="", flush=True)
     time.sleep(0.01)
-print()"""),
-    revealed("stdout-write-in-chunks", """\
+print()""",
+    ),
+    revealed(
+        "stdout-write-in-chunks",
+        """\
 for i in range(0, len(pw), 3):
     sys.stdout.write(pw[i:i + 3])
     sys.stdout.flush()
     time.sleep(0.05)
-print()"""),
+print()""",
+    ),
     revealed("stderr", "print(plain, file=sys.stderr)"),
-    revealed("thread-print", """\
+    revealed(
+        "thread-print",
+        """\
 t = threading.Thread(target=print, args=(plain,))
 t.start()
-t.join()"""),
-    revealed("captured-then-shown", """\
+t.join()""",
+    ),
+    revealed(
+        "captured-then-shown",
+        """\
 from IPython.utils.capture import capture_output
 with capture_output() as cap:
     print(plain)
-cap.show()"""),
+cap.show()""",
+    ),
     revealed("shell-command", "!echo {plain}"),
     # fd-level output reaches the kernel through a pipe-reading thread: give it time to arrive.
-    revealed("os-system", """\
+    revealed(
+        "os-system",
+        """\
 os.system(f"echo {plain}")
-time.sleep(0.5)"""),
-    revealed("sys-dunder-stdout", """\
+time.sleep(0.5)""",
+    ),
+    revealed(
+        "sys-dunder-stdout",
+        """\
 sys.__stdout__.write(plain + "\\n")
 sys.__stdout__.flush()
-time.sleep(0.5)"""),
-    revealed("tqdm-description", """\
+time.sleep(0.5)""",
+    ),
+    revealed(
+        "tqdm-description",
+        """\
 from tqdm import tqdm
 for _ in tqdm(range(3), desc=plain):
-    pass"""),
-    revealed("mime-base64-across-a-line-break",
-             'print(base64.encodebytes(b"x" * 40 + plain.encode()).decode())'),
-    revealed("fd-writes-in-pieces", """\
+    pass""",
+    ),
+    revealed("mime-base64-across-a-line-break", 'print(base64.encodebytes(b"x" * 40 + plain.encode()).decode())'),
+    revealed(
+        "fd-writes-in-pieces",
+        """\
 for i in range(0, len(plain), 8):
     os.write(1, plain[i:i + 8].encode())
     time.sleep(0.3)
 os.write(1, b"\\n")
-time.sleep(0.5)"""),
+time.sleep(0.5)""",
+    ),
     masked("secret-print", "print(api)"),
     masked("secret-repr", "api"),
     masked("secret-display", "display(api, db)"),
@@ -253,8 +298,14 @@ def leaked_forms(text: str, value: str) -> set[str]:
     data = value.encode("utf-8")
     bare = re.sub(r"\x1b\[[0-9;]*m", "", text)
     untagged = re.sub(r"<[^<>]*>", "", bare)
-    readings = {"": text, "bare ": bare, "untagged ": untagged, "html ": html.unescape(untagged),
-                "url ": unquote(text), "url+ ": unquote_plus(text)}
+    readings = {
+        "": text,
+        "bare ": bare,
+        "untagged ": untagged,
+        "html ": html.unescape(untagged),
+        "url ": unquote(text),
+        "url+ ": unquote_plus(text),
+    }
     literal = {
         "raw": [value],
         "json": [json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]],
@@ -308,12 +359,12 @@ def test_the_search_reads_back_every_encoding():
         found = leaked_forms(base64.b64encode(prefix + data).decode().rstrip("="), value)
         assert "base64" in found
     assert leaked_forms("[secret DbPassword redacted] " + value[:-1], value) == set()
-    split = f'<span>{html.escape(value[:5])}</span>\x1b[31m<i>{html.escape(value[5:])}</i>'
+    split = f"<span>{html.escape(value[:5])}</span>\x1b[31m<i>{html.escape(value[5:])}</i>"
     found = leaked_forms(split, value)
     assert "html raw" in found
     found = leaked_forms(f"{value[:5]}\x1b[31m{value[5:]}", value)
     assert "bare raw" in found
-    highlighted = f'<span>{html.escape(repr(value)[:6])}</span><span>{html.escape(repr(value)[6:])}'
+    highlighted = f"<span>{html.escape(repr(value)[:6])}</span><span>{html.escape(repr(value)[6:])}"
     found = leaked_forms(highlighted, value)
     assert "html repr" in found
 
@@ -326,6 +377,7 @@ def test_the_corpus_is_large_and_exemptions_are_rare():
 
 
 # -- running it ---------------------------------------------------------------------------------
+
 
 def build_notebook(enabled: bool):
     cells = [nbformat.v4.new_code_cell(SETUP.replace("{enabled}", str(enabled)))]
@@ -354,8 +406,13 @@ def execute_corpus(tmp_path, enabled: bool) -> Run:
     env.update(values, IPYTHONDIR=str(tmp_path / "ipython"))
     notebook = build_notebook(enabled)
     client = nbclient.NotebookClient(
-        notebook, kernel_name="python3", timeout=60, allow_errors=True, coalesce_streams=True,
-        resources={"metadata": {"path": str(tmp_path)}})
+        notebook,
+        kernel_name="python3",
+        timeout=60,
+        allow_errors=True,
+        coalesce_streams=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
     # The kernel's own stdout/stderr receive ipykernel's echo of fd-level output: discard it.
     client.execute(env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     path = tmp_path / ("corpus-on.ipynb" if enabled else "corpus-off.ipynb")
@@ -371,8 +428,7 @@ def execute_corpus(tmp_path, enabled: bool) -> Run:
 
 def case_texts(notebook) -> dict[str, str]:
     """Per case: the strings of its outputs and of the saved state of any widget they show."""
-    states = notebook.metadata.get("widgets", {}).get(
-        "application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    states = notebook.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
     texts = {}
     for cell in notebook.cells:
         case_id = cell.metadata.get("kvnb_case")
@@ -388,8 +444,7 @@ def case_texts(notebook) -> dict[str, str]:
 
 
 def leaks_in(text: str, values: dict[str, str]) -> set[str]:
-    return {f"{name}:{form}" for name, value in values.items()
-            for form in leaked_forms(text, value)}
+    return {f"{name}:{form}" for name, value in values.items() for form in leaked_forms(text, value)}
 
 
 @pytest.fixture(scope="module")

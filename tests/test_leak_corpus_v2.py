@@ -38,22 +38,27 @@ K = 16
 def make_values() -> dict[str, str]:
     rng = secrets.SystemRandom()
     body = base64.b64encode(secrets.token_bytes(240)).decode()
-    pem = ("-----BEGIN PRIVATE KEY-----\n" + "\n".join(body[i : i + 64] for i in range(0, 320, 64))
-           + "\n-----END PRIVATE KEY-----\n")
+    pem = (
+        "-----BEGIN PRIVATE KEY-----\n"
+        + "\n".join(body[i : i + 64] for i in range(0, 320, 64))
+        + "\n-----END PRIVATE KEY-----\n"
+    )
     pw = list("'\"<&+/%é") + [rng.choice(string.ascii_letters + string.digits) for _ in range(14)]
     rng.shuffle(pw)
     pw = "".join(pw[:11]) + "--" + "".join(pw[11:])
-    head = ("Server=tcp:orders-sql.database.windows.net,1433;Initial Catalog=orders;"
-            "User ID=orders app;Password=")
+    head = "Server=tcp:orders-sql.database.windows.net,1433;Initial Catalog=orders;User ID=orders app;Password="
     tail = ";Encrypt=True;TrustServerCertificate=False;Connection Timeout=30;"
-    conn_pw = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(
-        184 - len(head) - len(tail)))
+    conn_pw = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(184 - len(head) - len(tail)))
     conn = head + conn_pw + tail
     assert len(conn) == 184
     nonascii = "Ä" + "".join(rng.choice("äöüßÅÆØñçéłžšÐþ") for _ in range(9)) + str(rng.randrange(100, 999))
     return {
-        "KVNB_V2_PEM": pem, "KVNB_V2_CONN": conn, "KVNB_V2_KEY": base64.b64encode(secrets.token_bytes(64)).decode(),
-        "KVNB_V2_PW": pw, "KVNB_V2_NONASCII": nonascii, "KVNB_V2_PIN": f"{rng.randrange(10**6):06d}",
+        "KVNB_V2_PEM": pem,
+        "KVNB_V2_CONN": conn,
+        "KVNB_V2_KEY": base64.b64encode(secrets.token_bytes(64)).decode(),
+        "KVNB_V2_PW": pw,
+        "KVNB_V2_NONASCII": nonascii,
+        "KVNB_V2_PIN": f"{rng.randrange(10**6):06d}",
     }
 
 
@@ -98,29 +103,36 @@ CASES = [
     Case("pprint-dict-wraps", 'pprint.pprint({"conn": conn, "key": key, "pw": pw})'),
     Case("pprint-narrow", "pprint.pprint([conn, nonascii], width=40)"),
     Case("whos", "%whos"),
-    Case("dataframe-repr", 'pd.DataFrame({"name": ["conn", "key", "pw", "nonascii"], '
-                           '"value": [conn, key, pw, nonascii]})'),
+    Case(
+        "dataframe-repr",
+        'pd.DataFrame({"name": ["conn", "key", "pw", "nonascii"], "value": [conn, key, pw, nonascii]})',
+    ),
     Case("dataframe-print", 'print(pd.DataFrame({"value": [conn, key, pw]}))'),
     Case("dataframe-pem", 'pd.DataFrame({"pem": [pem]})'),
     Case("series-repr", "pd.Series([conn, key], name='secrets')"),
     Case("series-print", "print(pd.Series([pem, nonascii]))"),
     Case("to-markdown", 'print(pd.DataFrame({"value": [conn, pw]}).to_markdown())'),
     Case("dataframe-pin", 'pd.DataFrame({"pin": [pin], "n": [1]})'),
-    Case("verbose-traceback-conn", """\
+    Case(
+        "verbose-traceback-conn",
+        """\
 %xmode Verbose
 def connect(connection_string):
     timeout = 30
     raise ConnectionError("login failed")
-connect(conn)"""),
-    Case("verbose-traceback-pem", """\
+connect(conn)""",
+    ),
+    Case(
+        "verbose-traceback-pem",
+        """\
 def sign(private_key, payload):
     return payload / 0
-sign(pem, 1)"""),
+sign(pem, 1)""",
+    ),
     Case("reset-xmode-and-key-error", "%xmode Context\n{}[key]"),
     Case("rich-print-dict", 'import rich\nrich.print({"conn": conn, "pw": pw})'),
     Case("rich-print-pem", "rich.print(pem)"),
-    Case("rich-console-narrow", "from rich.console import Console\n"
-                                "Console(width=30).print(conn)"),
+    Case("rich-console-narrow", "from rich.console import Console\nConsole(width=30).print(conn)"),
     Case("code-display-pem", "display(Code(pem))"),
     Case("code-display-conn", 'display(Code(f"conn = {conn!r}", language="python"))'),
     Case("textwrap-key", "print(textwrap.fill(key, 20))"),
@@ -136,22 +148,30 @@ sign(pem, 1)"""),
     Case("repr-list", "print([pw, nonascii, pin])"),
     Case("ascii-nonascii", "print(ascii(nonascii))"),
     Case("bytes-repr-pem", "print(pem.encode())"),
-    Case("requests-query", 'import requests\n'
-                           'print(requests.Request("GET", "https://db.test/login", '
-                           'params={"pw": pw, "key": key}).prepare().url)'),
-    Case("requests-userinfo", 'print(requests.Request("GET", '
-                              'f"https://svc:{urllib.parse.quote(pw, safe=\'\')}@db.test/").prepare().url)'),
+    Case(
+        "requests-query",
+        "import requests\n"
+        'print(requests.Request("GET", "https://db.test/login", '
+        'params={"pw": pw, "key": key}).prepare().url)',
+    ),
+    Case(
+        "requests-userinfo",
+        'print(requests.Request("GET", f"https://svc:{urllib.parse.quote(pw, safe=\'\')}@db.test/").prepare().url)',
+    ),
     Case("httpx-query", 'import httpx\nprint(httpx.URL("https://db.test/q", params={"pw": pw}))'),
     Case("httpx-path", 'print(httpx.URL("https://db.test/").join(urllib.parse.quote(nonascii)))'),
     Case("urlencode", "print(urllib.parse.urlencode({'conn': conn}))"),
-    Case("encode-uri-component", "print(urllib.parse.quote(pw, safe=\"!~*'()\"))"),
-    Case("jinja-htmlsafe-json", "from jinja2.utils import htmlsafe_json_dumps\n"
-                                'print(htmlsafe_json_dumps({"pw": pw, "n": nonascii}))'),
-    Case("jinja-autoescape", "import jinja2\n"
-                             'print(jinja2.Template("<td>{{ v }}</td>", autoescape=True).render(v=pw))'),
+    Case("encode-uri-component", 'print(urllib.parse.quote(pw, safe="!~*\'()"))'),
+    Case(
+        "jinja-htmlsafe-json",
+        'from jinja2.utils import htmlsafe_json_dumps\nprint(htmlsafe_json_dumps({"pw": pw, "n": nonascii}))',
+    ),
+    Case("jinja-autoescape", 'import jinja2\nprint(jinja2.Template("<td>{{ v }}</td>", autoescape=True).render(v=pw))'),
     Case("xml-apos", """print(xml.sax.saxutils.escape(pw, {"'": "&apos;", '"': "&quot;"}))"""),
-    Case("xml-attribute-newlines", 'print(ElementTree.tostring(ElementTree.Element("key", '
-                                   'value=pem), encoding="unicode"))'),
+    Case(
+        "xml-attribute-newlines",
+        'print(ElementTree.tostring(ElementTree.Element("key", value=pem), encoding="unicode"))',
+    ),
     Case("html-numeric-refs", 'print(nonascii.encode("ascii", "xmlcharrefreplace").decode())'),
     Case("html-display-escaped", "import html\ndisplay(HTML(f'<pre>{html.escape(pem)}</pre>'))"),
     Case("markdown-conn", 'display(Markdown(f"```\\n{conn}\\n```"))'),
@@ -179,31 +199,47 @@ sign(pem, 1)"""),
     Case("warning-key", 'warnings.warn(f"key {key} rotates soon")'),
     Case("exception-pem", 'raise ValueError(f"bad key {pem}")'),
     # Output that reaches the kernel through file descriptors (pipe reads of 1000 bytes)
-    Case("fd-write-pem-in-pieces", """\
+    Case(
+        "fd-write-pem-in-pieces",
+        """\
 data = pem.encode()
 for i in range(0, len(data), 50):
     os.write(1, data[i:i + 50])
     time.sleep(0.25)
-time.sleep(0.6)"""),
-    Case("fd-write-split-character", """\
+time.sleep(0.6)""",
+    ),
+    Case(
+        "fd-write-split-character",
+        """\
 data = nonascii.encode()
 os.write(1, b"x" * 7 + data[:1])
 time.sleep(0.4)
 os.write(1, data[1:] + b"\\n")
-time.sleep(0.6)"""),
-    Case("fd-pipe-read-boundary", """\
+time.sleep(0.6)""",
+    ),
+    Case(
+        "fd-pipe-read-boundary",
+        """\
 os.write(1, b"y" * 999 + nonascii.encode() + b"\\n")
-time.sleep(0.6)"""),
-    Case("subprocess-key", """\
+time.sleep(0.6)""",
+    ),
+    Case(
+        "subprocess-key",
+        """\
 subprocess.run(["printf", "%s\\n", key])
-time.sleep(0.6)"""),
-    Case("subprocess-across-reads", """\
+time.sleep(0.6)""",
+    ),
+    Case(
+        "subprocess-across-reads",
+        """\
 subprocess.run(["sh", "-c", 'printf "%0990d" 0; printf "%s\\n" "$1"', "sh", conn])
-time.sleep(0.6)"""),
+time.sleep(0.6)""",
+    ),
 ]
 
 
 # -- running it ---------------------------------------------------------------------------------
+
 
 @dataclass(repr=False)  # a failing assert shows its arguments: never the values
 class Run:
@@ -247,10 +283,13 @@ def execute_corpus(tmp_path, enabled: bool) -> Run:
     notebook = nbformat.v4.new_notebook(cells=cells)
     replies: dict[int, dict] = {}
     client = RecordingClient(
-        notebook, kernel_name="python3", timeout=60, allow_errors=True,
+        notebook,
+        kernel_name="python3",
+        timeout=60,
+        allow_errors=True,
         resources={"metadata": {"path": str(tmp_path)}},
-        on_cell_executed=lambda cell, cell_index, execute_reply: replies.__setitem__(
-            cell_index, execute_reply))
+        on_cell_executed=lambda cell, cell_index, execute_reply: replies.__setitem__(cell_index, execute_reply),
+    )
     run = Run(values)
     shell_texts: dict[str, str] = {}
     with client.setup_kernel(env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):

@@ -83,8 +83,9 @@ def shared_home():
     shared.chmod(0o755)  # like /tmp/some-lab-dir: anyone may pass through it
     home = shared / "home"
     env = {**os.environ, "KVNB_HOME": str(home)}
-    made = subprocess.run([sys.executable, "-c", LOAD_EXT.format(tests=str(TESTS))], env=env,
-                          capture_output=True, text=True, timeout=120)
+    made = subprocess.run(
+        [sys.executable, "-c", LOAD_EXT.format(tests=str(TESTS))], env=env, capture_output=True, text=True, timeout=120
+    )
     assert made.returncode == 0, made.stderr[-2000:]
     assert home.is_dir(), "%load_ext kvnb made the state directory (for its save-guard file)"
     made_by_load_ext = _mode(home)
@@ -102,8 +103,17 @@ def test_the_state_directory_load_ext_makes_is_private_and_stays_so(shared_home)
     assert made_by_load_ext == 0o700
     assert _mode(home) == 0o700 and _mode(home / "guard") == 0o700
     names = {p.relative_to(home).as_posix() for p in _files(home)}
-    assert {"state.db", "state.db-wal", "state.db-shm", "master.key", "server.json", "server.log",
-            "token-signing-key.pem", "ca-key.pem", "server-key.pem"} <= names
+    assert {
+        "state.db",
+        "state.db-wal",
+        "state.db-shm",
+        "master.key",
+        "server.json",
+        "server.log",
+        "token-signing-key.pem",
+        "ca-key.pem",
+        "server-key.pem",
+    } <= names
     for path in _files(home):
         if path.name not in PUBLIC:  # certificates are public; nothing else is
             assert _mode(path) == 0o600, f"{path.name} is {_mode(path):04o}"
@@ -115,14 +125,22 @@ def _attack(home: Path, runtime) -> dict:
     python = shutil.which("python3", path="/usr/bin:/bin")
     if python is None:
         pytest.skip("LOUD SKIP: no system python3 that uid 65534 can run (the venv's may sit under /root)")
-    done = subprocess.run(["setpriv", "--reuid", str(NOBODY), "--regid", str(NOBODY), "--clear-groups",
-                           python, "-c", ATTACK, argument], capture_output=True, text=True, timeout=60, cwd="/")
+    done = subprocess.run(
+        ["setpriv", "--reuid", str(NOBODY), "--regid", str(NOBODY), "--clear-groups", python, "-c", ATTACK, argument],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd="/",
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="LOUD SKIP: acting as another user (setpriv to uid 65534) "
-                    "needs root; the modes are still checked by the test above")
+@pytest.mark.skipif(
+    os.geteuid() != 0,
+    reason="LOUD SKIP: acting as another user (setpriv to uid 65534) "
+    "needs root; the modes are still checked by the test above",
+)
 def test_another_user_reads_no_state_file_and_gets_no_token(shared_home):
     home, runtime, _ = shared_home
     if shutil.which("setpriv") is None:
@@ -174,8 +192,13 @@ print(json.dumps({"touched": touched, "found": len(found), "groups": len(groups)
 
 def test_the_client_never_opens_the_store_or_the_keys(shared_home):
     home, _runtime, _ = shared_home
-    done = subprocess.run([sys.executable, "-c", CLIENT], env={**os.environ, "KVNB_HOME": str(home)},
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", CLIENT],
+        env={**os.environ, "KVNB_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["touched"] == []
@@ -191,11 +214,20 @@ def test_admin_routes_say_nothing_useful_without_the_admin_token(local_vault):
     context = ssl.create_default_context(cafile=local_vault.ca)
     with urllib.request.urlopen(f"{local_vault.url}/_kvnb/admin/health", context=context) as response:
         assert json.loads(response.read()) == {"ok": True}  # not which port is which vault
-    for method, route in [("GET", "runtime"), ("GET", "directory"), ("POST", "identity-header"),
-                          ("POST", "reset"), ("POST", "vaults")]:
+    for method, route in [
+        ("GET", "runtime"),
+        ("GET", "directory"),
+        ("POST", "identity-header"),
+        ("POST", "reset"),
+        ("POST", "vaults"),
+    ]:
         data = json.dumps({"persona": "lead"}).encode() if method == "POST" else None
-        request = urllib.request.Request(f"{local_vault.url}/_kvnb/admin/{route}", data=data, method=method,
-                                         headers={"x-kvnb-admin-token": "guessed"})
+        request = urllib.request.Request(
+            f"{local_vault.url}/_kvnb/admin/{route}",
+            data=data,
+            method=method,
+            headers={"x-kvnb-admin-token": "guessed"},
+        )
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, context=context)
         assert refused.value.code == 403, route

@@ -48,38 +48,55 @@ def _reaches_inside(node: ast.AST, path: Path) -> list[str]:
         if module == "kvnb":
             return []  # `from kvnb import local` is the seam itself
         return []
-    if (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
-            and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+    if (
+        isinstance(node, ast.Call)
+        and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
         name = node.args[0].value
         return [name] if name.startswith("kvnb.local.") else []
     return []
 
 
 def _client_modules() -> list[Path]:
-    return [path for path in sorted(PACKAGE.rglob("*.py"))
-            if not any(path.relative_to(PACKAGE).is_relative_to(exempt) for exempt in EXEMPT)]
+    return [
+        path
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if not any(path.relative_to(PACKAGE).is_relative_to(exempt) for exempt in EXEMPT)
+    ]
 
 
 def test_nothing_outside_the_emulator_imports_its_internals():
     modules = _client_modules()
     assert len(modules) > 50 and PACKAGE / "vault.py" in modules and PACKAGE / "access" / "principals.py" in modules
-    crossings = [f"{path.relative_to(PACKAGE.parent)}:{node.lineno} imports {name}"
-                 for path in modules for node in ast.walk(ast.parse(path.read_text(), str(path)))
-                 for name in _reaches_inside(node, path)]
+    crossings = [
+        f"{path.relative_to(PACKAGE.parent)}:{node.lineno} imports {name}"
+        for path in modules
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        for name in _reaches_inside(node, path)
+    ]
     assert crossings == []
 
 
 def test_the_check_sees_every_kind_of_crossing(tmp_path):
     """A function-level relative import, a `from kvnb.local import <module>` and an import_module."""
     sample = PACKAGE / "access" / "sample.py"  # only its location matters, for the relative import
-    source = ("def f():\n    from ..local.state.store import Store\n"
-              "from kvnb.local import control, NotRunning\n"
-              "import kvnb.local.tenant\n"
-              "importlib.import_module('kvnb.local.server.process')\n"
-              "from kvnb import local\nfrom kvnb.local import connect\n")
+    source = (
+        "def f():\n    from ..local.state.store import Store\n"
+        "from kvnb.local import control, NotRunning\n"
+        "import kvnb.local.tenant\n"
+        "importlib.import_module('kvnb.local.server.process')\n"
+        "from kvnb import local\nfrom kvnb.local import connect\n"
+    )
     found = [name for node in ast.walk(ast.parse(source)) for name in _reaches_inside(node, sample)]
-    assert sorted(found) == ["kvnb.local.control", "kvnb.local.server.process", "kvnb.local.state.store",
-                             "kvnb.local.tenant"]
+    assert sorted(found) == [
+        "kvnb.local.control",
+        "kvnb.local.server.process",
+        "kvnb.local.state.store",
+        "kvnb.local.tenant",
+    ]
 
 
 def test_the_seam_is_small_and_sorted():

@@ -102,23 +102,42 @@ def test_cli_start_status_env_stop(cli_home):
     assert status.exit_code == 0
     info = json.loads(status.output)
     assert info["running"] is True
-    assert set(info) >= {"pid", "home", "ca_path", "ca_bundle", "token_endpoint", "arm_url",
-                         "graph_url", "tenant_id", "subscription_id", "vaults"}
+    assert set(info) >= {
+        "pid",
+        "home",
+        "ca_path",
+        "ca_bundle",
+        "token_endpoint",
+        "arm_url",
+        "graph_url",
+        "tenant_id",
+        "subscription_id",
+        "vaults",
+    }
     (vault,) = info["vaults"]
     assert vault["name"] == "azDevOpsKV01"
-    assert vault["resource_id"] == (f"/subscriptions/{info['subscription_id']}/resourceGroups/rg-devops"
-                                    "/providers/Microsoft.KeyVault/vaults/azDevOpsKV01")
+    assert vault["resource_id"] == (
+        f"/subscriptions/{info['subscription_id']}/resourceGroups/rg-devops"
+        "/providers/Microsoft.KeyVault/vaults/azDevOpsKV01"
+    )
 
     env = runner.invoke(cli, ["local", "env"]).output
     assert f"export VAULT_URL={vault['url']}" in env
     assert "unset AZURE_CLIENT_SECRET" in env and "export SSL_CERT_FILE=" in env
 
     # the printed environment works for an unmodified program in a fresh process
-    script = ("from azure.identity import DefaultAzureCredential as D;"
-              "import jwt;t=D().get_token('https://vault.azure.net/.default').token;"
-              "print(jwt.decode(t, options={'verify_signature': False})['upn'])")
-    out = subprocess.run(["bash", "-c", f'eval "$(kvnb local env)"; unset AZURE_CLIENT_ID; {sys.executable} -c "{script}"'],
-                         capture_output=True, text=True, timeout=60, env={**os.environ, "PATH": os.path.dirname(sys.executable) + ":" + os.environ["PATH"]})
+    script = (
+        "from azure.identity import DefaultAzureCredential as D;"
+        "import jwt;t=D().get_token('https://vault.azure.net/.default').token;"
+        "print(jwt.decode(t, options={'verify_signature': False})['upn'])"
+    )
+    out = subprocess.run(
+        ["bash", "-c", f'eval "$(kvnb local env)"; unset AZURE_CLIENT_ID; {sys.executable} -c "{script}"'],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PATH": os.path.dirname(sys.executable) + ":" + os.environ["PATH"]},
+    )
     assert out.stdout.strip() == "lead@kvnblocal.onmicrosoft.com", out.stderr[-2000:]
 
     stopped = runner.invoke(cli, ["local", "stop"])

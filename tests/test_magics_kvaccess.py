@@ -17,8 +17,11 @@ def output(capsys) -> str:
 def test_newmember_sees_reader_through_the_group_and_the_package_to_request(ip, capsys):
     run(ip, "%kvaccess --persona newmember")
     out = output(capsys)
-    assert re.search(r"You are newmember@kvnblocal\.onmicrosoft\.com \(User, object id [0-9a-f-]{36}\) "
-                     r"in tenant [0-9a-f-]{36}\.", out)
+    assert re.search(
+        r"You are newmember@kvnblocal\.onmicrosoft\.com \(User, object id [0-9a-f-]{36}\) "
+        r"in tenant [0-9a-f-]{36}\.",
+        out,
+    )
     assert "Key Vault Reader: through group azDevOpsKV01_reader" in out
     assert re.search(r"\bget\s+no", out) and re.search(r"\blist\s+yes\s+Key Vault Reader", out)
     assert "To get: you need Key Vault Secrets User; request the access package azDevOpsKV01_secAccess" in out
@@ -45,10 +48,14 @@ def test_aad_team_has_nothing_and_cannot_list(ip, capsys):
 def test_lead_grants_the_azuread_team_for_an_hour_then_revokes(ip, capsys):
     with pytest.raises(UsageError, match="Access denied"):
         run(ip, "%kvget APICaller --persona aad-team")
-    run(ip, "%kvaccess grant 'AzureAD team' Key Vault Secrets Officer --scope secret/APICaller --for 1h "
-            "--reason 'rotation' --persona lead")
-    assert re.search(r"Granted Key Vault Secrets Officer to AzureAD team on secret APICaller until .* UTC\.",
-                     output(capsys))
+    run(
+        ip,
+        "%kvaccess grant 'AzureAD team' Key Vault Secrets Officer --scope secret/APICaller --for 1h "
+        "--reason 'rotation' --persona lead",
+    )
+    assert re.search(
+        r"Granted Key Vault Secrets Officer to AzureAD team on secret APICaller until .* UTC\.", output(capsys)
+    )
     run(ip, "%kvget APICaller --persona aad-team")
     assert ip.user_ns["api_caller"].identity.startswith("aad-team@")
     run(ip, "%kvaccess APICaller --persona aad-team")
@@ -102,8 +109,12 @@ def test_request_needs_a_reason(ip):
 def test_reviews_and_one_groups_decisions(ip, capsys):
     run(ip, "%kvaccess review --persona lead")
     out = output(capsys)
-    for group, status in (("azDevOpsKV01_admin", "ok"), ("azDevOpsKV01_reader", "overdue"),
-                          ("azDevOpsKV01_secAccess", "not_applied"), ("azDevOpsKV01_pipeline", "no_review")):
+    for group, status in (
+        ("azDevOpsKV01_admin", "ok"),
+        ("azDevOpsKV01_reader", "overdue"),
+        ("azDevOpsKV01_secAccess", "not_applied"),
+        ("azDevOpsKV01_pipeline", "no_review"),
+    ):
         assert re.search(rf"{group}\s.*\b{status}\b", out), group
     run(ip, "%kvaccess review azDevOpsKV01_secAccess --persona lead")
     out = output(capsys)
@@ -115,18 +126,23 @@ def test_plan_reports_the_shortcut_as_drift(ip, capsys):
     run(ip, "%kvaccess plan --persona lead")
     out = output(capsys)
     assert "Governance plan for azDevOpsKV01: 3 drift items." in out  # the shortcut, and the lead's own two
-    assert re.search(r"shortcut@kvnblocal\.onmicrosoft\.com\s+Key Vault Secrets User\s+bypass\s+User", out)  # answer first
+    assert re.search(
+        r"shortcut@kvnblocal\.onmicrosoft\.com\s+Key Vault Secrets User\s+bypass\s+User", out
+    )  # answer first
 
 
-@pytest.mark.parametrize("line, problem", [
-    ("%kvaccess APICaller WebhookSigningKey", "one secret name or a subcommand"),
-    ("%kvaccess grant aad-team", "Usage: %kvaccess grant"),
-    ("%kvaccess grant aad-team 'Key Vault Reader' --scope keys/x", "--scope takes secret/NAME"),
-    ("%kvaccess APICaller --for 1h", "--scope and --for go with"),
-    ("%kvaccess bad_name", "not a secret name"),
-    ("%kvaccess grant nobody-at-all 'Key Vault Reader' --persona lead", "No user, group or service principal"),
-    ("%kvaccess grant aad-team 'Key Vault Reader' --for soon --persona lead", "Cannot read the duration"),
-])
+@pytest.mark.parametrize(
+    "line, problem",
+    [
+        ("%kvaccess APICaller WebhookSigningKey", "one secret name or a subcommand"),
+        ("%kvaccess grant aad-team", "Usage: %kvaccess grant"),
+        ("%kvaccess grant aad-team 'Key Vault Reader' --scope keys/x", "--scope takes secret/NAME"),
+        ("%kvaccess APICaller --for 1h", "--scope and --for go with"),
+        ("%kvaccess bad_name", "not a secret name"),
+        ("%kvaccess grant nobody-at-all 'Key Vault Reader' --persona lead", "No user, group or service principal"),
+        ("%kvaccess grant aad-team 'Key Vault Reader' --for soon --persona lead", "Cannot read the duration"),
+    ],
+)
 def test_usage_errors(ip, line, problem):
     with pytest.raises(UsageError, match=re.escape(problem)):
         run(ip, line)

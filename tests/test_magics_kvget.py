@@ -76,12 +76,19 @@ def test_the_default_persona_comes_from_kvnb_local_login(ip, vault_env):
 
 
 # -- arguments ----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("secret_name, variable", [
-    ("APICaller", "api_caller"), ("WebhookSigningKey", "webhook_signing_key"),
-    ("DbConnectionString", "db_connection_string"), ("my-secret", "my_secret"),
-    ("2fa-Key", "secret_2fa_key"), ("HTTPServerKEY", "http_server_key"), ("class", "class_"),
-    ("a--b", "a_b"),
-])
+@pytest.mark.parametrize(
+    "secret_name, variable",
+    [
+        ("APICaller", "api_caller"),
+        ("WebhookSigningKey", "webhook_signing_key"),
+        ("DbConnectionString", "db_connection_string"),
+        ("my-secret", "my_secret"),
+        ("2fa-Key", "secret_2fa_key"),
+        ("HTTPServerKEY", "http_server_key"),
+        ("class", "class_"),
+        ("a--b", "a_b"),
+    ],
+)
 def test_default_variable_names_are_snake_case(secret_name, variable):
     assert variable_name(secret_name) == variable
     assert variable.isidentifier()
@@ -95,10 +102,12 @@ def test_as_names_the_variable(ip):
 
 def test_variables_are_expanded_as_ipython_does(ip):
     run(ip, "wanted = 'APICaller'\n%kvget $wanted --as from_dollar --persona member")
-    run(ip, "%kvget {wanted.upper().lower().replace('apicaller', 'APICaller')} --as from_braces "
-            "--persona member")
-    run(ip, "def fetch_in_function():\n    local_name = 'WebhookSigningKey'\n"
-            "    %kvget $local_name --as from_local --persona member\nfetch_in_function()")
+    run(ip, "%kvget {wanted.upper().lower().replace('apicaller', 'APICaller')} --as from_braces --persona member")
+    run(
+        ip,
+        "def fetch_in_function():\n    local_name = 'WebhookSigningKey'\n"
+        "    %kvget $local_name --as from_local --persona member\nfetch_in_function()",
+    )
     assert ip.user_ns["from_dollar"].name == "APICaller"
     assert ip.user_ns["from_braces"].name == "APICaller"
     assert ip.user_ns["from_local"].name == "WebhookSigningKey"
@@ -206,13 +215,16 @@ def test_expired_secret_is_fetched_with_a_warning(ip, capsys):
     assert "PartnerSftpPassword expired on" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("line, problem", [
-    ("%kvget bad_name", "not a secret name"),
-    ("%kvget APICaller --vault no", "not a vault name"),
-    ("%kvget APICaller --vault local:nowhere", "No local vault 'nowhere'"),
-    ("%kvget APICaller --persona nobody", "No local identity 'nobody'"),
-    ("%kvget APICaller --version not-hex!", "not a secret version"),
-])
+@pytest.mark.parametrize(
+    "line, problem",
+    [
+        ("%kvget bad_name", "not a secret name"),
+        ("%kvget APICaller --vault no", "not a vault name"),
+        ("%kvget APICaller --vault local:nowhere", "No local vault 'nowhere'"),
+        ("%kvget APICaller --persona nobody", "No local identity 'nobody'"),
+        ("%kvget APICaller --version not-hex!", "not a secret version"),
+    ],
+)
 def test_malformed_references_are_usage_errors(ip, line, problem):
     with pytest.raises(UsageError, match=problem):
         run(ip, line)
@@ -229,8 +241,7 @@ def test_fetch_ledger_records_without_values(ip, vault_env, tmp_path):
         run(ip, "%kvget APICaller --persona newmember")
     frame = ip.run_line_magic("kvget", "--ledger")
     assert list(frame["result"]) == ["OK", "ForbiddenByRbac"]
-    assert list(frame["identity"]) == ["member@kvnblocal.onmicrosoft.com",
-                                       "newmember@kvnblocal.onmicrosoft.com"]
+    assert list(frame["identity"]) == ["member@kvnblocal.onmicrosoft.com", "newmember@kvnblocal.onmicrosoft.com"]
     assert frame["fingerprint"][0] == ip.user_ns["api_caller"].fingerprint
     value = current_value(vault_env)
     ledger.ledger.to_csv(tmp_path / "ledger.csv")

@@ -51,6 +51,7 @@ def _registered_by_kvnb(ip) -> bool:
 @pytest.fixture
 def prompt(monkeypatch):
     """getpass answering from a list; ``prompt.asked`` holds the prompts shown."""
+
     class Prompt:
         def __init__(self):
             self.answers, self.asked = [], []

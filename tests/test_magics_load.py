@@ -21,8 +21,17 @@ def _registered(interactive) -> set[str]:
 def test_public_api_is_pinned_and_sorted():
     assert kvnb.__all__ == sorted(kvnb.__all__)
     assert kvnb.__all__ == [
-        "FetchEvent", "KvnbError", "Secret", "__version__", "fetch_ledger", "fetch_secret",
-        "fetch_secrets", "load_ipython_extension", "open_vault", "panel", "unload_ipython_extension",
+        "FetchEvent",
+        "KvnbError",
+        "Secret",
+        "__version__",
+        "fetch_ledger",
+        "fetch_secret",
+        "fetch_secrets",
+        "load_ipython_extension",
+        "open_vault",
+        "panel",
+        "unload_ipython_extension",
     ]
     for name in kvnb.__all__:
         assert getattr(kvnb, name) is not None
@@ -96,11 +105,25 @@ def test_unload_removes_magics_and_every_hook(vault_env):
 
 def test_terminal_ipython(vault_env):
     """The real `ipython` command (TerminalInteractiveShell), as a user at a terminal runs it."""
-    code = ("%load_ext kvnb\n%kvget APICaller --persona member\nprint(repr(api_caller))\n"
-            "%kvget APICaller --persona newmember\n")
-    result = subprocess.run([sys.executable, "-m", "IPython", "--no-banner", "--colors=NoColor",
-                             "--HistoryManager.hist_file=:memory:", "-c", code],
-                            capture_output=True, text=True, timeout=120)
+    code = (
+        "%load_ext kvnb\n%kvget APICaller --persona member\nprint(repr(api_caller))\n"
+        "%kvget APICaller --persona newmember\n"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "IPython",
+            "--no-banner",
+            "--colors=NoColor",
+            "--HistoryManager.hist_file=:memory:",
+            "-c",
+            code,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     value = vault_env.secret_client("lead").get_secret("APICaller").value
     assert "APICaller → api_caller" in result.stdout
     assert "<secret APICaller " in result.stdout

@@ -55,19 +55,32 @@ def test_order_is_argument_then_config_then_environment_then_default(monkeypatch
     assert effective(settings, "cache_ttl", 5.0) == 5.0
 
 
-@pytest.mark.parametrize("name, text, value", [
-    ("redaction", "off", False), ("redaction", "ON", True), ("peek_policy", "8", 8),
-    ("peek_policy", "allow", "allow"), ("credential_options", '{"tenant_id": "t"}', {"tenant_id": "t"}),
-    ("redact_min_run", "24", 24),
-])
+@pytest.mark.parametrize(
+    "name, text, value",
+    [
+        ("redaction", "off", False),
+        ("redaction", "ON", True),
+        ("peek_policy", "8", 8),
+        ("peek_policy", "allow", "allow"),
+        ("credential_options", '{"tenant_id": "t"}', {"tenant_id": "t"}),
+        ("redact_min_run", "24", 24),
+    ],
+)
 def test_environment_values_are_parsed(monkeypatch, name, text, value):
     monkeypatch.setenv(SETTINGS[name].env, text)
     assert effective(None, name) == value
 
 
-@pytest.mark.parametrize("name, text", [("redaction", "maybe"), ("cache_ttl", "-1"),
-                                        ("credential_options", "[1]"), ("redact_min_run", "4"),
-                                        ("redact_min_run", "sixteen")])
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("redaction", "maybe"),
+        ("cache_ttl", "-1"),
+        ("credential_options", "[1]"),
+        ("redact_min_run", "4"),
+        ("redact_min_run", "sixteen"),
+    ],
+)
 def test_bad_environment_values_say_which_variable(monkeypatch, name, text):
     monkeypatch.setenv(SETTINGS[name].env, text)
     with pytest.raises(SettingError, match=SETTINGS[name].env):

@@ -36,14 +36,17 @@ def password() -> str:
     return "".join(chars[:10]) + "--" + "".join(chars[10:])
 
 
-def connection_string(pw: str, server: str = "orders-sql-weu", user: str = "orders_app",
-                      database: str = "orders") -> str:
+def connection_string(
+    pw: str, server: str = "orders-sql-weu", user: str = "orders_app", database: str = "orders"
+) -> str:
     """An Azure SQL connection string as the portal shows it (184 characters with a 24-character
     password)."""
-    return (f"Server=tcp:{server}.database.windows.net,1433;Initial Catalog={database};"
-            f"Persist Security Info=False;User ID={user};Password={pw};"
-            "MultipleActiveResultSets=False;Encrypt=True;TrustServerCertificate=False;"
-            "Connection Timeout=30;")
+    return (
+        f"Server=tcp:{server}.database.windows.net,1433;Initial Catalog={database};"
+        f"Persist Security Info=False;User ID={user};Password={pw};"
+        "MultipleActiveResultSets=False;Encrypt=True;TrustServerCertificate=False;"
+        "Connection Timeout=30;"
+    )
 
 
 def pem() -> str:
@@ -159,8 +162,11 @@ def test_structured_values_register_their_secret_parts(case):
     assert_same_value(secret_parts(conn), [pw])
     url = f"https://svc:{quote(pw, safe='')}@db.test/x"
     assert_value_in(pw, secret_parts(url))
-    storage = ("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey="
-               + base64.b64encode(secrets.token_bytes(64)).decode() + ";EndpointSuffix=core.windows.net")
+    storage = (
+        "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey="
+        + base64.b64encode(secrets.token_bytes(64)).decode()
+        + ";EndpointSuffix=core.windows.net"
+    )
     assert len(secret_parts(storage)) == 1 and len(secret_parts(storage)[0]) == 88
     short = "Zx9!kq2Lp"
     matcher = Matcher(min_run=16)

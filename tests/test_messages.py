@@ -18,8 +18,9 @@ from kvnb.vault import VaultTarget, open_vault, resolve_reference
 def test_an_access_denial_names_the_magic_in_a_notebook_and_the_command_in_a_terminal():
     package = "azDevOpsKV01_secAccess (Key Vault Secrets User)"
     notebook = str(access_denied("APICaller", "azDevOpsKV01", GET_SECRET, package))
-    assert notebook.endswith(f'Request the access package {package}: '
-                             '`%kvaccess request "Key Vault Secrets User" --reason "WHY"`.')
+    assert notebook.endswith(
+        f'Request the access package {package}: `%kvaccess request "Key Vault Secrets User" --reason "WHY"`.'
+    )
     with surface.using(surface.CLI):
         terminal = str(access_denied("APICaller", "azDevOpsKV01", GET_SECRET, package))
         no_package = str(access_denied("APICaller", "azDevOpsKV01", GET_SECRET))
@@ -46,12 +47,14 @@ def test_a_vault_name_that_does_not_resolve_is_named_as_such():
             raise ConnectionError("Max retries exceeded") from lookup
     except ConnectionError as transport:
         failure = ServiceRequestError(transport, error=transport)
-    target = VaultTarget(name="azDevOpsKV1", url="https://azdevopskv1.vault.azure.net/", is_local=False,
-                         credential=None)
+    target = VaultTarget(
+        name="azDevOpsKV1", url="https://azdevopskv1.vault.azure.net/", is_local=False, credential=None
+    )
     error = from_azure_error(failure, "APICaller", target)
     assert isinstance(error, VaultUnreachableError)
-    assert str(error).startswith("No vault named azDevOpsKV1 (DNS lookup of azdevopskv1.vault.azure.net failed): "
-                                 "check the name")
+    assert str(error).startswith(
+        "No vault named azDevOpsKV1 (DNS lookup of azdevopskv1.vault.azure.net failed): check the name"
+    )
     assert "ServiceRequestError" not in str(error)
     refused = from_azure_error(ServiceRequestError("Connection refused"), "APICaller", target)
     assert "No vault named" not in str(refused)  # only a failed lookup means a wrong name

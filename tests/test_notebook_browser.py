@@ -46,9 +46,12 @@ def _all_values(home) -> list[str]:
         lead = open_vault("local", persona="lead", start_local=False)
         try:
             client = lead.secret_client
-            return [client.get_secret(p.name, v.version).value
-                    for p in client.list_properties_of_secrets()
-                    for v in client.list_properties_of_secret_versions(p.name) if v.enabled]
+            return [
+                client.get_secret(p.name, v.version).value
+                for p in client.list_properties_of_secrets()
+                for v in client.list_properties_of_secret_versions(p.name)
+                if v.enabled
+            ]
         finally:
             lead.close()
 

@@ -24,8 +24,7 @@ from kvnb.fingerprint import short_fingerprint
 from nboutputs import outputs_text
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-EXPECTED = ["01_team_lead_setup.ipynb", "02_new_team_member.ipynb", "03_secret_rotation.ipynb",
-            "04_access_audit.ipynb"]
+EXPECTED = ["01_team_lead_setup.ipynb", "02_new_team_member.ipynb", "03_secret_rotation.ipynb", "04_access_audit.ipynb"]
 KERNEL_TIMEOUT = 180  # seconds per cell; a whole notebook takes 5-20 s
 
 
@@ -48,8 +47,14 @@ def kernel_env(local_vault, monkeypatch):
     """The environment of a user's kernel: the vault's home, `local`, and kvnb's CLI on PATH."""
     monkeypatch.setenv("KVNB_HOME", str(local_vault.paths.home))
     monkeypatch.setenv("KVNB_VAULT", "local")
-    for name in ("KVNB_PERSONA", "KVNB_CACHE_TTL", "KVNB_PEEK_POLICY", "KVNB_REDACTION", "KVNB_VALUE_TTL",
-                 "KVNB_CREDENTIAL_OPTIONS"):
+    for name in (
+        "KVNB_PERSONA",
+        "KVNB_CACHE_TTL",
+        "KVNB_PEEK_POLICY",
+        "KVNB_REDACTION",
+        "KVNB_VALUE_TTL",
+        "KVNB_CREDENTIAL_OPTIONS",
+    ):
         monkeypatch.delenv(name, raising=False)
     # `!kvnb …` in a notebook finds the kvnb installed next to the kernel's Python.
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
@@ -61,8 +66,9 @@ def execute(name: str, tmp_path: Path, **parameters):
     nb = with_parameters(nbformat.read(NOTEBOOKS / name, as_version=4), **parameters)
     work = tmp_path / "cwd"
     work.mkdir(exist_ok=True)
-    NotebookClient(nb, timeout=KERNEL_TIMEOUT, kernel_name="python3",
-                   resources={"metadata": {"path": str(work)}}).execute()
+    NotebookClient(
+        nb, timeout=KERNEL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(work)}}
+    ).execute()
     saved = tmp_path / f"executed-{name}"
     nbformat.write(nb, saved)
     return nb, saved
@@ -75,8 +81,9 @@ def text(nb, cell_id: str) -> str:
 
 
 def errors(nb) -> list[str]:
-    return [f"{c.id}: {o.ename}" for c in nb.cells if c.cell_type == "code"
-            for o in c.outputs if o.output_type == "error"]
+    return [
+        f"{c.id}: {o.ename}" for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
 
 
 # -- searching for leaked values -----------------------------------------------------------------------
@@ -110,7 +117,7 @@ def encoded_forms(value: str) -> set[str]:
     for offset in range(3):  # inside a longer base64 blob the value can start at any of 3 alignments
         for encode in (base64.b64encode, base64.urlsafe_b64encode):
             encoded = encode(b"\0" * offset + data).decode()
-            forms.add(encoded[(8 * offset + 5) // 6: 8 * (offset + len(data)) // 6])
+            forms.add(encoded[(8 * offset + 5) // 6 : 8 * (offset + len(data)) // 6])
     return forms
 
 
@@ -157,17 +164,27 @@ def test_01_team_lead_sees_drift_applies_the_plan_and_reviews(kernel_env, tmp_pa
     assert "azDevOpsKV01_secAccess (Key Vault Secrets User)" in text(nb, "packages")
     assert "pendingApproval" in text(nb, "requests")
     reviews = text(nb, "reviews")
-    for group, status in [("admin", "ok"), ("pipeline", "no_review"), ("reader", "overdue"),
-                          ("secAccess", "not_applied")]:
+    for group, status in [
+        ("admin", "ok"),
+        ("pipeline", "no_review"),
+        ("reader", "overdue"),
+        ("secAccess", "not_applied"),
+    ]:
         assert re.search(rf"azDevOpsKV01_{group}\s+Key Vault [A-Za-z ]+?\s+{status}\s", reviews), (group, status)
     applied = text(nb, "apply-review")
     assert re.search(r"External Contractor\s+Deny\s+AppliedSuccessfully", applied)
     assert re.search(r"azDevOpsKV01_secAccess\s+Key Vault Secrets User\s+ok\s", applied)
     holding = text(nb, "still-holding")  # why whoever was reviewed still holds what they hold
-    assert re.search(r"External Contractor: denied and removed from the group; .*Holds: Key Vault Reader "
-                     r"through group azDevOpsKV01_reader\.", holding)
-    assert re.search(r"Former Team Member: nobody decided \(recommended: \w+\), so applying changed nothing; "
-                     r".*Holds: .*Key Vault Secrets User through group azDevOpsKV01_secAccess", holding)
+    assert re.search(
+        r"External Contractor: denied and removed from the group; .*Holds: Key Vault Reader "
+        r"through group azDevOpsKV01_reader\.",
+        holding,
+    )
+    assert re.search(
+        r"Former Team Member: nobody decided \(recommended: \w+\), so applying changed nothing; "
+        r".*Holds: .*Key Vault Secrets User through group azDevOpsKV01_secAccess",
+        holding,
+    )
     assert "high: R4 Guest holds access" in text(nb, "panel-summary")
 
     assert_no_value_in(saved, every_value(kernel_env))
@@ -212,8 +229,7 @@ def test_03_rotation_keeps_run_time_fetches_working_and_finds_the_copy(kernel_en
     by_team, by_lead = new
     assert by_team.tags["rotated-by"].startswith("aad-team@") and by_lead.tags["rotated-by"].startswith("lead@")
     assert by_lead.tags["rotation-reason"] == "suspected leak (SecOps)"
-    team_fp, lead_fp = (short_fingerprint(lead.get_secret("APICaller", v.version).value, kernel_env.url)
-                        for v in new)
+    team_fp, lead_fp = (short_fingerprint(lead.get_secret("APICaller", v.version).value, kernel_env.url) for v in new)
 
     assert "fetching at run time: 200\ncopy taken earlier:   200" in text(nb, "before-copies")
     assert "Granted Key Vault Secrets Officer to AzureAD team on secret APICaller until" in text(nb, "option1-grant")
@@ -253,8 +269,11 @@ def test_04_audit_panel_findings_export_and_cli_by_vault_url(kernel_env, tmp_pat
     read = text(nb, "read")  # run alone: the seed as planted
     assert "External Contractor (guest): Key Vault Secrets User at vault, via azDevOpsKV01_secAccess" in read
     assert "Developer With Direct Access: Key Vault Secrets User at vault, direct" in read
-    assert re.search(r"plan: 3 drift items; bypass: .*the audit's R2 names 3 direct user assignments: same count",
-                     text(nb, "plan-agrees"), re.S)
+    assert re.search(
+        r"plan: 3 drift items; bypass: .*the audit's R2 names 3 direct user assignments: same count",
+        text(nb, "plan-agrees"),
+        re.S,
+    )
     cli = text(nb, "cli")
     assert "Audited as lead@" in cli and re.search(r"7 secrets; findings: 1 high, \d+ medium", cli)
     assert re.search(r"\[\s+high\] R4\s+Guest holds access to the vault", cli)
@@ -276,8 +295,11 @@ def test_04_after_01_tells_what_01_changed(kernel_env, tmp_path):
     assert "via azDevOpsKV01_secAccess" not in read.split("R5 –")[0]
     assert "Developer With Direct Access" not in read
     assert "Team Lead: Key Vault Data Access Administrator at vault, direct" in read  # R2, R7, P1: kept
-    assert re.search(r"plan: 2 drift items; bypass: .*the audit's R2 names 2 direct user assignments: same count",
-                     text(nb, "plan-agrees"), re.S)
+    assert re.search(
+        r"plan: 2 drift items; bypass: .*the audit's R2 names 2 direct user assignments: same count",
+        text(nb, "plan-agrees"),
+        re.S,
+    )
     assert_no_value_in(saved, every_value(kernel_env))
 
 

@@ -44,9 +44,23 @@ _FOREIGN_PREFIXES = ("AZURE_", "IDENTITY_", "MSI_", "IMDS_")
 def _download_samples(into: Path, version: str) -> None:
     with tempfile.TemporaryDirectory() as download:
         result = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps", "--quiet",
-             f"{PACKAGE}=={version}", "-d", download],
-            capture_output=True, text=True, timeout=600, check=False,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-binary",
+                ":all:",
+                "--no-deps",
+                "--quiet",
+                f"{PACKAGE}=={version}",
+                "-d",
+                download,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
         archives = list(Path(download).glob("*.tar.gz"))
         if result.returncode != 0 or not archives:
@@ -106,8 +120,14 @@ class SampleRun:
         self.env = json.loads(kvnb_cli(self.home, "local", "env", "--format", "json"))
         # Exactly what a user types: eval the printed exports, then run the sample as it ships.
         command = f'eval "$({sys.executable} -m kvnb.cli local env)" && exec "{sys.executable}" "{self.script.name}"'
-        self.proc = subprocess.Popen(["bash", "-c", command], cwd=self.script.parent, env=_clean_environment(self.home),
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            ["bash", "-c", command],
+            cwd=self.script.parent,
+            env=_clean_environment(self.home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         return self
 
     def finish(self) -> tuple[int, str, str]:
@@ -117,8 +137,10 @@ class SampleRun:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 out, err = self.proc.communicate()
-                pytest.fail(f"{self.script.name} did not finish within {SAMPLE_TIMEOUT} s:\n"
-                            f"{_scrub(out)}\n{_scrub(err)}", pytrace=False)
+                pytest.fail(
+                    f"{self.script.name} did not finish within {SAMPLE_TIMEOUT} s:\n{_scrub(out)}\n{_scrub(err)}",
+                    pytrace=False,
+                )
             self.result = (self.proc.returncode, out, err)
         return self.result
 
@@ -130,10 +152,10 @@ class SampleRun:
         port may have left its `vault.azure.net` challenge there, so the resource check is off here.
         """
         ca = self.env["REQUESTS_CA_BUNDLE"]
-        credential = LocalVaultCredential(self.env["IDENTITY_ENDPOINT"], self.env["IDENTITY_HEADER"],
-                                          connection_verify=ca)
-        return SecretClient(self.env["VAULT_URL"], credential, connection_verify=ca,
-                            verify_challenge_resource=False)
+        credential = LocalVaultCredential(
+            self.env["IDENTITY_ENDPOINT"], self.env["IDENTITY_HEADER"], connection_verify=ca
+        )
+        return SecretClient(self.env["VAULT_URL"], credential, connection_verify=ca, verify_challenge_resource=False)
 
     def server_log(self) -> str:
         log = self.home / "server.log"
@@ -143,8 +165,13 @@ class SampleRun:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.communicate()
-        subprocess.run([sys.executable, "-m", "kvnb.cli", "local", "stop"], capture_output=True, timeout=60,
-                       env={**os.environ, "KVNB_HOME": str(self.home)}, check=False)
+        subprocess.run(
+            [sys.executable, "-m", "kvnb.cli", "local", "stop"],
+            capture_output=True,
+            timeout=60,
+            env={**os.environ, "KVNB_HOME": str(self.home)},
+            check=False,
+        )
 
 
 def _scrub(text: str) -> str:
@@ -157,33 +184,59 @@ def _steps(sample: str, suffix: str, url: str) -> list[str]:
     """The lines each sample prints, in order (the async variants use names ending in Async)."""
     if sample == "hello_world":
         name = "helloWorldSecretName" + suffix
-        return [".. Create Secret", f"Secret with name '{name}' created", ".. Get a Secret by name",
-                f"Secret with name '{name}' was found", ".. Update a Secret by name",
-                f"Secret with name '{name}' was updated to expire on", ".. Deleting Secret...",
-                f"Secret with name '{name}' was deleted."]
+        return [
+            ".. Create Secret",
+            f"Secret with name '{name}' created",
+            ".. Get a Secret by name",
+            f"Secret with name '{name}' was found",
+            ".. Update a Secret by name",
+            f"Secret with name '{name}' was updated to expire on",
+            ".. Deleting Secret...",
+            f"Secret with name '{name}' was deleted.",
+        ]
     if sample == "list_operations":
         bank, storage = "listOpsBankSecretName" + suffix, "listOpsStorageSecretName" + suffix
-        return [".. Create Secret", f"Secret with name '{bank}' was created.",
-                f"Secret with name '{storage}' was created.", ".. List secrets from the Key Vault",
-                f"Secret with name '{bank}'", f"Secret with name '{storage}'",
-                f"Secret with name '{bank}' was updated with new value",
-                ".. List versions of the secret using its name",
-                f"Bank Secret with name '{bank}' has version:", ".. Deleting secrets...",
-                ".. List deleted secrets from the Key Vault",
-                f"Secret with name '{bank}' has recovery id '{url}/deletedsecrets/{bank}'",
-                f"Secret with name '{storage}' has recovery id '{url}/deletedsecrets/{storage}'"]
+        return [
+            ".. Create Secret",
+            f"Secret with name '{bank}' was created.",
+            f"Secret with name '{storage}' was created.",
+            ".. List secrets from the Key Vault",
+            f"Secret with name '{bank}'",
+            f"Secret with name '{storage}'",
+            f"Secret with name '{bank}' was updated with new value",
+            ".. List versions of the secret using its name",
+            f"Bank Secret with name '{bank}' has version:",
+            ".. Deleting secrets...",
+            ".. List deleted secrets from the Key Vault",
+            f"Secret with name '{bank}' has recovery id '{url}/deletedsecrets/{bank}'",
+            f"Secret with name '{storage}' has recovery id '{url}/deletedsecrets/{storage}'",
+        ]
     if sample == "recover_purge_operations":
         bank, storage = "recoverPurgeBankSecretName" + suffix, "recoverPurgeStorageSecretName" + suffix
-        return [".. Create Secret", f"Secret with name '{bank}' was created.", ".. Delete a Secret",
-                f"Secret with name '{bank}' was deleted on date", ".. Recover Deleted Secret",
-                f"Recovered Secret with name '{bank}'.", ".. Deleting secret...", ".. Purge Deleted Secret",
-                "Secret has been permanently deleted."]
+        return [
+            ".. Create Secret",
+            f"Secret with name '{bank}' was created.",
+            ".. Delete a Secret",
+            f"Secret with name '{bank}' was deleted on date",
+            ".. Recover Deleted Secret",
+            f"Recovered Secret with name '{bank}'.",
+            ".. Deleting secret...",
+            ".. Purge Deleted Secret",
+            "Secret has been permanently deleted.",
+        ]
     name = "backupRestoreSecretName" + suffix
-    return [".. Create Secret", f"Secret with name '{name}' created", ".. Create a backup for an existing Secret",
-            f"Backup created for secret with name '{name}'.", ".. Deleting secret...",
-            f"Deleted secret with name '{name}'",
-            ".. Purge the secret", f"Purged secret with name '{name}'",
-            ".. Restore the secret using the backed up secret bytes", f"Restored secret with name '{name}'"]
+    return [
+        ".. Create Secret",
+        f"Secret with name '{name}' created",
+        ".. Create a backup for an existing Secret",
+        f"Backup created for secret with name '{name}'.",
+        ".. Deleting secret...",
+        f"Deleted secret with name '{name}'",
+        ".. Purge the secret",
+        f"Purged secret with name '{name}'",
+        ".. Restore the secret using the backed up secret bytes",
+        f"Restored secret with name '{name}'",
+    ]
 
 
 def _assert_vault_state(sample: str, suffix: str, client: SecretClient) -> None:
@@ -252,8 +305,10 @@ def sample_runs(request, samples_dir, tmp_path_factory):
     """Every selected sample started at once, each against its own background vault: the backup
     samples sleep 60 s after their purge, and the others finish while they sleep."""
     runs = {
-        (sample, suffix): SampleRun(samples_dir / f"{sample}{'_async' if suffix else ''}.py",
-                                    tmp_path_factory.mktemp(f"{sample}-{suffix or 'sync'}") / "home")
+        (sample, suffix): SampleRun(
+            samples_dir / f"{sample}{'_async' if suffix else ''}.py",
+            tmp_path_factory.mktemp(f"{sample}-{suffix or 'sync'}") / "home",
+        )
         for sample, suffix in _selected_runs(request.session)
     }
     # Starting and stopping wait on child processes (`kvnb local ...`): done for all runs at once.

@@ -60,8 +60,11 @@ def secret_names(vault, persona: str = "lead") -> list[str]:
 def secret_values(vault) -> list[str]:
     """Every current value of the vault, read by the lead in this process: what must never show."""
     client = vault.secret_client("lead")
-    return [client.get_secret(name).value for name in secret_names(vault)
-            if next(iter(client.list_properties_of_secret_versions(name))).enabled]
+    return [
+        client.get_secret(name).value
+        for name in secret_names(vault)
+        if next(iter(client.list_properties_of_secret_versions(name))).enabled
+    ]
 
 
 def widget_texts(panel: VaultPanel) -> str:
@@ -95,15 +98,15 @@ def test_tabs_show_every_table_with_the_vaults_row_counts(seed, open_panels):
     assert panel.views["findings"].row_count == len(audit.findings) + len(audit.limitations)
     shown = json.loads(panel.views["secrets"].table._dt_args["data_json"])
     assert len(shown) == 7  # the widget carries every row (no down-sampling)
-    assert panel.views["secrets"].picture.value.startswith("<svg")   # expiry and rotation timeline
-    assert panel.views["reviews"].picture.value.startswith("<svg")   # review status chart
+    assert panel.views["secrets"].picture.value.startswith("<svg")  # expiry and rotation timeline
+    assert panel.views["reviews"].picture.value.startswith("<svg")  # review status chart
     assert "overdue" in panel.views["reviews"].picture.value
 
 
 def test_the_panel_never_holds_a_secret_value(seed, open_panels):
     panel = open_panels("local", persona="lead")
     panel.wait(60)
-    for index in range(len(TITLES)):   # every tab's table is made
+    for index in range(len(TITLES)):  # every tab's table is made
         panel.tabs.selected_index = index
     panel.select("secrets", 0)
     texts = widget_texts(panel)
@@ -122,11 +125,11 @@ def test_a_reader_sees_why_reviews_are_hidden_and_what_to_request(seed, open_pan
     reviews = panel.views["reviews"]
     assert reviews.row_count is None and reviews.table_box.layout.display == "none"
     assert "You cannot see the reviews" in reviews.message.value
-    assert "AccessReview.Read.All" in reviews.message.value   # what to request
+    assert "AccessReview.Read.All" in reviews.message.value  # what to request
     assert panel.views["secrets"].row_count == len(secret_names(seed, "newmember"))
     findings = panel.table("findings")
     assert "not checked" in set(findings["severity"])
-    assert any("P4" in ids for ids in findings["id"])           # the blocked review checks are named
+    assert any("P4" in ids for ids in findings["id"])  # the blocked review checks are named
     assert audit.tables.reviews is None
     assert "reviews of" not in panel.summary.value
 
@@ -144,7 +147,7 @@ def test_filter_narrows_every_tab_to_rows_containing_every_word(seed, open_panel
     assert rows["principal_upn"].str.contains("contractor", case=False).all()
     panel.tabs.selected_index = 1
     assert len(json.loads(panel.views["role_assignments"].table._dt_args["data_json"])) == narrowed["role_assignments"]
-    panel.filter.value = "EXPIRES apicaller"   # both words, any case, any column
+    panel.filter.value = "EXPIRES apicaller"  # both words, any case, any column
     assert panel.views["secrets"].row_count == 0
     panel.filter.value = "apicaller text/plain"
     assert list(panel.table("secrets")["name"]) == ["APICaller"]
@@ -157,7 +160,7 @@ def test_matching_wants_every_word():
     haystack = row_text(shown)
     assert list(matching(haystack, "api DEVOPS")) == [True, False]
     assert list(matching(haystack, "")) == [True, True]
-    assert list(matching(haystack, "none")) == [False, False]   # a missing cell is empty, not "None"
+    assert list(matching(haystack, "none")) == [False, False]  # a missing cell is empty, not "None"
 
 
 def test_summary_counts_rows_by_status(seed, open_panels):
@@ -171,7 +174,7 @@ def test_summary_counts_rows_by_status(seed, open_panels):
         assert f"{count} {status}" in text
     high = sum(1 for f in audit.findings if f.severity.value == "high")
     assert f"findings: {high} high" in text
-    assert "versions counted" not in text   # every count is in
+    assert "versions counted" not in text  # every count is in
 
 
 def test_on_select_gets_the_selected_row_of_the_filtered_table(seed, open_panels):
@@ -181,9 +184,9 @@ def test_on_select_gets_the_selected_row_of_the_filtered_table(seed, open_panels
     panel.on_select(lambda tab, row: picked.append((tab, row)))
     panel.filter.value = "webhook"
     view = panel.views["secrets"]
-    view.table.selected_rows = [0]   # what the browser sets when a row is clicked
+    view.table.selected_rows = [0]  # what the browser sets when a row is clicked
     assert [(tab, row["name"]) for tab, row in picked] == [("secrets", "WebhookSigningKey")]
-    assert picked[0][1]["version_count"] >= 1          # the audit's row, every column
+    assert picked[0][1]["version_count"] >= 1  # the audit's row, every column
     assert "WebhookSigningKey" in view.detail.value
     panel.filter.value = ""
     panel.select("role_assignments", 1)
@@ -200,7 +203,7 @@ def test_refresh_button_audits_again_and_shows_the_time(seed, open_panels):
     first = panel.last_refreshed
     assert first is not None and "Last refreshed" in panel.refreshed.value
     seed.secret_client("lead").set_secret("AddedAfterPaint", random_source.token_urlsafe(16))
-    time.sleep(1.0)   # the label shows seconds
+    time.sleep(1.0)  # the label shows seconds
     panel.refresh_button.click()
     assert panel.refresh_button.disabled
     panel.wait(60)
@@ -214,7 +217,7 @@ def test_export_writes_the_filtered_tab_as_csv_and_the_report_as_html(seed, open
     panel = open_panels("local", persona="lead", export_dir=tmp_path)
     panel.wait(60)
     panel.filter.value = "text/plain"
-    panel.csv_button.click()   # the current tab: Secrets
+    panel.csv_button.click()  # the current tab: Secrets
     written = sorted(tmp_path.glob("*.csv"))
     assert len(written) == 1 and written[0].name.startswith(f"{FIRST_VAULT}-secrets-")
     exported = pd.read_csv(written[0])
@@ -236,7 +239,7 @@ def test_export_html_before_the_audit_ends_says_to_wait(seed):
     panel = VaultPanel("local", persona="lead", start=False)
     with pytest.raises(ValueError, match="not finished"):
         panel.export_html()
-    panel.html_button.click()   # disabled in a browser; a click from code only reports
+    panel.html_button.click()  # disabled in a browser; a click from code only reports
     assert panel.html_button.disabled
     assert "Loading" in panel.views["secrets"].message.value
 
@@ -245,11 +248,12 @@ def test_export_html_before_the_audit_ends_says_to_wait(seed):
 def test_paints_the_first_page_before_version_counts_and_fills_them_in(seed, monkeypatch):
     for index in range(120):
         for _ in range(1 + index % 3):
-            set_secret(seed.store, FIRST_VAULT, f"bulk-{index:03d}", random_source.token_urlsafe(12),
-                       content_type="text/plain")
-    seed.service.faults.latency_ms = 40   # a page of the listing takes as long as on a far network
+            set_secret(
+                seed.store, FIRST_VAULT, f"bulk-{index:03d}", random_source.token_urlsafe(12), content_type="text/plain"
+            )
+    seed.service.faults.latency_ms = 40  # a page of the listing takes as long as on a far network
     total = len(secret_names(seed))
-    paints = []   # (rows, rows with a version count, audit still running) each time rows go to the browser
+    paints = []  # (rows, rows with a version count, audit still running) each time rows go to the browser
     paint = TableView._paint
 
     def recording(view):
@@ -264,11 +268,11 @@ def test_paints_the_first_page_before_version_counts_and_fills_them_in(seed, mon
     panel.wait(120)
     assert future.done()
     first_rows, first_counts, first_before_end = paints[0]
-    assert first_before_end and 0 < first_rows < total and first_counts == 0   # the first page, no counts yet
-    assert paints[-1][:2] == (total, total)                                    # every count, at the end
+    assert first_before_end and 0 < first_rows < total and first_counts == 0  # the first page, no counts yet
+    assert paints[-1][:2] == (total, total)  # every count, at the end
     assert panel.table("secrets")["version_count"].notna().all() and panel.audit is not None
     assert any(before_end and rows == total for rows, _, before_end in paints)  # the full listing before the end
-    assert len(paints) <= 12                                                  # not one paint per progress report
+    assert len(paints) <= 12  # not one paint per progress report
 
 
 def test_a_tabs_table_is_made_when_the_tab_is_first_shown(seed, open_panels):
@@ -276,7 +280,7 @@ def test_a_tabs_table_is_made_when_the_tab_is_first_shown(seed, open_panels):
     panel.wait(60)
     assignments = panel.views["role_assignments"]
     assert panel.views["secrets"].table is not None and assignments.table is None
-    assert assignments.row_count > 0   # its rows are ready (filter, export, selection work)
+    assert assignments.row_count > 0  # its rows are ready (filter, export, selection work)
     panel.tabs.selected_index = 1
     assert len(json.loads(assignments.table._dt_args["data_json"])) == assignments.row_count
     assert assignments.table_box.layout.display is None
@@ -327,7 +331,7 @@ def test_kvpanel_magic_returns_the_panel_for_the_vault_and_persona(kvpanel_ip):
     assert isinstance(panel, VaultPanel) and panel.persona == "newmember"
     assert panel.wait(60).tables.reviews is None
     run(kvpanel_ip, "%config KvMagics.persona = 'lead'")
-    by_config = run(kvpanel_ip, "%kvpanel").result   # the vault from KVNB_VAULT, the persona from %config
+    by_config = run(kvpanel_ip, "%kvpanel").result  # the vault from KVNB_VAULT, the persona from %config
     assert by_config.persona == "lead" and by_config.wait(60).tables.reviews is not None
 
 

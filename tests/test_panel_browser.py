@@ -101,7 +101,7 @@ def expect_total(panel, count: int, timeout: float = 60_000) -> None:
 def apply_filter(panel, text: str) -> None:
     box = panel.locator("input[placeholder^='Filter rows']")
     box.fill(text)
-    box.press("Enter")   # the filter applies on Enter (continuous_update=False: no re-send per key)
+    box.press("Enter")  # the filter applies on Enter (continuous_update=False: no re-send per key)
 
 
 def screenshot(page, panel, name: str) -> Path:
@@ -125,8 +125,11 @@ def expected_view(home: Path, persona: str):
         reader = open_vault("local", persona=persona)
         try:
             listed = list(reader.secret_client.list_properties_of_secrets())
-            values = [lead.secret_client.get_secret(p.name).value
-                      for p in lead.secret_client.list_properties_of_secrets() if p.enabled]
+            values = [
+                lead.secret_client.get_secret(p.name).value
+                for p in lead.secret_client.list_properties_of_secrets()
+                if p.enabled
+            ]
         finally:
             for target in (lead, reader):
                 target.close()
@@ -146,23 +149,24 @@ def test_panel_in_jupyterlab_counts_tabs_filters_and_shows_no_value(page, lab, s
     _audit, frames, listed, values = expected_view(seed_vault, persona)
     count = len(values)  # outside the assert, whose report would show len()'s argument: the values
     assert listed == len(frames["secrets"]) == 7 and count >= 5
-    notebook = write_notebook(lab.root, f"panel-{persona}.ipynb", "kvnb-seed",
-                              [SETUP_CELL, f"%kvpanel local --persona {persona}"])
+    notebook = write_notebook(
+        lab.root, f"panel-{persona}.ipynb", "kvnb-seed", [SETUP_CELL, f"%kvpanel local --persona {persona}"]
+    )
     open_and_run(page, lab, notebook)
     panel = page.locator(".kvnb-panel")
     panel.wait_for()
     from playwright.sync_api import expect
 
-    expect(panel.locator(".kvnb-summary")).to_contain_text("findings:", timeout=120_000)   # the audit is done
+    expect(panel.locator(".kvnb-summary")).to_contain_text("findings:", timeout=120_000)  # the audit is done
     assert [t.strip() for t in panel.locator(".lm-TabBar-tab").all_inner_texts()] == list(TITLES)
 
     for title, key in zip(TITLES, TAB_KEYS, strict=True):
         click_tab(panel, title)
-        if frames[key] is None:   # the reader may not read reviews: the tab says why and what to ask for
+        if frames[key] is None:  # the reader may not read reviews: the tab says why and what to ask for
             assert persona == "newmember" and key == "reviews"
             message = panel.locator(".widget-html-content", has_text="You cannot see the reviews")
             expect(message).to_be_visible()
-            assert message.inner_text().count("AccessReview.Read.All") == 1   # said once
+            assert message.inner_text().count("AccessReview.Read.All") == 1  # said once
             assert visible_info(panel).count() == 0
             continue
         expect_total(panel, len(frames[key]))
@@ -193,13 +197,13 @@ def test_panel_in_jupyterlab_counts_tabs_filters_and_shows_no_value(page, lab, s
         README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, README_SCREENSHOT)
     click_tab(panel, "Secrets")
-    panel.locator("td", has_text=re.compile("^WebhookSigningKey$")).click()   # select a row: its details show
+    panel.locator("td", has_text=re.compile("^WebhookSigningKey$")).click()  # select a row: its details show
     expect(panel.locator(".kvnb-selected")).to_contain_text("version_count: 2")
 
-    if persona == "lead":   # refresh audits again; export writes next to the notebook
+    if persona == "lead":  # refresh audits again; export writes next to the notebook
         refreshed = panel.locator(".widget-html-content", has_text="Last refreshed")
         before = refreshed.inner_text()
-        time.sleep(1.1)   # the label shows seconds
+        time.sleep(1.1)  # the label shows seconds
         panel.locator("button", has_text="Refresh").click()
         stamp = before.strip().removeprefix("Last refreshed ")
         expect(refreshed).to_have_text(re.compile(rf"^\s*Last refreshed (?!{re.escape(stamp)})"), timeout=120_000)
@@ -227,15 +231,21 @@ def test_a_10000_row_table_renders_within_2_seconds(page, lab, big_vault, record
         finally:
             target.close()
     assert listed >= BIG_TABLE_SECRETS
-    notebook = write_notebook(lab.root, "panel-10k.ipynb", lab.add_kernel("kvnb-big", big_vault), [
-        "import time\nfrom kvnb.audit import audit_vault\nfrom kvnb.vaultpanel import VaultPanel\n"
-        "began = time.perf_counter()\naudit = audit_vault('local', persona='lead')\n"
-        "print(f'audited {len(audit.tables.secrets)} secrets in {time.perf_counter() - began:.1f} s')",
-        "VaultPanel.from_audit(audit)",
-    ])
+    notebook = write_notebook(
+        lab.root,
+        "panel-10k.ipynb",
+        lab.add_kernel("kvnb-big", big_vault),
+        [
+            "import time\nfrom kvnb.audit import audit_vault\nfrom kvnb.vaultpanel import VaultPanel\n"
+            "began = time.perf_counter()\naudit = audit_vault('local', persona='lead')\n"
+            "print(f'audited {len(audit.tables.secrets)} secrets in {time.perf_counter() - began:.1f} s')",
+            "VaultPanel.from_audit(audit)",
+        ],
+    )
     # Timestamps taken in the page: when the panel (the cell's output) appears, and when DataTables
     # shows the count of the whole table, after the frame that draws it.
-    watch = """() => {
+    watch = (
+        """() => {
       window.__kvnbTimes = {};
       const wanted = /of %s entr/;
       const observer = new MutationObserver(() => {
@@ -251,28 +261,33 @@ def test_a_10000_row_table_renders_within_2_seconds(page, lab, big_vault, record
         }
       });
       observer.observe(document.body, {childList: true, subtree: true, characterData: true});
-    }""" % f"{listed:,}"
+    }"""
+        % f"{listed:,}"
+    )
     open_and_run(page, lab, notebook, before_run=watch)
     page.wait_for_function("() => window.__kvnbTimes && window.__kvnbTimes.count > 0", timeout=600_000)
     times = page.evaluate("window.__kvnbTimes")
     seconds = (times["count"] - times["output"]) / 1000
-    from_cell = (times["count"] - times["audited"]) / 1000   # the panel cell's run: kernel, transfer and render
+    from_cell = (times["count"] - times["audited"]) / 1000  # the panel cell's run: kernel, transfer and render
     panel = page.locator(".kvnb-panel")
     expect_total(panel, listed)
     audited = page.locator(".jp-OutputArea-output", has_text="audited").inner_text()
     record_property("render_10k_seconds", round(seconds, 3))
     record_property("panel_cell_10k_seconds", round(from_cell, 3))
     with capsys.disabled():
-        print(f"\n10,000-row table: {audited.strip()}; rendered in the browser {seconds:.2f} s after the "
-              f"panel appeared (budget {RENDER_BUDGET_SECONDS} s); {from_cell:.2f} s from the start of the "
-              "panel's cell (building it in the kernel and sending the rows included)")
+        print(
+            f"\n10,000-row table: {audited.strip()}; rendered in the browser {seconds:.2f} s after the "
+            f"panel appeared (budget {RENDER_BUDGET_SECONDS} s); {from_cell:.2f} s from the start of the "
+            "panel's cell (building it in the kernel and sending the rows included)"
+        )
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "panel-10k-render.txt").write_text(
         f"{listed} rows: rendered {seconds:.3f} s after the panel appeared; {from_cell:.3f} s from the start of "
-        f"its cell\n{audited}\n")
+        f"its cell\n{audited}\n"
+    )
 
     began = time.perf_counter()
-    apply_filter(panel, "bench-0999")   # bench-09990 … bench-09999
+    apply_filter(panel, "bench-0999")  # bench-09990 … bench-09999
     expect_total(panel, 10)
     narrowed = time.perf_counter() - began
     with capsys.disabled():

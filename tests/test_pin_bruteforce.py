@@ -56,7 +56,7 @@ def candidates_matching_fingerprints(vault_url: str, shown: str) -> list[bytes]:
 def candidates_in_guard(key_bytes: bytes, digests: bytes) -> list[bytes]:
     """Every candidate whose whole-form digest the guard files hold: the attack of whoever reads both."""
     key = guard.GuardKey(key_bytes)
-    payloads = key.open_records(digests[len(guard.MAGIC):], guard.MAGIC + str(os.getpid()).encode())
+    payloads = key.open_records(digests[len(guard.MAGIC) :], guard.MAGIC + str(os.getpid()).encode())
     table = np.unique(np.concatenate([guard.unpack_tables(p).get(6, np.empty(0, np.uint64)) for p in payloads]))
     codes = np.frombuffer(b"".join(CANDIDATES), dtype=np.uint8).reshape(-1, 6).astype(np.uint64)
     digests_of = codes[:, 0].copy()
@@ -86,11 +86,19 @@ def test_nothing_kvnb_shows_about_a_pin_singles_it_out(ip, vault_env, pin, capsy
     out = capsys.readouterr().out
     assert secret.fingerprint is None and secret.fingerprint_full is None
     assert "fingerprint withheld" in out
-    shown = "\n".join([
-        out, repr(secret), str(secret), f"{secret}", secret._repr_html_(), secret._repr_markdown_(),
-        json.dumps(secret._repr_json_()), json.dumps(secret._repr_mimebundle_()),
-        ledger.ledger.to_json() or "",
-    ])
+    shown = "\n".join(
+        [
+            out,
+            repr(secret),
+            str(secret),
+            f"{secret}",
+            secret._repr_html_(),
+            secret._repr_markdown_(),
+            json.dumps(secret._repr_json_()),
+            json.dumps(secret._repr_mimebundle_()),
+            ledger.ledger.to_json() or "",
+        ]
+    )
     assert_not_leaked(pin, shown)
     assert candidates_matching_fingerprints(vault_env.url, shown) == []
     with pytest.raises(ValueError, match="too guessable"):
@@ -104,10 +112,21 @@ def test_nothing_kvnb_shows_about_a_pin_singles_it_out(ip, vault_env, pin, capsy
 def test_a_notebook_saved_through_the_guard_keeps_no_trace_of_the_pin(ip, vault_env, pin, monkeypatch):
     monkeypatch.delenv("KVNB_SAVE_GUARD", raising=False)
     run(ip, "%kvget DoorPin")
-    nb = {"cells": [{"cell_type": "code", "execution_count": 1, "metadata": {}, "id": "c1",
-                     "source": ["door = door_pin.reveal()\n", f"assert door == '{pin[:3]}", f"{pin[3:]}'\n"],
-                     "outputs": [{"output_type": "stream", "name": "stdout", "text": [f"PIN: {pin}\n"]}]}],
-          "metadata": {"pin": pin}, "nbformat": 4, "nbformat_minor": 5}
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": 1,
+                "metadata": {},
+                "id": "c1",
+                "source": ["door = door_pin.reveal()\n", f"assert door == '{pin[:3]}", f"{pin[3:]}'\n"],
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": [f"PIN: {pin}\n"]}],
+            }
+        ],
+        "metadata": {"pin": pin},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     model = {"type": "notebook", "format": "json", "content": nb}
     pre_save_hook(model=model, path="door.ipynb", contents_manager=None)
     saved = json.dumps(model["content"])
@@ -119,8 +138,10 @@ def test_a_notebook_saved_through_the_guard_keeps_no_trace_of_the_pin(ip, vault_
 
 def test_another_local_user_cannot_read_the_guard_files(ip, vault_env, pin, tmp_path):
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("NOT TESTED: the guard files' protection from another local user needs root and setpriv "
-                    "to act as uid 65534; run this test as root")
+        pytest.skip(
+            "NOT TESTED: the guard files' protection from another local user needs root and setpriv "
+            "to act as uid 65534; run this test as root"
+        )
     run(ip, "%kvget DoorPin")
     running = guard.active()
     assert running is not None
@@ -132,26 +153,46 @@ def test_another_local_user_cannot_read_the_guard_files(ip, vault_env, pin, tmp_
     try:
         for p in opened:
             os.chmod(p, modes[p] | 0o011)
-        script = ("import os, sys, json\n"
-                  "os.stat(sys.argv[1])  # reached: only the folder's own mode may refuse what follows\n"
-                  "got = {}\n"
-                  "for p in sys.argv[1:]:\n"
-                  "    try:\n"
-                  "        got[p] = open(p, 'rb').read().hex() if not os.path.isdir(p) else os.listdir(p)\n"
-                  "    except OSError as e:\n"
-                  "        got[p] = type(e).__name__\n"
-                  "print(json.dumps(got))\n")
+        script = (
+            "import os, sys, json\n"
+            "os.stat(sys.argv[1])  # reached: only the folder's own mode may refuse what follows\n"
+            "got = {}\n"
+            "for p in sys.argv[1:]:\n"
+            "    try:\n"
+            "        got[p] = open(p, 'rb').read().hex() if not os.path.isdir(p) else os.listdir(p)\n"
+            "    except OSError as e:\n"
+            "        got[p] = type(e).__name__\n"
+            "print(json.dumps(got))\n"
+        )
         completed = subprocess.run(
-            ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", sys.executable, "-c", script,
-             str(key_path.parent), str(key_path), str(digests_path)],
-            capture_output=True, text=True, timeout=60, env={"PATH": os.environ.get("PATH", "")}, check=False)
+            [
+                "setpriv",
+                f"--reuid={NOBODY}",
+                f"--regid={NOBODY}",
+                "--clear-groups",
+                sys.executable,
+                "-c",
+                script,
+                str(key_path.parent),
+                str(key_path),
+                str(digests_path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"PATH": os.environ.get("PATH", "")},
+            check=False,
+        )
     finally:
         for p in opened:
             os.chmod(p, modes[p])
     assert completed.returncode == 0, completed.stderr[-500:]
     got = json.loads(completed.stdout)
-    assert got == {str(key_path.parent): "PermissionError", str(key_path): "PermissionError",
-                   str(digests_path): "PermissionError"}
+    assert got == {
+        str(key_path.parent): "PermissionError",
+        str(key_path): "PermissionError",
+        str(digests_path): "PermissionError",
+    }
     # Positive control: whoever reads both files (the kernel's own user) does find the PIN.
     recovered = candidates_in_guard(key_path.read_bytes(), digests_path.read_bytes())
     assert len(recovered) == 1
@@ -167,7 +208,9 @@ def test_rotating_to_a_pin_shows_no_fingerprint_of_it(vault_env, pin, open_as):
 
     new_pin = Unprinted(f"{(int(pin) + 1 + secrets.randbelow(10**6 - 1)) % 10**6:06d}")
     result = rotate_secret("DoorPin", new_pin, target=open_as("lead"), reason="PIN changed")
-    shown = "\n".join(result.summary_lines()) + "\n" + (result.history.to_string() if result.history is not None else "")
+    shown = (
+        "\n".join(result.summary_lines()) + "\n" + (result.history.to_string() if result.history is not None else "")
+    )
     assert result.verified and "fingerprints withheld" in shown
     assert candidates_matching_fingerprints(vault_env.url, shown) == []
     assert_not_leaked(new_pin, shown)

@@ -19,62 +19,94 @@ from kvnb.audit import audit_vault, render
 from kvnb.vaultpanel.views import TAB_KEYS, display_frame
 
 GUID = "1a48c0e8-e5e6-4c4c-9a9a-0123456789ab"
-SCOPE = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-devops/providers/"
-         "Microsoft.KeyVault/vaults/azDevOpsKV01/secrets/APICaller")
+SCOPE = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-devops/providers/"
+    "Microsoft.KeyVault/vaults/azDevOpsKV01/secrets/APICaller"
+)
 POLICY = "/providers/Microsoft.Authorization/policyDefinitions/0b60c0b2-2dc2-4e1c-b5c9-abbed971de53"
 RAW_MISSING = re.compile(r"\b(NaT|NaN|nan|None)\b|<NA>|&lt;NA&gt;")
 FLOAT_DAYS = re.compile(r"\b\d+\.\d{3,}\b")
 
 
 # -- cells ----------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("value", "column", "text"), [
-    (58.997812, "days_to_expiry", "59"),
-    (-10.002188, "days_to_expiry", "-10"),
-    (159.995764, "age_days", "160"),
-    (np.float64(0.3333), "not_reviewed_share", "33%"),
-    (3, "version_count", "3"),
-    (1234.5, "bytes", "1,234.50"),
-    (True, "enabled", "yes"),
-    (np.bool_(False), "privileged", "no"),
-    (None, "role", ""), (float("nan"), "days_to_expiry", ""), (pd.NaT, "expires", ""), (pd.NA, "n", ""),
-    (np.nan, "x", ""),
-    (pd.Timestamp("2026-12-03 18:50:59.123456", tz="UTC"), "created", "2026-12-03 18:50Z"),
-    (datetime(2026, 12, 3, 19, 50, tzinfo=timezone.utc), "created", "2026-12-03 19:50Z"),
-    (pd.Timestamp("2026-12-03 20:50", tz="Europe/Berlin"), "created", "2026-12-03 19:50Z"),
-    (["Key Vault Reader", "Key Vault Secrets User"], "roles", "Key Vault Reader, Key Vault Secrets User"),
-    ([], "roles", ""),
-])
+@pytest.mark.parametrize(
+    ("value", "column", "text"),
+    [
+        (58.997812, "days_to_expiry", "59"),
+        (-10.002188, "days_to_expiry", "-10"),
+        (159.995764, "age_days", "160"),
+        (np.float64(0.3333), "not_reviewed_share", "33%"),
+        (3, "version_count", "3"),
+        (1234.5, "bytes", "1,234.50"),
+        (True, "enabled", "yes"),
+        (np.bool_(False), "privileged", "no"),
+        (None, "role", ""),
+        (float("nan"), "days_to_expiry", ""),
+        (pd.NaT, "expires", ""),
+        (pd.NA, "n", ""),
+        (np.nan, "x", ""),
+        (pd.Timestamp("2026-12-03 18:50:59.123456", tz="UTC"), "created", "2026-12-03 18:50Z"),
+        (datetime(2026, 12, 3, 19, 50, tzinfo=timezone.utc), "created", "2026-12-03 19:50Z"),
+        (pd.Timestamp("2026-12-03 20:50", tz="Europe/Berlin"), "created", "2026-12-03 19:50Z"),
+        (["Key Vault Reader", "Key Vault Secrets User"], "roles", "Key Vault Reader, Key Vault Secrets User"),
+        ([], "roles", ""),
+    ],
+)
 def test_a_cell_reads_as_people_write_it(value, column, text):
     assert present.cell_text(value, column) == text
 
 
-@pytest.mark.parametrize(("full", "short"), [
-    (GUID, "1a48c0e8…"),
-    ("a" * 32, "aaaaaaaa…"),                          # a Key Vault version
-    (SCOPE, "…/secrets/APICaller"),
-    (POLICY, "…/policyDefinitions/0b60c0b2…"),
-    ("azDevOpsKV01_secAccess", "azDevOpsKV01_secAccess"),
-    ("R2", "R2"),
-    ("/subscriptions/x", "/subscriptions/x"),
-])
+@pytest.mark.parametrize(
+    ("full", "short"),
+    [
+        (GUID, "1a48c0e8…"),
+        ("a" * 32, "aaaaaaaa…"),  # a Key Vault version
+        (SCOPE, "…/secrets/APICaller"),
+        (POLICY, "…/policyDefinitions/0b60c0b2…"),
+        ("azDevOpsKV01_secAccess", "azDevOpsKV01_secAccess"),
+        ("R2", "R2"),
+        ("/subscriptions/x", "/subscriptions/x"),
+    ],
+)
 def test_long_ids_are_shortened_and_the_rest_left_alone(full, short):
     assert present.short_id(full) == short
     assert present.cell_text(full, "id", shorten=False) == full
 
 
 def test_the_answer_comes_first():
-    columns = ["assignment_id", "created_on", "reads_secret_values", "via_group", "scope_kind", "role", "principal_name"]
-    assert present.answer_first(columns) == ["principal_name", "role", "scope_kind", "via_group", "reads_secret_values",
-                                             "assignment_id", "created_on"]
+    columns = [
+        "assignment_id",
+        "created_on",
+        "reads_secret_values",
+        "via_group",
+        "scope_kind",
+        "role",
+        "principal_name",
+    ]
+    assert present.answer_first(columns) == [
+        "principal_name",
+        "role",
+        "scope_kind",
+        "via_group",
+        "reads_secret_values",
+        "assignment_id",
+        "created_on",
+    ]
 
 
 def frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "assignment_id": [GUID, None], "role": ["Key Vault Secrets User", "Key Vault Reader"],
-        "principal_name": ["Team Lead", None], "scope": [SCOPE, None], "days_to_expiry": [58.997812, np.nan],
-        "created_on": [pd.Timestamp("2026-12-03 18:50:12", tz="UTC"), pd.NaT],
-        "pending": pd.array([2, None], dtype="Int64"), "control": [f"Azure Policy {POLICY}", ""],
-    })
+    return pd.DataFrame(
+        {
+            "assignment_id": [GUID, None],
+            "role": ["Key Vault Secrets User", "Key Vault Reader"],
+            "principal_name": ["Team Lead", None],
+            "scope": [SCOPE, None],
+            "days_to_expiry": [58.997812, np.nan],
+            "created_on": [pd.Timestamp("2026-12-03 18:50:12", tz="UTC"), pd.NaT],
+            "pending": pd.array([2, None], dtype="Int64"),
+            "control": [f"Azure Policy {POLICY}", ""],
+        }
+    )
 
 
 def test_html_shortens_ids_with_the_full_value_as_title_and_blanks_missing_cells():

@@ -80,15 +80,20 @@ def test_not_actions_subtract():
     assert role_permits(contributor, "Microsoft.Authorization/roleAssignments/read", data_action=False)
     kv_contributor = role_by_name("key vault contributor")
     assert role_permits(kv_contributor, "Microsoft.KeyVault/vaults/write", data_action=False)
-    assert not role_permits(kv_contributor, "Microsoft.KeyVault/locations/deletedVaults/purge/action", data_action=False)
+    assert not role_permits(
+        kv_contributor, "Microsoft.KeyVault/locations/deletedVaults/purge/action", data_action=False
+    )
     assert not role_permits(kv_contributor, "Microsoft.KeyVault/managedHsms/write", data_action=False)
 
 
 def test_not_data_actions_subtract():
     custom = RoleDefinition(
-        "11111111-2222-3333-4444-555555555555", "Everything but values", "test",
+        "11111111-2222-3333-4444-555555555555",
+        "Everything but values",
+        "test",
         data_actions=("Microsoft.KeyVault/vaults/secrets/*",),
-        not_data_actions=("Microsoft.KeyVault/vaults/secrets/getSecret/action",), role_type="CustomRole",
+        not_data_actions=("Microsoft.KeyVault/vaults/secrets/getSecret/action",),
+        role_type="CustomRole",
     )
     assert role_permits(custom, SET, data_action=True)
     assert not role_permits(custom, GET, data_action=True)
@@ -143,6 +148,7 @@ def test_condition_evaluator_reads_the_request_attributes():
         "(@Request[Microsoft.Authorization/roleAssignments:PrincipalType] "
         "ForAnyOfAnyValues:StringEqualsIgnoreCase {'User', 'Group'}))"
     )
+
     def request(principal_type, role=roles.KEY_VAULT_READER):
         return role_assignment_attributes("Request", role, str(uuid.uuid4()), principal_type)
 
@@ -186,8 +192,19 @@ def assign(store, principal, role_name, scope, *, start_time=None, end_time=None
             "INSERT INTO role_assignments (name, scope, role_definition_id, principal_id, principal_type, "
             "condition, condition_version, created_on, updated_on, start_time, end_time) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (name, scope, role_by_name(role_name).resource_id(SUB) if role_name in _KNOWN else role_name,
-             principal.id, principal.kind, condition, "2.0" if condition else None, now, now, start_time, end_time),
+            (
+                name,
+                scope,
+                role_by_name(role_name).resource_id(SUB) if role_name in _KNOWN else role_name,
+                principal.id,
+                principal.kind,
+                condition,
+                "2.0" if condition else None,
+                now,
+                now,
+                start_time,
+                end_time,
+            ),
         )
     return name
 
@@ -228,7 +245,9 @@ def test_writes_are_seen_at_once(store, directory, authorizer):
     user = directory.create_user("u", "U")
     assert not authorizer.check(user.id, GET, SECRET, data_action=True).allowed
     name = assign(store, user, "Key Vault Secrets User", VAULT)
-    assert authorizer.check(user.id, GET, SECRET, data_action=True) == Decision(True, name, roles.KEY_VAULT_SECRETS_USER)
+    assert authorizer.check(user.id, GET, SECRET, data_action=True) == Decision(
+        True, name, roles.KEY_VAULT_SECRETS_USER
+    )
     with store.transaction() as db:
         db.execute("DELETE FROM role_assignments WHERE name = ?", (name,))
     assert not authorizer.check(user.id, GET, SECRET, data_action=True).allowed
@@ -247,7 +266,9 @@ def test_end_time_and_clock_advance(store, directory, authorizer):
     user = directory.create_user("aad-team", "AzureAD team member")
     assign(store, user, "Key Vault Secrets User", VAULT)
     officer = assign(store, user, "Key Vault Secrets Officer", SECRET, end_time=store.now() + 3600)
-    assert authorizer.check(user.id, SET, SECRET, data_action=True) == Decision(True, officer, roles.KEY_VAULT_SECRETS_OFFICER)
+    assert authorizer.check(user.id, SET, SECRET, data_action=True) == Decision(
+        True, officer, roles.KEY_VAULT_SECRETS_OFFICER
+    )
     store.set_meta("clock_offset", 61 * 60)
     assert authorizer.check(user.id, SET, SECRET, data_action=True).allowed is False
     assert authorizer.check(user.id, GET, SECRET, data_action=True).allowed  # the permanent one stays
@@ -317,7 +338,9 @@ def test_group_cycle_still_grants_and_terminates(store, directory, authorizer):
     directory.add_member(b.id, a.id)
     directory.add_member(a.id, b.id)
     name = assign(store, b, "Key Vault Secrets User", VAULT)
-    assert authorizer.check(user.id, GET, SECRET, data_action=True) == Decision(True, name, roles.KEY_VAULT_SECRETS_USER)
+    assert authorizer.check(user.id, GET, SECRET, data_action=True) == Decision(
+        True, name, roles.KEY_VAULT_SECRETS_USER
+    )
     assert [e.via for e in authorizer.roles_of(user.id, VAULT)] == [(a.id, b.id)]
     assert authorizer.check(a.id, GET, SECRET, data_action=True).allowed  # groups are evaluated too
 
@@ -341,12 +364,22 @@ def test_unknown_role_grants_nothing(store, directory, authorizer):
 
 def test_assignment_condition_must_hold(store, directory, authorizer):
     user = directory.create_user("u", "U")
-    assign(store, user, "Key Vault Secrets User", VAULT,
-           condition="@Resource[Microsoft.KeyVault/vaults/secrets:name] StringLike 'db-*'")  # not supported here
+    assign(
+        store,
+        user,
+        "Key Vault Secrets User",
+        VAULT,
+        condition="@Resource[Microsoft.KeyVault/vaults/secrets:name] StringLike 'db-*'",
+    )  # not supported here
     assert not authorizer.check(user.id, GET, SECRET, data_action=True).allowed  # fail closed
     other = directory.create_user("v", "V")
-    assign(store, other, "Key Vault Secrets User", VAULT,
-           condition="(!(ActionMatches{'Microsoft.KeyVault/vaults/secrets/getSecret/action'}))")
+    assign(
+        store,
+        other,
+        "Key Vault Secrets User",
+        VAULT,
+        condition="(!(ActionMatches{'Microsoft.KeyVault/vaults/secrets/getSecret/action'}))",
+    )
     assert not authorizer.check(other.id, GET, SECRET, data_action=True).allowed
     assert authorizer.check(other.id, READ_METADATA, SECRET, data_action=True).allowed
 
@@ -369,7 +402,9 @@ def test_assignment_condition_must_hold(store, directory, authorizer):
         ("Key Vault Secrets Officer", roles.KEY_VAULT_SECRETS_USER, False),
     ],
 )
-def test_who_may_write_and_delete_role_assignments(store, directory, authorizer, role_name, assigned_role, write_allowed):
+def test_who_may_write_and_delete_role_assignments(
+    store, directory, authorizer, role_name, assigned_role, write_allowed
+):
     lead = directory.create_user("lead", "Team Lead")
     name = assign(store, lead, role_name, VAULT)
     role_id = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{assigned_role}"
@@ -430,8 +465,13 @@ def test_concurrent_checks_and_writes_agree(store, directory, authorizer):
 # -- the 403 message --------------------------------------------------------------------------------
 def test_forbidden_by_rbac_message_is_the_real_one():
     message = forbidden_by_rbac_message(
-        "04b07795-8ddb-461a-bbee-02f9e1bf7b46", "3f2a1c0e-0000-4000-8000-000000000001",
-        "72f988bf-86f1-41af-91ab-2d7cd011db47", GET, SECRET, "azDevOpsKV01", "westeurope",
+        "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+        "3f2a1c0e-0000-4000-8000-000000000001",
+        "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        GET,
+        SECRET,
+        "azDevOpsKV01",
+        "westeurope",
     )
     assert message == (
         "Caller is not authorized to perform action on resource.\r\n"

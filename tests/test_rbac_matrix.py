@@ -97,8 +97,15 @@ def assign(store: Store, principal_id: str, principal_type: str, role_guid: str,
         db.execute(
             "INSERT INTO role_assignments (name, scope, role_definition_id, principal_id, principal_type, "
             "created_on, updated_on) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (name, scope, f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/{role_guid}",
-             principal_id, principal_type, now, now),
+            (
+                name,
+                scope,
+                f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/{role_guid}",
+                principal_id,
+                principal_type,
+                now,
+                now,
+            ),
         )
     return name
 
@@ -146,11 +153,15 @@ def test_secret_scope(store, name, via):
     guid, _, at_secret = ROLES[name]
     caller, _ = caller_holding(store, guid, SCOPED_SECRET, via)
     authorizer = Authorizer(store)
-    on_scoped = {op: authorizer.check(caller, action, resource_for(op, SCOPED_SECRET), data_action=True).allowed
-                 for op, (action, _) in OPERATIONS.items()}
+    on_scoped = {
+        op: authorizer.check(caller, action, resource_for(op, SCOPED_SECRET), data_action=True).allowed
+        for op, (action, _) in OPERATIONS.items()
+    }
     assert on_scoped == expected_row(at_secret), f"{name} via {via}"
-    on_other = {op: authorizer.check(caller, action, resource_for(op, OTHER_SECRET), data_action=True).allowed
-                for op, (action, _) in OPERATIONS.items()}
+    on_other = {
+        op: authorizer.check(caller, action, resource_for(op, OTHER_SECRET), data_action=True).allowed
+        for op, (action, _) in OPERATIONS.items()
+    }
     assert not any(on_other.values()), f"{name} at {SCOPED_SECRET} leaked to another secret: {on_other}"
 
 
@@ -160,8 +171,10 @@ def test_service_principal_same_as_user(store, name):
     pipeline = Directory(store).create_service_principal("pipeline", "Build pipeline")
     assign(store, pipeline.id, "ServicePrincipal", guid, VAULT)
     authorizer = Authorizer(store)
-    actual = {op: authorizer.check(pipeline.id, action, resource_for(op, SCOPED_SECRET), data_action=True).allowed
-              for op, (action, _) in OPERATIONS.items()}
+    actual = {
+        op: authorizer.check(pipeline.id, action, resource_for(op, SCOPED_SECRET), data_action=True).allowed
+        for op, (action, _) in OPERATIONS.items()
+    }
     assert actual == expected_row(at_vault)
 
 

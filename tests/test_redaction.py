@@ -51,6 +51,7 @@ def registry(value) -> Registry:
 
 # -- needles ------------------------------------------------------------------------------------
 
+
 def test_needles_cover_every_listed_form():
     value = special_value()
     data = value.encode()
@@ -103,6 +104,7 @@ def test_values_shorter_than_the_minimum_are_not_registered():
 
 # -- scrubbing ----------------------------------------------------------------------------------
 
+
 def test_scrub_names_the_secret_and_the_form(registry, value):
     assert_same_value(registry.scrub(f"token={value};"), "token=[secret APICaller redacted];")
     assert_same_value(registry.scrub(value.encode().hex()), "[secret APICaller redacted, hex]")
@@ -121,11 +123,19 @@ def test_every_encoding_of_a_special_value_is_scrubbed():
     value = special_value()
     registry = Registry()
     registry.add(value, label="DbPassword")
-    outputs = [value, json.dumps({"pw": value}), repr({"pw": value}), html.escape(value),
-               quote(value, safe=""), quote_plus(value), value.encode().hex(),
-               str(value.encode()), ascii(value),
-               base64.b64encode(value.encode()).decode(),
-               base64.urlsafe_b64encode(b"x" + value.encode()).decode()]
+    outputs = [
+        value,
+        json.dumps({"pw": value}),
+        repr({"pw": value}),
+        html.escape(value),
+        quote(value, safe=""),
+        quote_plus(value),
+        value.encode().hex(),
+        str(value.encode()),
+        ascii(value),
+        base64.b64encode(value.encode()).decode(),
+        base64.urlsafe_b64encode(b"x" + value.encode()).decode(),
+    ]
     for text in outputs:
         assert_value_in("redacted", registry.scrub(text))
         assert_not_leaked(value, registry.scrub(text))
@@ -179,6 +189,7 @@ def test_scrubbing_a_megabyte_is_fast():
 
 # -- text split over several writes -------------------------------------------------------------
 
+
 def test_a_value_written_character_by_character_is_scrubbed(registry, value):
     out = io.StringIO()
     stream = ScrubbingStream(out, registry)
@@ -225,6 +236,7 @@ def test_stream_passes_other_attributes_through(registry):
 
 
 # -- hooks in a real IPython shell --------------------------------------------------------------
+
 
 @pytest.fixture
 def shell():
@@ -280,10 +292,13 @@ def test_print_and_execute_result_are_scrubbed(shell, registry, value, capsys):
 def test_every_mimetype_of_display_data_is_scrubbed(shell, registry, value, published):
     with installed(shell, registry) as hooked:
         hooked.user_ns["plain"] = value
-        run_as_typed(hooked, "from IPython.display import display, HTML, JSON, Markdown\n"
-                             "display(HTML(f'<b>{plain}</b>'), Markdown(plain), JSON({'k': plain}))\n"
-                             "display({'text/plain': plain, 'application/x-custom': {'deep': [plain]}},"
-                             " raw=True)")
+        run_as_typed(
+            hooked,
+            "from IPython.display import display, HTML, JSON, Markdown\n"
+            "display(HTML(f'<b>{plain}</b>'), Markdown(plain), JSON({'k': plain}))\n"
+            "display({'text/plain': plain, 'application/x-custom': {'deep': [plain]}},"
+            " raw=True)",
+        )
         assert_not_leaked(value, json.dumps(published))  # first: a failing len() would show what was published
         assert len(published) == 4
         assert "redacted" in published[2]["application/json"]["k"]
@@ -319,7 +334,7 @@ def test_held_output_is_released_at_the_end_of_the_cell(shell, registry, value, 
         hooked.user_ns["start"] = value[:5]
         run_as_typed(hooked, "print(start, end='')")
         out = capsys.readouterr().out
-        assert_same_value(out[-len(value[:5]):], value[:5])  # it ends with them
+        assert_same_value(out[-len(value[:5]) :], value[:5])  # it ends with them
 
 
 def test_logging_records_are_scrubbed_with_exc_info(shell, registry, value):
@@ -351,8 +366,7 @@ def test_a_record_made_without_the_factory_is_scrubbed_by_the_handler_filter(reg
     root.addHandler(handler)  # present at install, so it gets the filter
     redaction.install(None, registry=registry)
     try:
-        record = logging.LogRecord("direct", logging.ERROR, __file__, 1, "token %s", (value,),
-                                   None)
+        record = logging.LogRecord("direct", logging.ERROR, __file__, 1, "token %s", (value,), None)
         handler.handle(record)
     finally:
         redaction.uninstall(None)
@@ -371,16 +385,18 @@ def test_warnings_are_scrubbed(shell, registry, value, recwarn):
     assert_not_leaked(value, formatted)
     assert "UserWarning: token [secret APICaller redacted]" in formatted
 
+
 # -- install and uninstall ----------------------------------------------------------------------
 
 
 def test_uninstall_restores_everything(shell, registry, capsys):
-    patched = [(shell.display_pub, "publish"), (shell.displayhook, "compute_format_data"),
-               (shell, "_showtraceback")]
+    patched = [(shell.display_pub, "publish"), (shell.displayhook, "compute_format_data"), (shell, "_showtraceback")]
     before = {
-        "stdout": sys.stdout, "stderr": sys.stderr,
+        "stdout": sys.stdout,
+        "stderr": sys.stderr,
         "factory": logging.getLogRecordFactory(),
-        "showwarning": warnings.showwarning, "formatwarning": warnings.formatwarning,
+        "showwarning": warnings.showwarning,
+        "formatwarning": warnings.formatwarning,
         "callbacks": list(shell.events.callbacks["post_execute"]),
         "own attributes": [vars(owner).get(name) for owner, name in patched],
     }

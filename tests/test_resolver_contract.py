@@ -17,9 +17,14 @@ def seeded_principals(local_vault) -> KnownPrincipals:
     member = directory.principal_by_handle("member")
     group = directory.principal_by_handle(f"{FIRST_VAULT}_secAccess")
     pipeline = directory.principal_by_handle("pipeline")
-    return KnownPrincipals(user_id=member.id, user_principal_name=member.upn, group_id=group.id,
-                           group_name=group.display_name, service_principal_id=pipeline.id,
-                           service_principal_name=pipeline.display_name)
+    return KnownPrincipals(
+        user_id=member.id,
+        user_principal_name=member.upn,
+        group_id=group.id,
+        group_name=group.display_name,
+        service_principal_id=pipeline.id,
+        service_principal_name=pipeline.display_name,
+    )
 
 
 class TestIdsOnlyResolver(ResolverContract):

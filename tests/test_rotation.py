@@ -68,8 +68,9 @@ def test_lead_rotates_keeping_tags_type_and_lifetime_and_verifies_by_fingerprint
     assert abs(rotated_on - after.properties.created_on) < timedelta(seconds=5)
     assert after.properties.content_type == old.content_type == "text/plain"
     # The same lifetime as the version it replaces (180 days in the seed), counted from now.
-    assert abs((after.properties.expires_on - after.properties.created_on)
-               - (old.expires_on - old.created_on)) < timedelta(seconds=2)
+    assert abs(
+        (after.properties.expires_on - after.properties.created_on) - (old.expires_on - old.created_on)
+    ) < timedelta(seconds=2)
     assert old.enabled and result.disabled == ()
     assert_no_trace("\n".join(result.summary_lines()) + repr(result), value, before.value)
 
@@ -133,11 +134,14 @@ def test_the_cache_of_fetched_secrets_is_dropped(open_as, local_vault):
 
 
 # -- it stops before asking for the value ------------------------------------------------------------
-@pytest.mark.parametrize("persona, held", [
-    ("member", "Key Vault Secrets User through group azDevOpsKV01_secAccess"),
-    ("newmember", "Key Vault Reader through group azDevOpsKV01_reader"),
-    ("aad-team", "you hold no role there"),
-])
+@pytest.mark.parametrize(
+    "persona, held",
+    [
+        ("member", "Key Vault Secrets User through group azDevOpsKV01_secAccess"),
+        ("newmember", "Key Vault Reader through group azDevOpsKV01_reader"),
+        ("aad-team", "you hold no role there"),
+    ],
+)
 def test_without_set_permission_it_stops_before_the_value(open_as, local_vault, persona, held):
     asked = Asked()
     count = len(versions(local_vault))
@@ -147,8 +151,10 @@ def test_without_set_permission_it_stops_before_the_value(open_as, local_vault, 
     assert asked.calls == 0 and len(versions(local_vault)) == count
     assert "You may not set APICaller in azDevOpsKV01: that needs Key Vault Secrets Officer" in message
     assert held in message
-    assert f'%kvaccess grant {persona}@kvnblocal.onmicrosoft.com "Key Vault Secrets Officer" ' \
-           "--scope secret/APICaller --for 1h" in message
+    assert (
+        f'%kvaccess grant {persona}@kvnblocal.onmicrosoft.com "Key Vault Secrets Officer" '
+        "--scope secret/APICaller --for 1h" in message
+    )
     assert refused.value.missing_role == "Key Vault Secrets Officer"
     assert not refused.value.access.allows("set")
     assert len(message.splitlines()) == 2
@@ -166,8 +172,10 @@ def test_the_tag_limit_is_checked_before_the_value(open_as, empty_vault):
     client.set_secret("Crowded", secrets.token_urlsafe(16), tags={f"t{i}": "x" for i in range(MAX_TAGS - 2)})
     client.set_secret("Roomy", secrets.token_urlsafe(16), tags={f"t{i}": "x" for i in range(MAX_TAGS - 3)})
     lead, asked = open_as("lead"), Asked()
-    with pytest.raises(RotationError, match="Crowded has 13 tags of its own; with the rotation tags it would "
-                                            "have 16, and Key Vault allows 15"):
+    with pytest.raises(
+        RotationError,
+        match="Crowded has 13 tags of its own; with the rotation tags it would have 16, and Key Vault allows 15",
+    ):
         rotate_secret("Crowded", asked, target=lead, reason="why")
     assert asked.calls == 0
     rotate_secret("Crowded", generated_value(16), target=lead)  # without a reason two tags are added: 15
@@ -273,8 +281,11 @@ class _FailingSecondDisable(_Tampering):
 def test_a_failed_disable_says_the_rotation_itself_happened(open_as, local_vault):
     lead = open_as("lead")
     lead.__dict__["secret_client"] = _FailingSecondDisable(local_vault.secret_client("lead"))
-    with pytest.raises(RotationError, match=r"new version [0-9a-f]{8} is set and verified, but disabling "
-                                            r"earlier versions stopped after 1: ") as failed:
+    with pytest.raises(
+        RotationError,
+        match=r"new version [0-9a-f]{8} is set and verified, but disabling "
+        r"earlier versions stopped after 1: ",
+    ) as failed:
         rotate_secret("APICaller", generated_value(32), target=lead, disable_previous=True)
     assert not isinstance(failed.value, RotationVerificationError)
     assert sum(not p.enabled for p in versions(local_vault)) == 1

@@ -31,9 +31,14 @@ REPO = Path(__file__).resolve().parents[1]
 def forms_of(value: str) -> dict[str, str]:
     """The forms the issue names, computed here independently of kvnb's needles."""
     data = value.encode()
-    return {"raw": value, "json": json.dumps(value)[1:-1], "url": quote(value, safe=""),
-            "base64": base64.b64encode(data).decode(), "base64url": base64.urlsafe_b64encode(data).decode(),
-            "hex": data.hex()}
+    return {
+        "raw": value,
+        "json": json.dumps(value)[1:-1],
+        "url": quote(value, safe=""),
+        "base64": base64.b64encode(data).decode(),
+        "base64url": base64.urlsafe_b64encode(data).decode(),
+        "hex": data.hex(),
+    }
 
 
 def leaked_forms(text: str, value: str) -> list[str]:
@@ -195,18 +200,25 @@ def test_the_server_sweeps_stale_files_when_it_starts(kvnb_home):
     (folder / f"{dead.pid}.key").write_bytes(b"k" * 32)
     (folder / f"{dead.pid}.digests").write_bytes(b"d")
     # What jupyter_server does at start-up: import the hook's module.
-    subprocess.run([sys.executable, "-c", "import kvnb.saveguard"], check=True, timeout=60,
-                   env={**os.environ, "PYTHONPATH": str(REPO)})
+    subprocess.run(
+        [sys.executable, "-c", "import kvnb.saveguard"],
+        check=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert list(folder.iterdir()) == []
 
 
 # -- the hook --------------------------------------------------------------------------------------
 def notebook_with(text: str) -> dict:
     """A notebook model holding ``text`` in a cell source, a stream output, display data and an attachment."""
-    code = new_code_cell(f"token = '{text}'\nprint(token)", outputs=[
-        new_output("stream", name="stdout", text=f"{text}\n"),
-        new_output("display_data", data={"text/plain": f"'{text}'", "application/json": {"k": text}}),
-    ])
+    code = new_code_cell(
+        f"token = '{text}'\nprint(token)",
+        outputs=[
+            new_output("stream", name="stdout", text=f"{text}\n"),
+            new_output("display_data", data={"text/plain": f"'{text}'", "application/json": {"k": text}}),
+        ],
+    )
     markdown = new_markdown_cell("![a](attachment:a.txt)")
     markdown["attachments"] = {"a.txt": {"text/plain": base64.b64encode(f"key={text}".encode()).decode()}}
     nb = new_notebook(cells=[code, markdown], metadata={"kvnb": {"note": text}})
@@ -282,7 +294,7 @@ def test_hook_masks_a_partial_copy_of_k_characters_and_leaves_shorter_ones(plant
     model = notebook_with("plain")
     outputs = model["content"]["cells"][0]["outputs"]
     outputs[0]["text"] = f"head of the key: {value[2 : 2 + K]}...\n"
-    outputs[1]["data"]["text/plain"] = f"tail ...{value[-(K - 1):]}"  # below K: out of scope, documented
+    outputs[1]["data"]["text/plain"] = f"tail ...{value[-(K - 1) :]}"  # below K: out of scope, documented
     pre_save_scrubbed(model)
     assert outputs[0]["text"] == f"head of the key: {MASK}...\n"
     assert outputs[1]["data"]["text/plain"] != MASK and MASK not in outputs[1]["data"]["text/plain"]
@@ -358,8 +370,7 @@ def context_forms(value: str) -> dict[str, tuple[str, str]]:
         "ascii()": ascii(value),
         "html.escape": html.escape(value),
         "xml &apos;": value.replace("&", "&amp;").replace("<", "&lt;").replace("'", "&apos;"),
-        "htmlsafe json": json.dumps(value).replace("<", "\\u003c").replace("&", "\\u0026")
-                                          .replace("'", "\\u0027"),
+        "htmlsafe json": json.dumps(value).replace("<", "\\u003c").replace("&", "\\u0026").replace("'", "\\u0027"),
         "json, no ensure_ascii": json.dumps(value, ensure_ascii=False),
         "requests url": quote(value, safe="!#$%&'()*+,/:;=?@[]~"),
         "form url": quote_plus(value),
@@ -379,13 +390,15 @@ def test_hook_masks_the_context_forms(kvnb_home):
         registry.add(value, label="Awkward")
         forms = context_forms(value)
         model = notebook_with("plain")
-        model["content"]["cells"][0]["outputs"] = [new_output("stream", name="stdout", text=f"{name}: {shown}\n")
-                                                   for name, (shown, _) in forms.items()]
+        model["content"]["cells"][0]["outputs"] = [
+            new_output("stream", name="stdout", text=f"{name}: {shown}\n") for name, (shown, _) in forms.items()
+        ]
         pre_save_scrubbed(model)
     finally:
         guard.stop()
-    kept = {name: output["text"].replace("\n", "")
-            for name, output in zip(forms, model["content"]["cells"][0]["outputs"])}
+    kept = {
+        name: output["text"].replace("\n", "") for name, output in zip(forms, model["content"]["cells"][0]["outputs"])
+    }
     pieces = {name: longest_piece(kept[name], carried) for name, (_, carried) in forms.items()}
     assert {name: length for name, length in pieces.items() if length >= K} == {}
 
@@ -490,16 +503,30 @@ def start_jupyter_server(base: Path, home: Path, mode: str):
         directory.mkdir(parents=True)
     add_hook_line(config / CONFIG_NAME)  # what `kvnb notebook install-save-guard` writes
     token = random_source.token_hex(16)
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config), "JUPYTER_RUNTIME_DIR": str(runtime),
-           "JUPYTER_DATA_DIR": str(base / "data"), "KVNB_HOME": str(home), "KVNB_SAVE_GUARD": mode,
-           "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "jupyter", "server", "--no-browser", "--ServerApp.ip=127.0.0.1",
-               "--ServerApp.port=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}"]
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(config),
+        "JUPYTER_RUNTIME_DIR": str(runtime),
+        "JUPYTER_DATA_DIR": str(base / "data"),
+        "KVNB_HOME": str(home),
+        "KVNB_SAVE_GUARD": mode,
+        "PYTHONPATH": str(REPO),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "server",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        "--ServerApp.port=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+    ]
     if os.geteuid() == 0:
         command.append("--allow-root")
     log = (base / "server.log").open("w")
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                              cwd=root)
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -518,14 +545,16 @@ def start_jupyter_server(base: Path, home: Path, mode: str):
 
 def put_notebook(url: str, token: str, value: str) -> httpx.Response:
     forms = forms_of(value)
-    cell = new_code_cell(f"api_key = '{value}'", outputs=[
-        new_output("stream", name="stdout", text=f'{{"key": "{forms["json"]}"}}\n'),
-        new_output("execute_result", data={"text/plain": f"b'{forms['base64']}'"}, execution_count=1),
-    ])
+    cell = new_code_cell(
+        f"api_key = '{value}'",
+        outputs=[
+            new_output("stream", name="stdout", text=f'{{"key": "{forms["json"]}"}}\n'),
+            new_output("execute_result", data={"text/plain": f"b'{forms['base64']}'"}, execution_count=1),
+        ],
+    )
     cell["execution_count"] = 1
     body = {"type": "notebook", "format": "json", "content": json.loads(json.dumps(new_notebook(cells=[cell])))}
-    return httpx.put(f"{url}/api/contents/x.ipynb", json=body, headers={"Authorization": f"token {token}"},
-                     timeout=30)
+    return httpx.put(f"{url}/api/contents/x.ipynb", json=body, headers={"Authorization": f"token {token}"}, timeout=30)
 
 
 @pytest.mark.slow
@@ -555,18 +584,20 @@ def test_a_real_jupyter_server_never_writes_the_value(planted, kvnb_home, tmp_pa
 
 def put_model(url: str, token: str, name: str, content: dict) -> httpx.Response:
     body = {"type": "notebook", "format": "json", "content": content}
-    return httpx.put(f"{url}/api/contents/{name}", json=body, headers={"Authorization": f"token {token}"},
-                     timeout=30)
+    return httpx.put(f"{url}/api/contents/{name}", json=body, headers={"Authorization": f"token {token}"}, timeout=30)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_a_real_jupyter_server_scrubs_split_sources_attachments_metadata_and_pieces(planted, kvnb_home, tmp_path):
     value, _ = planted
-    cell = new_code_cell("", outputs=[
-        new_output("stream", name="stdout", text=[f"first part {value[:10]}", f"{value[10:]} end\n"]),
-        new_output("display_data", data={"text/plain": f"...{value[1 : 1 + K]}..."}),
-    ])
+    cell = new_code_cell(
+        "",
+        outputs=[
+            new_output("stream", name="stdout", text=[f"first part {value[:10]}", f"{value[10:]} end\n"]),
+            new_output("display_data", data={"text/plain": f"...{value[1 : 1 + K]}..."}),
+        ],
+    )
     cell["source"] = [f"key = '{value[:7]}", f"{value[7:]}'"]  # no newline between the items
     cell["metadata"]["tags"] = ["secret", value]
     note = new_markdown_cell("![n](attachment:n.txt)")
@@ -575,16 +606,20 @@ def test_a_real_jupyter_server_scrubs_split_sources_attachments_metadata_and_pie
     server, log, url, token, root = start_jupyter_server(tmp_path / "jupyter", kvnb_home, "scrub")
     try:
         response = put_model(url, token, "y.ipynb", content)
-        read_back = httpx.get(f"{url}/api/contents/y.ipynb", headers={"Authorization": f"token {token}"},
-                              timeout=30)
+        read_back = httpx.get(f"{url}/api/contents/y.ipynb", headers={"Authorization": f"token {token}"}, timeout=30)
     finally:
         stop_server(server, log)
     assert response.status_code in (200, 201), response.text
     on_disk = (root / "y.ipynb").read_text()
     saved = nbformat.reads(on_disk, as_version=4)  # nbformat's own reading: joined lists
-    texts = [saved.cells[0].source, saved.cells[0].outputs[0].text, saved.cells[0].outputs[1].data["text/plain"],
-             json.dumps(saved.cells[0].metadata), json.dumps(saved.metadata),
-             base64.b64decode(saved.cells[1].attachments["n.txt"]["text/plain"] + "==").decode("latin-1")]
+    texts = [
+        saved.cells[0].source,
+        saved.cells[0].outputs[0].text,
+        saved.cells[0].outputs[1].data["text/plain"],
+        json.dumps(saved.cells[0].metadata),
+        json.dumps(saved.metadata),
+        base64.b64decode(saved.cells[1].attachments["n.txt"]["text/plain"] + "==").decode("latin-1"),
+    ]
     assert [longest_piece(text, value) < K for text in texts] == [True] * 6
     assert leaked_forms(on_disk, value) == [] and leaked_forms(read_back.text, value) == []
     assert saved.cells[0].source == f"key = '{MASK}'"
@@ -601,7 +636,9 @@ def kernel_with_a_value(home: Path):
     client.wait_for_ready(timeout=60)
     reply = client.execute_interactive(
         "%load_ext kvnb\nimport secrets\nfrom kvnb import redaction\n"
-        "redaction.registry.add(secrets.token_urlsafe(24), label='InKernel')", timeout=60)
+        "redaction.registry.add(secrets.token_urlsafe(24), label='InKernel')",
+        timeout=60,
+    )
     assert reply["content"]["status"] == "ok"
     return manager, client
 

@@ -42,7 +42,7 @@ def changed(value: str, index: int) -> str:
     index %= len(value)
     char = value[index]
     replacement = chr(ord(char) ^ 1)
-    if replacement in "\"\\\n" or not replacement.isprintable():
+    if replacement in '"\\\n' or not replacement.isprintable():
         replacement = "A" if char != "A" else "B"
     return value[:index] + replacement + value[index + 1 :]
 
@@ -100,33 +100,46 @@ def planted(tmp_path) -> PlantedTree:
 
     header = b64(b"user:" + value.encode())
     data_uri = b64(b"a" + value.encode(), urlsafe=True, padded=False)
-    tree.write_text("app/settings.py", [
-        ("import os", []),
-        (f'API_KEY = "{value}"', [("api/v1", "raw", value)]),
-        (f'CALLBACK = "https://example.org/cb?token={quote_plus(value)}&x=1"', [("api/v1", "url", quote_plus(value))]),
-        (f'OLD_KEY = "{other}"  # the previous version', [("api/v2", "raw", other)]),
-        (f"TWICE = ['{other}', '{other}']", [("api/v2", "raw", other)]),
-    ])
+    tree.write_text(
+        "app/settings.py",
+        [
+            ("import os", []),
+            (f'API_KEY = "{value}"', [("api/v1", "raw", value)]),
+            (
+                f'CALLBACK = "https://example.org/cb?token={quote_plus(value)}&x=1"',
+                [("api/v1", "url", quote_plus(value))],
+            ),
+            (f'OLD_KEY = "{other}"  # the previous version', [("api/v2", "raw", other)]),
+            (f"TWICE = ['{other}', '{other}']", [("api/v2", "raw", other)]),
+        ],
+    )
     # The second copy on the TWICE line sits at a later column.
     twice = f"TWICE = ['{other}', '{other}']"
     tree.expect("app/settings.py", "api/v2", "raw", None, None, 5, twice.rindex(other) + 1)
-    tree.write_text("config/app.yaml", [
-        ("service:", []),
-        (f'  password: "{json_form(value, ascii_only=False)}"', [("api/v1", "json", json_form(value, False))]),
-        (f"  url: https://example.org/?k={quote(value, safe='')}", [("api/v1", "url", quote(value, safe=""))]),
-    ])
+    tree.write_text(
+        "config/app.yaml",
+        [
+            ("service:", []),
+            (f'  password: "{json_form(value, ascii_only=False)}"', [("api/v1", "json", json_form(value, False))]),
+            (f"  url: https://example.org/?k={quote(value, safe='')}", [("api/v1", "url", quote(value, safe=""))]),
+        ],
+    )
     (tree.root / "config/settings.json").write_text(
-        "{\n" + f'  "secret": "{json_form(value)}",\n  "hex": "{value.encode().hex()}"\n' + "}\n", encoding="utf-8")
+        "{\n" + f'  "secret": "{json_form(value)}",\n  "hex": "{value.encode().hex()}"\n' + "}\n", encoding="utf-8"
+    )
     tree.expect("config/settings.json", "api/v1", "json", None, None, 2, 14)
     tree.expect("config/settings.json", "api/v1", "hex", None, None, 3, 11)
-    tree.write_text("docs/README.md", [
-        ("# Service", []),
-        (f"    Authorization: Basic {header}", []),
-        (f"![x](data:text/plain;base64,{data_uri})", []),
-        (f"standalone: {b64(value.encode())}", []),
-        (f"url-safe: {b64(other.encode(), urlsafe=True, padded=False)}", []),
-        (f"HEX DUMP {value.encode().hex().upper()} END", [("api/v1", "hex", value.encode().hex().upper())]),
-    ])
+    tree.write_text(
+        "docs/README.md",
+        [
+            ("# Service", []),
+            (f"    Authorization: Basic {header}", []),
+            (f"![x](data:text/plain;base64,{data_uri})", []),
+            (f"standalone: {b64(value.encode())}", []),
+            (f"url-safe: {b64(other.encode(), urlsafe=True, padded=False)}", []),
+            (f"HEX DUMP {value.encode().hex().upper()} END", [("api/v1", "hex", value.encode().hex().upper())]),
+        ],
+    )
     readme = "docs/README.md"
     tree.expect(readme, "api/v1", "base64", None, None, 2, base64_column("    Authorization: Basic ", b"user:"))
     tree.expect(readme, "api/v1", "base64", None, None, 3, base64_column("![x](data:text/plain;base64,", b"a"))
@@ -137,8 +150,12 @@ def planted(tmp_path) -> PlantedTree:
     # forms of a changed value. None may be reported.
     decoy_lines = []
     for decoy in decoys_of(value) + decoys_of(other):
-        decoy_lines += [f"x = '{decoy}'", f"j = \"{json_form(decoy)}\"", f"u = {quote_plus(decoy)}",
-                        f"h = {decoy.encode().hex()}"]
+        decoy_lines += [
+            f"x = '{decoy}'",
+            f'j = "{json_form(decoy)}"',
+            f"u = {quote_plus(decoy)}",
+            f"h = {decoy.encode().hex()}",
+        ]
         # Prefix bytes no value contains, so a suffix decoy never rebuilds the whole value.
         for prefix in (b"", b"\x01", b"\x01\x02"):
             decoy_lines.append(f"b = Basic {b64(prefix + decoy.encode())}")
@@ -149,31 +166,63 @@ def planted(tmp_path) -> PlantedTree:
     decoy = changed(value, len(value) // 2)
     notebook = {
         "cells": [
-            {"cell_type": "markdown", "id": "intro", "metadata": {},
-             "source": ["# Analysis\n", "![chart](attachment:chart.png)"],
-             "attachments": {"chart.png": {"image/png": b64(attachment)}}},
-            {"cell_type": "code", "id": "fetch", "execution_count": 1, "metadata": {},
-             "source": ["import os\n", f'key = "{value}"\n', "print(connect(key))"],
-             "outputs": [
-                 {"output_type": "stream", "name": "stdout", "text": ["connecting\n", f"token={value}\n"]},
-                 {"output_type": "execute_result", "execution_count": 1, "metadata": {},
-                  "data": {"text/plain": [f"'{other}'"]}},
-             ]},
-            {"cell_type": "code", "id": "tagged", "execution_count": 2, "metadata": {"note": value},
-             "source": ["x = 1"], "outputs": []},
-            {"cell_type": "code", "id": "config", "execution_count": 3, "metadata": {},
-             "source": [f"cfg = '{{\"k\": \"{json_form(value, False)}\"}}'"], "outputs": []},
-            {"cell_type": "code", "id": "decoy", "execution_count": 4, "metadata": {},
-             "source": [f'almost = "{decoy}"\n', f'prefix = "{value[:-1]}"'], "outputs": []},
+            {
+                "cell_type": "markdown",
+                "id": "intro",
+                "metadata": {},
+                "source": ["# Analysis\n", "![chart](attachment:chart.png)"],
+                "attachments": {"chart.png": {"image/png": b64(attachment)}},
+            },
+            {
+                "cell_type": "code",
+                "id": "fetch",
+                "execution_count": 1,
+                "metadata": {},
+                "source": ["import os\n", f'key = "{value}"\n', "print(connect(key))"],
+                "outputs": [
+                    {"output_type": "stream", "name": "stdout", "text": ["connecting\n", f"token={value}\n"]},
+                    {
+                        "output_type": "execute_result",
+                        "execution_count": 1,
+                        "metadata": {},
+                        "data": {"text/plain": [f"'{other}'"]},
+                    },
+                ],
+            },
+            {
+                "cell_type": "code",
+                "id": "tagged",
+                "execution_count": 2,
+                "metadata": {"note": value},
+                "source": ["x = 1"],
+                "outputs": [],
+            },
+            {
+                "cell_type": "code",
+                "id": "config",
+                "execution_count": 3,
+                "metadata": {},
+                "source": [f'cfg = \'{{"k": "{json_form(value, False)}"}}\''],
+                "outputs": [],
+            },
+            {
+                "cell_type": "code",
+                "id": "decoy",
+                "execution_count": 4,
+                "metadata": {},
+                "source": [f'almost = "{decoy}"\n', f'prefix = "{value[:-1]}"'],
+                "outputs": [],
+            },
         ],
         "metadata": {"kernelspec": {"name": "python3"}, "kvnb": {"note": value}},
-        "nbformat": 4, "nbformat_minor": 5,
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
     path = tree.root / "notebooks/analysis.ipynb"
     path.parent.mkdir()
     path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False), encoding="utf-8")
     nb = "notebooks/analysis.ipynb"
-    tree.expect(nb, "api/v1", "base64", 1, "attachments", 1, base64_column("", attachment[: 48]))
+    tree.expect(nb, "api/v1", "base64", 1, "attachments", 1, base64_column("", attachment[:48]))
     tree.expect(nb, "api/v1", "raw", 2, "source", 2, 8)
     tree.expect(nb, "api/v1", "raw", 2, "output", 2, 7)
     tree.expect(nb, "api/v2", "raw", 2, "output", 1, 2)
@@ -203,8 +252,11 @@ def planted(tmp_path) -> PlantedTree:
 def found_set(result) -> set[tuple]:
     """The whole copies found, by place. Base64 and base64url are one form here: a value whose
     encoding holds neither ``+/`` nor ``-_`` is the same text in both alphabets."""
-    return {(f.path, f.label, f.form.replace("base64url", "base64"), f.cell, f.part, f.line, f.column)
-            for f in result.findings if f.whole}
+    return {
+        (f.path, f.label, f.form.replace("base64url", "base64"), f.cell, f.part, f.line, f.column)
+        for f in result.findings
+        if f.whole
+    }
 
 
 def test_every_planted_copy_is_found_at_its_place_and_decoys_only_as_partial_copies(planted):
@@ -282,7 +334,11 @@ def test_base64_decoy_differing_in_the_last_bits_is_only_a_partial_copy(tmp_path
     result = scan_paths([tmp_path], {"v": value})
     kind = "base64url" if urlsafe else "base64"
     whole = [(Path(f.path).name, f.column) for f in result.findings if f.whole]
-    assert whole == [("real.txt", 3 + -(-8 * offset // 6))] and {f.form for f in result.findings} <= {kind, "base64", "base64url"}
+    assert whole == [("real.txt", 3 + -(-8 * offset // 6))] and {f.form for f in result.findings} <= {
+        kind,
+        "base64",
+        "base64url",
+    }
     assert [f.whole for f in result.findings if Path(f.path).name == "decoy.txt"] == [False]
 
 
@@ -300,13 +356,27 @@ def test_multi_line_value_is_found_in_notebook_source_and_crlf_text(tmp_path):
     body = secrets.token_urlsafe(48) + "\n" + secrets.token_urlsafe(48)
     value = "-----BEGIN KEY-----\n" + body + "\n-----END KEY-----"
     lines = ("key = '''" + value + "'''\n").splitlines(keepends=True)
-    notebook = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-                           "source": ["import ssl\n"] + lines}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "outputs": [],
+                "execution_count": None,
+                "source": ["import ssl\n"] + lines,
+            }
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     (tmp_path / "pem.ipynb").write_text(json.dumps(notebook, indent=1))
     (tmp_path / "pem.txt").write_bytes(("key:\r\n" + value.replace("\n", "\r\n") + "\r\n").encode())
     result = scan_paths([tmp_path], {"pem": value})
     assert sorted((Path(f.path).name, f.cell, f.part, f.line, f.column) for f in result.findings) == [
-        ("pem.ipynb", 1, "source", 2, 10), ("pem.txt", None, None, 2, 1)]
+        ("pem.ipynb", 1, "source", 2, 10),
+        ("pem.txt", None, None, 2, 1),
+    ]
     assert_no_trace(json.dumps(result.as_dict()), value.splitlines()[1])
 
 
@@ -316,7 +386,8 @@ def test_broken_notebook_is_scanned_as_text(tmp_path):
     (tmp_path / "half.ipynb").write_text('{"cells": [\n' + second_line)
     result = scan_paths([tmp_path], {"v": value})
     assert [(f.cell, f.part, f.line, f.column) for f in result.findings] == [
-        (None, None, 2, second_line.index(value) + 1)]
+        (None, None, 2, second_line.index(value) + 1)
+    ]
 
 
 def test_progress_reports_each_file(tmp_path):
@@ -390,13 +461,16 @@ def test_fingerprint_mode_finds_raw_and_json_plants_without_the_value(planted, t
     assert_no_trace(json.dumps(result.as_dict(), ensure_ascii=False), planted.value, planted.other)
 
 
-@pytest.mark.parametrize("content", [
-    "not json",
-    json.dumps({"format": "something-else"}),
-    json.dumps({"format": "kvnb-fingerprints", "format_version": 1, "entries": [{"label": "x"}]}),
-    json.dumps({"format": "kvnb-fingerprints", "format_version": 1, "entries": []}),
-    json.dumps({"format": "kvnb-fingerprints", "format_version": 9, "entries": []}),
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json",
+        json.dumps({"format": "something-else"}),
+        json.dumps({"format": "kvnb-fingerprints", "format_version": 1, "entries": [{"label": "x"}]}),
+        json.dumps({"format": "kvnb-fingerprints", "format_version": 1, "entries": []}),
+        json.dumps({"format": "kvnb-fingerprints", "format_version": 9, "entries": []}),
+    ],
+)
 def test_bad_fingerprint_files_are_refused(tmp_path, content):
     path = tmp_path / "fp.json"
     path.write_text(content)
@@ -409,8 +483,14 @@ def test_public_api_is_pinned_and_sorted():
 
     assert kvnb.scan.__all__ == sorted(kvnb.scan.__all__)
     assert kvnb.scan.__all__ == [
-        "DEFAULT_MAX_FILE_SIZE", "Finding", "FingerprintEntry", "ScanResult", "export_fingerprints",
-        "load_fingerprints", "scan_paths", "write_fingerprints",
+        "DEFAULT_MAX_FILE_SIZE",
+        "Finding",
+        "FingerprintEntry",
+        "ScanResult",
+        "export_fingerprints",
+        "load_fingerprints",
+        "scan_paths",
+        "write_fingerprints",
     ]
     assert all(hasattr(kvnb.scan, name) for name in kvnb.scan.__all__)
 
@@ -424,8 +504,8 @@ def test_partial_copies_are_reported_with_their_length_and_shorter_pieces_are_no
     password = value.split("Password=")[1].split(";")[0]
     (tmp_path / "df.txt").write_text(f"   connection\n0  {head}...\n")
     (tmp_path / "whos.txt").write_text(f"conn   str   {value[:25]} ... {value[-25:]}\n")
-    (tmp_path / "piece.txt").write_text(f"x = '{password[3:3 + 16]}'\n")
-    (tmp_path / "short.txt").write_text(f"x = '{password[3:3 + 15]}'\n")
+    (tmp_path / "piece.txt").write_text(f"x = '{password[3 : 3 + 16]}'\n")
+    (tmp_path / "short.txt").write_text(f"x = '{password[3 : 3 + 15]}'\n")
     (tmp_path / "alone.txt").write_text(f"pw: {password}\n")
     result = scan_paths([tmp_path], {"db/v1": value})
     found = sorted((Path(f.path).name, f.copy) for f in result.findings)
@@ -467,8 +547,13 @@ def test_binary_files_are_skipped_unless_asked_and_then_read_as_pickles_and_byte
     assert skipped.files_binary == 3
     result = scan_paths([tmp_path], {"v": value}, respect_gitignore=False, binary=True)
     found = sorted((Path(f.path).name, f.part, f.copy) for f in result.findings)
-    assert found == [("api_key", "pickle", "whole"), ("blob.bin", "bytes", "whole"), ("blob.bin", "bytes", "whole"),
-                     ("head.bin", "bytes", "partial, 20 chars"), ("old.pkl", "pickle", "whole")]
+    assert found == [
+        ("api_key", "pickle", "whole"),
+        ("blob.bin", "bytes", "whole"),
+        ("blob.bin", "bytes", "whole"),
+        ("head.bin", "bytes", "partial, 20 chars"),
+        ("old.pkl", "pickle", "whole"),
+    ]
     assert result.files_binary == 0 and result.files_scanned == 4
     locations = {f.location for f in result.findings if Path(f.path).name == "blob.bin"}
     assert locations == {"bytes utf-8, byte 2", f"bytes latin-1, byte {2 + len(value.encode()) + 1}"}

@@ -67,7 +67,8 @@ class FakeVault:
         self.calls.append(version)
         version = version or list(self.versions)[-1]
         return self.versions[version], SecretProperties(
-            SecretAttributes(enabled=True), f"{VAULT}/secrets/APICaller/{version}")
+            SecretAttributes(enabled=True), f"{VAULT}/secrets/APICaller/{version}"
+        )
 
 
 def assert_masked(text: str, value: str, name: str = "APICaller") -> None:
@@ -176,7 +177,7 @@ def test_secret_as_format_string_substitutes_and_stays_masked():
     template = Secret("user=%s;pw=" + secrets.token_urlsafe(12), name="Conn", vault_url=VAULT)
     filled = template % ("alice",)
     prefix = "user=alice;pw="
-    assert_same_value(filled.reveal()[:len(prefix)], prefix)  # it starts with the prefix
+    assert_same_value(filled.reveal()[: len(prefix)], prefix)  # it starts with the prefix
     assert "alice" not in repr(filled)
 
 
@@ -188,8 +189,7 @@ def test_a_failing_percent_format_does_not_quote_the_value():
     assert ".reveal()" in str(caught.value)
 
 
-def test_slices_are_registered_for_redaction_but_concatenations_add_nothing(api, value,
-                                                                             fresh_registry):
+def test_slices_are_registered_for_redaction_but_concatenations_add_nothing(api, value, fresh_registry):
     assert_same_value(fresh_registry.scrub(f"x{value}y"), "x[secret APICaller redacted]y")
     before = len(fresh_registry)
     api + "-suffix"
@@ -219,8 +219,7 @@ REFUSED = {
     "str % secret with %d": lambda s: "%d" % s,
     "os.environ": lambda s: __import__("os").environ.__setitem__("KVNB_TEST_UNUSED", s),
 }
-HINTED = {"pickle", "copy.copy", "copy.deepcopy", "encode", "bytes()", "len()", "iter()",
-          "list()", "in"}
+HINTED = {"pickle", "copy.copy", "copy.deepcopy", "encode", "bytes()", "len()", "iter()", "list()", "in"}
 
 
 @pytest.mark.parametrize("how", REFUSED)
@@ -250,6 +249,7 @@ def test_secret_is_not_a_str(api):
 
 # -- comparison and hashing ---------------------------------------------------------------------
 
+
 def test_equality_with_the_plain_value_and_other_secrets(api, value):
     assert_same_value(api, value)
     assert_same_value(value, api)
@@ -268,6 +268,7 @@ def test_hash_agrees_with_the_plain_str(api, value):
 
 
 # -- explicit access ----------------------------------------------------------------------------
+
 
 def test_reveal_and_get_secret_value_return_the_plain_str(api, value):
     assert_same_value(api.reveal(), value)
@@ -319,14 +320,15 @@ def test_peek_policy_allow_and_a_character_limit(value):
 
 def test_properties_come_from_secret_properties(value):
     utc = dt.timezone.utc
-    attributes = SecretAttributes(enabled=True, not_before=dt.datetime(2024, 1, 1, tzinfo=utc),
-                                  expires=dt.datetime(2030, 1, 1, tzinfo=utc))
+    attributes = SecretAttributes(
+        enabled=True, not_before=dt.datetime(2024, 1, 1, tzinfo=utc), expires=dt.datetime(2030, 1, 1, tzinfo=utc)
+    )
     attributes.created = dt.datetime(2024, 1, 2, tzinfo=utc)
     attributes.updated = dt.datetime(2024, 1, 3, tzinfo=utc)
-    properties = SecretProperties(attributes, f"{VAULT}/secrets/APICaller/abc123",
-                                  content_type="text/plain", tags={"team": "devops"})
-    api = Secret(value, name="APICaller", vault_url=VAULT, properties=properties,
-                 identity="member@contoso.test")
+    properties = SecretProperties(
+        attributes, f"{VAULT}/secrets/APICaller/abc123", content_type="text/plain", tags={"team": "devops"}
+    )
+    api = Secret(value, name="APICaller", vault_url=VAULT, properties=properties, identity="member@contoso.test")
     assert api.version == "abc123" and api.id == f"{VAULT}/secrets/APICaller/abc123"
     assert api.created.day == 2 and api.updated.day == 3
     assert api.expires.year == 2030 and api.not_before.year == 2024
@@ -342,10 +344,10 @@ def test_properties_without_secret_properties_are_none(api):
 
 # -- TTL, re-fetch and newer versions -----------------------------------------------------------
 
+
 def test_value_is_dropped_after_ttl_and_fetched_again(value):
     clock, vault = FakeClock(), FakeVault({"v1": value})
-    api = Secret(value, name="APICaller", vault_url=VAULT, version="v1", ttl=60,
-                 refetch=vault, clock=clock)
+    api = Secret(value, name="APICaller", vault_url=VAULT, version="v1", ttl=60, refetch=vault, clock=clock)
     clock.now += 59
     assert_same_value(api.reveal(), value)
     assert vault.calls == []
@@ -360,8 +362,7 @@ def test_value_is_dropped_after_ttl_and_fetched_again(value):
 def test_a_rotation_seen_when_the_ttl_runs_out_is_shown_and_the_version_kept(value):
     newer = secrets.token_urlsafe(24)
     clock, vault = FakeClock(), FakeVault({"v1": value, "v2": newer})
-    api = Secret(value, name="APICaller", vault_url=VAULT, version="v1", ttl=60,
-                 refetch=vault, clock=clock)
+    api = Secret(value, name="APICaller", vault_url=VAULT, version="v1", ttl=60, refetch=vault, clock=clock)
     clock.now += 61
     assert_same_value(api.reveal(), value)
     assert vault.calls == [None, "v1"]
@@ -381,8 +382,7 @@ def test_without_refetch_an_expired_value_says_to_fetch_again(value):
 
 def test_derived_secret_is_recomputed_from_its_refetched_parent(value):
     clock, vault = FakeClock(), FakeVault({"v1": value})
-    api = Secret(value, name="APICaller", vault_url=VAULT, version="v1", ttl=10,
-                 refetch=vault, clock=clock)
+    api = Secret(value, name="APICaller", vault_url=VAULT, version="v1", ttl=10, refetch=vault, clock=clock)
     header = "Bearer " + api
     clock.now += 11
     assert_same_value(header.reveal(), "Bearer " + value)
@@ -392,8 +392,7 @@ def test_derived_secret_is_recomputed_from_its_refetched_parent(value):
 def test_a_changed_value_for_the_same_version_is_refused(value, fresh_registry):
     other = secrets.token_urlsafe(24)
     clock, vault = FakeClock(), FakeVault({"v1": other})
-    api = Secret(value, name="APICaller", vault_url=VAULT, version="v1", ttl=1,
-                 refetch=vault, clock=clock)
+    api = Secret(value, name="APICaller", vault_url=VAULT, version="v1", ttl=1, refetch=vault, clock=clock)
     clock.now += 2
     with pytest.raises(SecretValueDropped, match="changed") as caught:
         api.reveal()
@@ -418,8 +417,7 @@ def test_refresh_reports_a_newer_version_and_latest_switches(value, fresh_regist
 
 def test_refresh_with_no_newer_version_restarts_the_ttl(value):
     clock, vault = FakeClock(), FakeVault({"v1": value})
-    api = Secret(value, name="APICaller", vault_url=VAULT, version="v1", ttl=10,
-                 refetch=vault, clock=clock)
+    api = Secret(value, name="APICaller", vault_url=VAULT, version="v1", ttl=10, refetch=vault, clock=clock)
     clock.now += 9
     assert api.refresh() is False and "newer" not in repr(api)
     clock.now += 9
@@ -437,14 +435,34 @@ def test_terminal_ipython_shows_one_line(tmp_path):
     import subprocess
     import sys
 
-    session = ("from kvnb.secret import Secret\n"
-               "import secrets; s = Secret(secrets.token_urlsafe(24), name='APICaller', vault_url='https://v.example/')\n"
-               "s\n")
-    env = {"HOME": str(tmp_path), "IPYTHONDIR": str(tmp_path / "ipython"), "PATH": "/usr/bin:/bin",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    done = subprocess.run([sys.executable, "-m", "IPython", "--simple-prompt", "--no-banner", "--colors=NoColor",
-                           "--HistoryManager.hist_file=:memory:"], input=session, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    session = (
+        "from kvnb.secret import Secret\n"
+        "import secrets; s = Secret(secrets.token_urlsafe(24), name='APICaller', vault_url='https://v.example/')\n"
+        "s\n"
+    )
+    env = {
+        "HOME": str(tmp_path),
+        "IPYTHONDIR": str(tmp_path / "ipython"),
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "IPython",
+            "--simple-prompt",
+            "--no-banner",
+            "--colors=NoColor",
+            "--HistoryManager.hist_file=:memory:",
+        ],
+        input=session,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     shown = [line for line in done.stdout.splitlines() if "Out[" in line]  # after the "In [3]: " prompt
     assert len(shown) == 1, done.stdout[-2000:] + done.stderr[-2000:]
     assert re.fullmatch(r"(In \[\d+\]: )?Out\[\d+\]: <secret APICaller [0-9a-f]{12}… ••••••••>", shown[0]), shown

@@ -82,8 +82,14 @@ def test_seed_secrets_have_the_planted_spread(local_vault):
 def test_time_bound_assignment_ends_with_the_vault_clock(local_vault):
     store = local_vault.store
     aad = Directory(store).principal_by_handle("aad-team")
-    create_assignment(store, vault_scope(store) + "/secrets/APICaller", roles.KEY_VAULT_SECRETS_OFFICER,
-                      aad.id, "User", end_time=store.now() + 3600)
+    create_assignment(
+        store,
+        vault_scope(store) + "/secrets/APICaller",
+        roles.KEY_VAULT_SECRETS_OFFICER,
+        aad.id,
+        "User",
+        end_time=store.now() + 3600,
+    )
     client = local_vault.secret_client("aad-team")
     client.set_secret("APICaller", "new-value-from-the-aad-team")
     _forbidden(lambda: client.set_secret("DbConnectionString", "x"))  # that secret only
@@ -114,7 +120,9 @@ def test_personas_lists_every_identity(local_vault, monkeypatch):
     assert rows["leaver"]["enabled"] is False
     assert "identity_header" not in result.output and all(
         local_vault.store.db.execute("SELECT identity_header FROM principals WHERE handle = ?", (h,)).fetchone()[0]
-        not in result.output for h in ("lead", "member"))
+        not in result.output
+        for h in ("lead", "member")
+    )
 
 
 def test_personas_table_lists_people_apart_from_groups(local_vault, monkeypatch):
@@ -142,14 +150,20 @@ def test_login_sets_the_default_identity(local_vault, monkeypatch):
 
 def test_no_secret_value_of_a_fresh_seed_is_in_the_repository(local_vault):
     client = local_vault.secret_client("lead")
-    values = [client.get_secret(p.name, p.version).value
-              for s in client.list_properties_of_secrets()
-              for p in client.list_properties_of_secret_versions(s.name)
-              if p.enabled]
+    values = [
+        client.get_secret(p.name, p.version).value
+        for s in client.list_properties_of_secrets()
+        for p in client.list_properties_of_secret_versions(s.name)
+        if p.enabled
+    ]
     count = len(values)  # outside the assert, whose report would show len()'s argument: the values
     assert count >= len(SECRETS)
-    tracked = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                             cwd=REPO, capture_output=True, check=True).stdout.split(b"\0")
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
     for name in filter(None, tracked):
         path = REPO / name.decode()
         if path.is_file():

@@ -49,9 +49,20 @@ def ping(vault, key: str) -> int:
 def team_rotates(value: str):
     """aad-team runs `kvnb secret rotate` with the new key in PARTNER_API_KEY."""
     return CliRunner().invoke(
-        secret, ["rotate", "APICaller", "--persona", "aad-team", "--from-env", "PARTNER_API_KEY",
-                 "--reason", "partner API key reissued after the leak"],
-        env={"PARTNER_API_KEY": value}, catch_exceptions=False)
+        secret,
+        [
+            "rotate",
+            "APICaller",
+            "--persona",
+            "aad-team",
+            "--from-env",
+            "PARTNER_API_KEY",
+            "--reason",
+            "partner API key reissued after the leak",
+        ],
+        env={"PARTNER_API_KEY": value},
+        catch_exceptions=False,
+    )
 
 
 def refused_by_the_vault(vault) -> bool:
@@ -73,8 +84,14 @@ def test_one_hour_grant_rotation_verified_by_fingerprint_then_it_ends(open_as, k
     status = ping(vault, old_copy)  # each call outside the assert, whose report would show the key
     assert status == 200
 
-    granted = access.grant(lead, TEAM, OFFICER, secret="APICaller", duration="1h",
-                           justification="SecOps: rotate the leaked partner API key")
+    granted = access.grant(
+        lead,
+        TEAM,
+        OFFICER,
+        secret="APICaller",
+        duration="1h",
+        justification="SecOps: rotate the leaked partner API key",
+    )
     assert granted.created and granted.scope.endswith("/secrets/APICaller")
     vault_now = datetime.now(timezone.utc)
     assert timedelta(minutes=59) < granted.end_time - vault_now <= timedelta(minutes=61)

@@ -14,7 +14,9 @@ def test_burst_over_the_limit_gets_429_in_the_real_shape(local_vault):
     service.faults.limit_all = 20  # the real 4,000 per 10 s, scaled down to keep the test short
     token = local_vault.credential("lead").get_token("https://vault.azure.net/.default").token
     statuses = []
-    with httpx.Client(verify=ssl.create_default_context(cafile=local_vault.ca), headers={"Authorization": f"Bearer {token}"}) as client:
+    with httpx.Client(
+        verify=ssl.create_default_context(cafile=local_vault.ca), headers={"Authorization": f"Bearer {token}"}
+    ) as client:
         for _ in range(30):
             response = client.get(f"{local_vault.url}/secrets?api-version=2026-04-01")
             statuses.append(response.status_code)
@@ -31,9 +33,13 @@ def test_creates_have_their_own_lower_limit(local_vault):
     local_vault.admin("faults", {"throttle": True})
     local_vault.service.faults.limit_create = 3
     token = local_vault.credential("lead").get_token("https://vault.azure.net/.default").token
-    with httpx.Client(verify=ssl.create_default_context(cafile=local_vault.ca), headers={"Authorization": f"Bearer {token}"}) as client:
-        codes = [client.put(f"{local_vault.url}/secrets/burst{i}?api-version=2026-04-01",
-                            json={"value": "v"}).status_code for i in range(5)]
+    with httpx.Client(
+        verify=ssl.create_default_context(cafile=local_vault.ca), headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        codes = [
+            client.put(f"{local_vault.url}/secrets/burst{i}?api-version=2026-04-01", json={"value": "v"}).status_code
+            for i in range(5)
+        ]
         assert codes == [200, 200, 200, 429, 429]
         assert client.get(f"{local_vault.url}/secrets/burst0/?api-version=2026-04-01").status_code == 200
 
@@ -50,7 +56,7 @@ def test_sdk_recovers_within_its_retry_policy(local_vault):
     every_read = all(values)  # outside the assert, whose report would show all()'s argument: the values
     assert every_read
     assert elapsed > 2.0  # it was throttled and backed off...
-    assert elapsed < 60   # ...and got through within its retry policy
+    assert elapsed < 60  # ...and got through within its retry policy
 
 
 def test_latency_knob_delays_requests(local_vault):

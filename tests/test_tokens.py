@@ -23,9 +23,17 @@ def forge(local_vault):
 
     def make(*, key=key, kid=issuer.kid, algorithm="RS256", **overrides) -> str:
         now = int(time.time())
-        claims = {"aud": "https://vault.azure.net", "iss": f"https://sts.windows.net/{issuer.tenant_id}/",
-                  "iat": now, "nbf": now, "exp": now + 600, "tid": issuer.tenant_id, "oid": lead["id"],
-                  "upn": lead["upn"], "appid": "04b07795-8ddb-461a-bbee-02f9e1bf7b46"}
+        claims = {
+            "aud": "https://vault.azure.net",
+            "iss": f"https://sts.windows.net/{issuer.tenant_id}/",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 600,
+            "tid": issuer.tenant_id,
+            "oid": lead["id"],
+            "upn": lead["upn"],
+            "appid": "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+        }
         claims.update(overrides)
         return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid})
 
@@ -69,10 +77,21 @@ def _tampered(token: str) -> str:
     return f"{header}.{forged}.{signature}"
 
 
-@pytest.mark.parametrize("case", [
-    "expired", "not_yet_valid", "wrong_audience", "wrong_issuer", "wrong_signature", "alg_none",
-    "tampered_payload", "unknown_key", "garbage", "hs256_with_public_key",
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "expired",
+        "not_yet_valid",
+        "wrong_audience",
+        "wrong_issuer",
+        "wrong_signature",
+        "alg_none",
+        "tampered_payload",
+        "unknown_key",
+        "garbage",
+        "hs256_with_public_key",
+    ],
+)
 def test_bad_tokens_are_refused_with_the_challenge(local_vault, forge, case):
     now = int(time.time())
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -82,14 +101,18 @@ def test_bad_tokens_are_refused_with_the_challenge(local_vault, forge, case):
         "wrong_audience": lambda: forge(aud="https://management.azure.com"),
         "wrong_issuer": lambda: forge(iss="https://sts.windows.net/another-tenant/"),
         "wrong_signature": lambda: forge(key=other_key),
-        "alg_none": lambda: _unsigned({"aud": "https://vault.azure.net", "oid": "x", "tid": "y",
-                                       "exp": now + 600, "iat": now}),
+        "alg_none": lambda: _unsigned(
+            {"aud": "https://vault.azure.net", "oid": "x", "tid": "y", "exp": now + 600, "iat": now}
+        ),
         "tampered_payload": lambda: _tampered(forge()),
         "unknown_key": lambda: forge(key=other_key, kid="some-other-key"),
         "garbage": lambda: "not.a.jwt",
         "hs256_with_public_key": lambda: jwt.encode(
-            {"aud": "https://vault.azure.net", "exp": now + 600}, "secret-key-material-for-hmac-test",
-            algorithm="HS256", headers={"kid": local_vault.service.issuer.kid}),
+            {"aud": "https://vault.azure.net", "exp": now + 600},
+            "secret-key-material-for-hmac-test",
+            algorithm="HS256",
+            headers={"kid": local_vault.service.issuer.kid},
+        ),
     }[case]()
     _assert_challenged(_get(local_vault, token))
 

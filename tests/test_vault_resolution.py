@@ -97,18 +97,28 @@ def test_unknown_local_vault_says_how_to_add_one(local_vault, monkeypatch):
 
 def test_resource_id_is_found_through_arm_as_on_azure(local_vault):
     """The lookup an Azure vault gets (subscriptions, then resources by name), run on the local ARM."""
-    target = VaultTarget(name="azDevOpsKV01", url=local_vault.url, is_local=False,
-                         credential=local_vault.credential("newmember"), arm_url=local_vault.url,
-                         connection_verify=local_vault.ca)
+    target = VaultTarget(
+        name="azDevOpsKV01",
+        url=local_vault.url,
+        is_local=False,
+        credential=local_vault.credential("newmember"),
+        arm_url=local_vault.url,
+        connection_verify=local_vault.ca,
+    )
     expected = local_vault.service.resource_id("azDevOpsKV01")
     assert find_vault_resource_id(target) == expected
     assert target.subscription_id == local_vault.store.subscription_id  # lazily resolved
 
 
 def test_resource_id_lookup_gives_none_to_someone_without_access(local_vault):
-    target = VaultTarget(name="azDevOpsKV01", url=local_vault.url, is_local=False,
-                         credential=local_vault.credential("aad-team"), arm_url=local_vault.url,
-                         connection_verify=local_vault.ca)
+    target = VaultTarget(
+        name="azDevOpsKV01",
+        url=local_vault.url,
+        is_local=False,
+        credential=local_vault.credential("aad-team"),
+        arm_url=local_vault.url,
+        connection_verify=local_vault.ca,
+    )
     assert find_vault_resource_id(target) is None
 
 
@@ -117,7 +127,12 @@ def test_a_vault_not_found_through_arm_is_looked_up_once(local_vault, monkeypatc
 
     calls = []
     monkeypatch.setattr(vault_module, "find_vault_resource_id", lambda target: calls.append(target) or None)
-    target = VaultTarget(name="elsewhere", url=local_vault.url, is_local=False,
-                         credential=local_vault.credential("lead"), arm_url=local_vault.url)
+    target = VaultTarget(
+        name="elsewhere",
+        url=local_vault.url,
+        is_local=False,
+        credential=local_vault.credential("lead"),
+        arm_url=local_vault.url,
+    )
     assert target.resource_id is None and target.subscription_id is None
     assert len(calls) == 1

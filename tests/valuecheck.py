@@ -57,5 +57,5 @@ def assert_no_trace(text: str, *values: str) -> None:
             if form.text in text:
                 raise AssertionError(f"the {form.kind} form of a secret value appears in the text")
         for start in range(len(value) - 7):
-            if value[start:start + 8] in text:
+            if value[start : start + 8] in text:
                 raise AssertionError("an 8-character piece of a secret value appears in the text")

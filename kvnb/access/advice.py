@@ -45,7 +45,10 @@ def missing_access_advice(target: VaultTarget, access: EffectiveAccess, *, secre
             lines.append(f"To {', '.join(operations)}: you hold {role}, but not on the whole vault; ask for it there.")
             continue
         package = access_package_name(target, role)
-        how = (f"request the access package {package}: `{access_command('request', role, reason=Placeholder('WHY'))}`"
-               if package else "no access package grants it; ask the vault's owner for a grant")
+        how = (
+            f"request the access package {package}: `{access_command('request', role, reason=Placeholder('WHY'))}`"
+            if package
+            else "no access package grants it; ask the vault's owner for a grant"
+        )
         lines.append(f"To {', '.join(operations)}: you need {role}; {how}.")
     return lines

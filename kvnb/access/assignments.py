@@ -33,16 +33,31 @@ from .roles import role_catalogue, role_guid
 if TYPE_CHECKING:
     from kvnb.vault import VaultTarget
 
-COLUMNS = ("principal_id", "principal_type", "principal_name", "role_name", "role_id", "scope", "scope_kind",
-           "inherited_from", "secret", "created_on", "created_by", "end_time", "assignment_id")
+COLUMNS = (
+    "principal_id",
+    "principal_type",
+    "principal_name",
+    "role_name",
+    "role_id",
+    "scope",
+    "scope_kind",
+    "inherited_from",
+    "secret",
+    "created_on",
+    "created_by",
+    "end_time",
+    "assignment_id",
+)
 
 
 def vault_scope(target: VaultTarget) -> str:
     if not getattr(target, "resource_id", None):
         from kvnb.errors import VaultReferenceError
 
-        raise VaultReferenceError(f"The resource id of {target.name} is unknown, so its role assignments cannot be "
-                                  "read. Open the vault by its resource id or subscription.")
+        raise VaultReferenceError(
+            f"The resource id of {target.name} is unknown, so its role assignments cannot be "
+            "read. Open the vault by its resource id or subscription."
+        )
     return target.resource_id
 
 
@@ -86,8 +101,11 @@ def end_times(target: VaultTarget, scope: str) -> dict[str, datetime]:
 
     try:
         instances = target.authorization_client.role_assignment_schedule_instances.list_for_scope(scope)
-        return {i.origin_role_assignment_id.lower(): utc(i.end_date_time) for i in instances
-                if i.origin_role_assignment_id and i.end_date_time}
+        return {
+            i.origin_role_assignment_id.lower(): utc(i.end_date_time)
+            for i in instances
+            if i.origin_role_assignment_id and i.end_date_time
+        }
     except HttpResponseError:  # PIM may be unavailable (licence, permission): end times stay unknown
         return {}
 
@@ -125,14 +143,23 @@ def list_role_assignments(target: VaultTarget, *, secret: str | None = None, res
         kind, inherited_from, secret_name = classify(item.scope, vault)
         role = catalogue.by_id(item.role_definition_id)
         principal = names.get(item.principal_id.lower())
-        rows.append({
-            "principal_id": item.principal_id, "principal_type": item.principal_type,
-            "principal_name": principal.label if principal else None,
-            "role_name": role.name if role else None, "role_id": role_guid(item.role_definition_id),
-            "scope": item.scope, "scope_kind": kind, "inherited_from": inherited_from, "secret": secret_name,
-            "created_on": utc(item.created_on), "created_by": item.created_by,
-            "end_time": ends.get(item.id.lower()), "assignment_id": item.id,
-        })
+        rows.append(
+            {
+                "principal_id": item.principal_id,
+                "principal_type": item.principal_type,
+                "principal_name": principal.label if principal else None,
+                "role_name": role.name if role else None,
+                "role_id": role_guid(item.role_definition_id),
+                "scope": item.scope,
+                "scope_kind": kind,
+                "inherited_from": inherited_from,
+                "secret": secret_name,
+                "created_on": utc(item.created_on),
+                "created_by": item.created_by,
+                "end_time": ends.get(item.id.lower()),
+                "assignment_id": item.id,
+            }
+        )
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     for column in ("created_on", "end_time"):
         frame[column] = pd.to_datetime(frame[column], utc=True)

@@ -77,19 +77,45 @@ class EffectiveAccess:
         """One row per operation: ``operation``, ``allowed``, ``granted_by`` (role names)."""
         import pandas as pd
 
-        return pd.DataFrame([{"operation": op, "allowed": allowed, "granted_by": ", ".join(self.granted_by[op])}
-                             for op, allowed in self.operations.items()])
+        return pd.DataFrame(
+            [
+                {"operation": op, "allowed": allowed, "granted_by": ", ".join(self.granted_by[op])}
+                for op, allowed in self.operations.items()
+            ]
+        )
 
     def roles_frame(self):
         """One row per role held: role, how it reaches the principal, until when, what it allows."""
         import pandas as pd
 
-        columns = ["role_name", "role_id", "how", "scope_kind", "inherited_from", "secret", "end_time",
-                   "operations", "assignment_id"]
-        frame = pd.DataFrame([{"role_name": r.role_name, "role_id": r.role_id, "how": r.how,
-                               "scope_kind": r.scope_kind, "inherited_from": r.inherited_from, "secret": r.secret,
-                               "end_time": r.end_time, "operations": ", ".join(r.operations),
-                               "assignment_id": r.assignment_id} for r in self.roles], columns=columns)
+        columns = [
+            "role_name",
+            "role_id",
+            "how",
+            "scope_kind",
+            "inherited_from",
+            "secret",
+            "end_time",
+            "operations",
+            "assignment_id",
+        ]
+        frame = pd.DataFrame(
+            [
+                {
+                    "role_name": r.role_name,
+                    "role_id": r.role_id,
+                    "how": r.how,
+                    "scope_kind": r.scope_kind,
+                    "inherited_from": r.inherited_from,
+                    "secret": r.secret,
+                    "end_time": r.end_time,
+                    "operations": ", ".join(r.operations),
+                    "assignment_id": r.assignment_id,
+                }
+                for r in self.roles
+            ],
+            columns=columns,
+        )
         frame["end_time"] = pd.to_datetime(frame["end_time"], utc=True)
         return frame
 
@@ -119,9 +145,19 @@ def _my_grants(target: VaultTarget, vault: str) -> list[_Grant] | None:
 
     try:
         instances = target.authorization_client.role_assignment_schedule_instances.list_for_scope(
-            vault, filter="asTarget()")
-        return [_Grant(i.origin_role_assignment_id or i.id, i.scope, i.role_definition_id, i.principal_id,
-                       i.condition, utc(i.end_date_time)) for i in instances]
+            vault, filter="asTarget()"
+        )
+        return [
+            _Grant(
+                i.origin_role_assignment_id or i.id,
+                i.scope,
+                i.role_definition_id,
+                i.principal_id,
+                i.condition,
+                utc(i.end_date_time),
+            )
+            for i in instances
+        ]
     except HttpResponseError:
         return None
 
@@ -133,16 +169,20 @@ def _grants(target: VaultTarget, vault: str, *, me: bool) -> tuple[list[_Grant],
         mine = _my_grants(target, vault) if me else None
         if mine is None:  # no second source: say what is missing rather than guess "no access"
             raise
-        note = ("You may not read role assignments on this vault; this shows your own, from PIM's schedule "
-                "instances (asTarget()).")
+        note = (
+            "You may not read role assignments on this vault; this shows your own, from PIM's schedule "
+            "instances (asTarget())."
+        )
         return mine, (note,)
     ends = end_times(target, vault)
-    return [_Grant(a.id, a.scope, a.role_definition_id, a.principal_id, a.condition, ends.get(a.id.lower()))
-            for a in items], ()
+    return [
+        _Grant(a.id, a.scope, a.role_definition_id, a.principal_id, a.condition, ends.get(a.id.lower())) for a in items
+    ], ()
 
 
-def effective_access(target: VaultTarget, principal: str | None = None, *, secret: str | None = None,
-                     resolver: Resolver | None = None) -> EffectiveAccess:
+def effective_access(
+    target: VaultTarget, principal: str | None = None, *, secret: str | None = None, resolver: Resolver | None = None
+) -> EffectiveAccess:
     """What *principal* (object id, UPN, group name or persona; default: you) may do on the vault or *secret*.
 
     Needs ``Microsoft.Authorization/roleAssignments/read`` at the vault (for yourself, PIM's
@@ -156,14 +196,19 @@ def effective_access(target: VaultTarget, principal: str | None = None, *, secre
         return _effective_access(target, principal, secret, directory)
 
 
-def _effective_access(target: VaultTarget, principal: str | None, secret: str | None,
-                      resolver: Resolver) -> EffectiveAccess:
+def _effective_access(
+    target: VaultTarget, principal: str | None, secret: str | None, resolver: Resolver
+) -> EffectiveAccess:
     me = principal is None
     if me:
         identity = whoami(target)
         who = resolver.get(identity.object_id) or PrincipalInfo(
-            id=identity.object_id, kind=identity.kind, display_name=identity.display_name,
-            user_principal_name=identity.user_principal_name, app_id=identity.app_id)
+            id=identity.object_id,
+            kind=identity.kind,
+            display_name=identity.display_name,
+            user_principal_name=identity.user_principal_name,
+            app_id=identity.app_id,
+        )
     else:
         who = resolve_principal(principal, resolver=resolver)
     vault = vault_scope(target)
@@ -171,8 +216,9 @@ def _effective_access(target: VaultTarget, principal: str | None, secret: str | 
     grants, notes = _grants(target, vault, me=me)
     chains = resolver.member_of(who.id) if resolver.knows_groups else {}
     if not resolver.knows_groups:
-        notes += ("Group memberships are unknown (no directory): only assignments made to the principal itself "
-                  "are counted.",)
+        notes += (
+            "Group memberships are unknown (no directory): only assignments made to the principal itself are counted.",
+        )
     reach = {who.id.lower(): ()} | {g.lower(): chain for g, chain in chains.items()}
     group_names = resolver.lookup({g for chain in reach.values() for g in chain}) if chains else {}
     catalogue = role_catalogue(target, vault)
@@ -183,19 +229,34 @@ def _effective_access(target: VaultTarget, principal: str | None, secret: str | 
             continue
         role = catalogue.by_id(grant.role_definition_id)
         kind, inherited_from, secret_name = classify(grant.scope, vault)
-        held.append(RoleHeld(
-            role_name=role.name if role else None, role_id=grant.role_definition_id.rsplit("/", 1)[-1].lower(),
-            assignment_id=grant.id, scope=grant.scope, scope_kind=kind,
-            assignee_id=grant.principal_id.lower(),
-            via=tuple(group_names[g].label if g in group_names else g for g in chain),
-            inherited_from=inherited_from, secret=secret_name, end_time=grant.end_time,
-            operations=role.secret_operations() if role else (), conditional=bool(grant.condition),
-        ))
+        held.append(
+            RoleHeld(
+                role_name=role.name if role else None,
+                role_id=grant.role_definition_id.rsplit("/", 1)[-1].lower(),
+                assignment_id=grant.id,
+                scope=grant.scope,
+                scope_kind=kind,
+                assignee_id=grant.principal_id.lower(),
+                via=tuple(group_names[g].label if g in group_names else g for g in chain),
+                inherited_from=inherited_from,
+                secret=secret_name,
+                end_time=grant.end_time,
+                operations=role.secret_operations() if role else (),
+                conditional=bool(grant.condition),
+            )
+        )
     if who.enabled is False:
         notes += ("The account is disabled: it cannot sign in, so none of its roles apply.",)
     operations, granted_by = _verdicts(held, resource, vault, enabled=who.enabled is not False)
-    return EffectiveAccess(principal=who, vault=target.name, secret=secret, roles=tuple(held),
-                           operations=operations, granted_by=granted_by, notes=notes)
+    return EffectiveAccess(
+        principal=who,
+        vault=target.name,
+        secret=secret,
+        roles=tuple(held),
+        operations=operations,
+        granted_by=granted_by,
+        notes=notes,
+    )
 
 
 def _verdicts(held: list[RoleHeld], resource: str, vault: str, *, enabled: bool):
@@ -203,8 +264,12 @@ def _verdicts(held: list[RoleHeld], resource: str, vault: str, *, enabled: bool)
     for operation in SECRET_OPERATIONS:
         # Listing and restore are checked on the vault; the rest on the secret (vault-wide: on every secret).
         where = vault if operation in VAULT_LEVEL_OPERATIONS else resource
-        roles = tuple(dict.fromkeys(
-            r.role_name or r.role_id for r in held
-            if enabled and not r.conditional and operation in r.operations and _at_or_above(r.scope, where)))
+        roles = tuple(
+            dict.fromkeys(
+                r.role_name or r.role_id
+                for r in held
+                if enabled and not r.conditional and operation in r.operations and _at_or_above(r.scope, where)
+            )
+        )
         operations[operation], granted_by[operation] = bool(roles), roles
     return operations, granted_by

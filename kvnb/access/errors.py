@@ -14,13 +14,22 @@ DELETE = "Microsoft.Authorization/roleAssignments/delete"
 
 # What to ask for, per action: roles that grant it (least privileged first) and the sentence to say.
 _ADVICE = {
-    READ: (("Key Vault Reader", "Reader", "Key Vault Data Access Administrator", "Owner"),
-           "read role assignments", "Ask the vault's owner for Key Vault Reader on the vault."),
-    WRITE: (("Key Vault Data Access Administrator", "User Access Administrator", "Owner"),
-            "grant roles", "Ask the vault's owner for Key Vault Data Access Administrator on the vault "
-            "(Key Vault Administrator is not enough: it cannot manage role assignments)."),
-    DELETE: (("Key Vault Data Access Administrator", "User Access Administrator", "Owner"),
-             "remove role assignments", "Ask the vault's owner for Key Vault Data Access Administrator on the vault."),
+    READ: (
+        ("Key Vault Reader", "Reader", "Key Vault Data Access Administrator", "Owner"),
+        "read role assignments",
+        "Ask the vault's owner for Key Vault Reader on the vault.",
+    ),
+    WRITE: (
+        ("Key Vault Data Access Administrator", "User Access Administrator", "Owner"),
+        "grant roles",
+        "Ask the vault's owner for Key Vault Data Access Administrator on the vault "
+        "(Key Vault Administrator is not enough: it cannot manage role assignments).",
+    ),
+    DELETE: (
+        ("Key Vault Data Access Administrator", "User Access Administrator", "Owner"),
+        "remove role assignments",
+        "Ask the vault's owner for Key Vault Data Access Administrator on the vault.",
+    ),
 }
 
 
@@ -30,8 +39,9 @@ def permission_missing(action: str, scope: str, where: str, *, role: str | None 
     text = f"You may not {verb} on {where}: that needs {action} there."
     if action == WRITE and role and not role.startswith("Key Vault"):
         text += f" A Key Vault Data Access Administrator may assign Key Vault roles only, not {role}."
-    return PermissionMissingError(f"{text} {advice}", action=action, scope=scope, roles=roles, reason=text,
-                                  advice=advice)
+    return PermissionMissingError(
+        f"{text} {advice}", action=action, scope=scope, roles=roles, reason=text, advice=advice
+    )
 
 
 def raise_for_forbidden(exc, action: str, scope: str, where: str, *, role: str | None = None) -> None:

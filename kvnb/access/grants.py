@@ -58,8 +58,13 @@ def _existing(target: VaultTarget, scope: str, principal_id: str, role: RoleInfo
         found = fetch_assignments(target, scope, filter=f"principalId eq '{principal_id}'")
     except PermissionMissingError:  # let the write itself answer: its error names the permission that matters
         return []
-    return [a for a in found if _same(a.scope, scope) and role_guid(a.role_definition_id) == role.id
-            and a.principal_id.lower() == principal_id.lower()]
+    return [
+        a
+        for a in found
+        if _same(a.scope, scope)
+        and role_guid(a.role_definition_id) == role.id
+        and a.principal_id.lower() == principal_id.lower()
+    ]
 
 
 def _expiration(duration, until) -> dict | None:
@@ -77,8 +82,18 @@ def _expiration(duration, until) -> dict | None:
     return None
 
 
-def grant(target: VaultTarget, principal: str, role: str, *, secret: str | None = None, duration=None, until=None,
-          justification: str | None = None, resolver: Resolver | None = None, _retried: bool = False) -> GrantResult:
+def grant(
+    target: VaultTarget,
+    principal: str,
+    role: str,
+    *,
+    secret: str | None = None,
+    duration=None,
+    until=None,
+    justification: str | None = None,
+    resolver: Resolver | None = None,
+    _retried: bool = False,
+) -> GrantResult:
     """Give *principal* the *role* on the vault (or on *secret* only); for a while with duration=/until=.
 
     *principal*: object id, user principal name, group display name or (local vault) persona handle.
@@ -114,15 +129,25 @@ def grant(target: VaultTarget, principal: str, role: str, *, secret: str | None 
                 properties["description"] = justification
             made = client.role_assignments.create(scope, str(uuid.uuid4()), {"properties": properties})
             return GrantResult(who, held, scope, made.id, created=True)
-        request = client.role_assignment_schedule_requests.create(scope, str(uuid.uuid4()), {"properties": {
-            "roleDefinitionId": held.definition_id, "principalId": who.id, "requestType": "AdminAssign",
-            "justification": justification or f"kvnb grant of {held.name}",
-            "scheduleInfo": {"expiration": expiration},
-        }})
+        request = client.role_assignment_schedule_requests.create(
+            scope,
+            str(uuid.uuid4()),
+            {
+                "properties": {
+                    "roleDefinitionId": held.definition_id,
+                    "principalId": who.id,
+                    "requestType": "AdminAssign",
+                    "justification": justification or f"kvnb grant of {held.name}",
+                    "scheduleInfo": {"expiration": expiration},
+                }
+            },
+        )
     except ResourceExistsError:
         if _retried:  # e.g. a grant scheduled to start later: ARM lists it only once it has started
-            raise AccessError(f"{who.label} already has {held.name} on {target.name} (it may not have started "
-                              "yet); revoke it first to change it.") from None
+            raise AccessError(
+                f"{who.label} already has {held.name} on {target.name} (it may not have started "
+                "yet); revoke it first to change it."
+            ) from None
         # Made by someone else between our look and our write: report theirs.
         return grant(target, principal, role, secret=secret, resolver=resolver, _retried=True)
     except HttpResponseError as exc:
@@ -135,8 +160,9 @@ def grant(target: VaultTarget, principal: str, role: str, *, secret: str | None 
     return GrantResult(who, held, scope, assignment_id, created=True, end_time=end_time, request_id=request.id)
 
 
-def revoke(target: VaultTarget, principal: str, role: str, *, secret: str | None = None,
-           resolver: Resolver | None = None) -> RevokeResult:
+def revoke(
+    target: VaultTarget, principal: str, role: str, *, secret: str | None = None, resolver: Resolver | None = None
+) -> RevokeResult:
     """Take *role* at the vault (or *secret*) away from *principal*; nothing to take is not an error.
 
     A time-bound assignment is removed through an ``AdminRemove`` schedule request, a permanent one
@@ -162,9 +188,18 @@ def revoke(target: VaultTarget, principal: str, role: str, *, secret: str | None
     try:
         for assignment in existing:
             if assignment.id.lower() in scheduled:
-                client.role_assignment_schedule_requests.create(scope, str(uuid.uuid4()), {"properties": {
-                    "roleDefinitionId": held.definition_id, "principalId": who.id, "requestType": "AdminRemove",
-                    "justification": f"kvnb revoke of {held.name}"}})
+                client.role_assignment_schedule_requests.create(
+                    scope,
+                    str(uuid.uuid4()),
+                    {
+                        "properties": {
+                            "roleDefinitionId": held.definition_id,
+                            "principalId": who.id,
+                            "requestType": "AdminRemove",
+                            "justification": f"kvnb revoke of {held.name}",
+                        }
+                    },
+                )
             else:
                 client.role_assignments.delete_by_id(assignment.id)
             removed.append(assignment.id)

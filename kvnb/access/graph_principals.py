@@ -39,23 +39,37 @@ MAX_BATCH = 1000  # directoryObjects/getByIds takes at most 1,000 ids
 # effective access err toward "no" (never a promise the vault would refuse). Graph's own transitive
 # getMemberGroups stops at 11,000 ids (learn.microsoft.com/graph/api/directoryobject-getmembergroups).
 MAX_GROUPS = 2000
-_KINDS = {"#microsoft.graph.user": "User", "#microsoft.graph.group": "Group",
-          "#microsoft.graph.servicePrincipal": "ServicePrincipal"}
+_KINDS = {
+    "#microsoft.graph.user": "User",
+    "#microsoft.graph.group": "Group",
+    "#microsoft.graph.servicePrincipal": "ServicePrincipal",
+}
 _SEGMENTS = {"User": "users", "Group": "groups", "ServicePrincipal": "servicePrincipals"}
 _SELECT = "id,displayName,userPrincipalName,appId,accountEnabled,userType"
-PRINCIPAL_COLUMNS = ("principal_id", "display_name", "principal_name", "principal_type", "user_type", "enabled",
-                     "found")
+PRINCIPAL_COLUMNS = (
+    "principal_id",
+    "display_name",
+    "principal_name",
+    "principal_type",
+    "user_type",
+    "enabled",
+    "found",
+)
 
 
 def principal_from_graph(item: dict, kind: str | None = None) -> PrincipalInfo:
     """A Graph user, group or service principal as a `PrincipalInfo` (*kind* when the caller knows it)."""
     kind = kind or _KINDS.get(item.get("@odata.type", ""))
     enabled = item.get("accountEnabled")
-    return PrincipalInfo(id=item["id"].lower(), kind=kind, display_name=item.get("displayName"),
-                         user_principal_name=item.get("userPrincipalName") if kind == "User" else None,
-                         app_id=item.get("appId") if kind == "ServicePrincipal" else None,
-                         enabled=enabled if isinstance(enabled, bool) and kind != "Group" else None,
-                         user_type=item.get("userType") if kind == "User" else None)
+    return PrincipalInfo(
+        id=item["id"].lower(),
+        kind=kind,
+        display_name=item.get("displayName"),
+        user_principal_name=item.get("userPrincipalName") if kind == "User" else None,
+        app_id=item.get("appId") if kind == "ServicePrincipal" else None,
+        enabled=enabled if isinstance(enabled, bool) and kind != "Group" else None,
+        user_type=item.get("userType") if kind == "User" else None,
+    )
 
 
 @contextmanager
@@ -76,7 +90,7 @@ def _by_ids(client: GraphClient, ids: Iterable[str], batch_size: int = MAX_BATCH
     found: dict[str, PrincipalInfo] = {}
     with _refused_as("principals"):
         for start in range(0, len(wanted), batch_size):
-            body = {"ids": wanted[start:start + batch_size], "types": ["user", "group", "servicePrincipal"]}
+            body = {"ids": wanted[start : start + batch_size], "types": ["user", "group", "servicePrincipal"]}
             answer = client.post("/directoryObjects/getByIds", body) or {}
             found.update({p.id: p for p in map(principal_from_graph, answer.get("value", []))})
     for missing in (i for i in wanted if i not in found):
@@ -118,8 +132,9 @@ def _search(client: GraphClient, text: str) -> list[PrincipalInfo]:
 
 
 # -- public, per vault ---------------------------------------------------------------------------------------
-def get_principals(target: VaultTarget | None, ids: Iterable[str], *, graph: GraphClient | None = None,
-                   batch_size: int = MAX_BATCH) -> dict[str, PrincipalInfo]:
+def get_principals(
+    target: VaultTarget | None, ids: Iterable[str], *, graph: GraphClient | None = None, batch_size: int = MAX_BATCH
+) -> dict[str, PrincipalInfo]:
     """Each distinct id (lower-case) → its `PrincipalInfo` (``found`` False when Graph does not know it).
 
     Needs directory read access (``User.Read.All`` and ``GroupMember.Read.All``, or ``Directory.Read.All``).
@@ -133,8 +148,9 @@ def get_principals(target: VaultTarget | None, ids: Iterable[str], *, graph: Gra
         return _by_ids(client, ids, batch_size)
 
 
-def principals_frame(target: VaultTarget | None, ids: Iterable[str], *, graph: GraphClient | None = None,
-                     batch_size: int = MAX_BATCH) -> pd.DataFrame:
+def principals_frame(
+    target: VaultTarget | None, ids: Iterable[str], *, graph: GraphClient | None = None, batch_size: int = MAX_BATCH
+) -> pd.DataFrame:
     """`get_principals` as a DataFrame with `PRINCIPAL_COLUMNS`, in the order the ids came.
 
     ``principal_name`` is the user principal name of a user, the app id of a service principal.
@@ -142,8 +158,10 @@ def principals_frame(target: VaultTarget | None, ids: Iterable[str], *, graph: G
     import pandas as pd
 
     found = get_principals(target, ids, graph=graph, batch_size=batch_size)
-    rows = [(p.id, p.display_name, p.user_principal_name or p.app_id, p.kind, p.user_type, p.enabled, p.found)
-            for p in found.values()]
+    rows = [
+        (p.id, p.display_name, p.user_principal_name or p.app_id, p.kind, p.user_type, p.enabled, p.found)
+        for p in found.values()
+    ]
     return pd.DataFrame(rows, columns=list(PRINCIPAL_COLUMNS))
 
 
@@ -168,8 +186,9 @@ def find_group(target: VaultTarget | None, group: str, *, graph: GraphClient | N
     return principal_from_graph(items[0], "Group")
 
 
-def group_members(target: VaultTarget | None, group: str, *, transitive: bool = True,
-                  graph: GraphClient | None = None) -> pd.DataFrame:
+def group_members(
+    target: VaultTarget | None, group: str, *, transitive: bool = True, graph: GraphClient | None = None
+) -> pd.DataFrame:
     """Members of a group (object id or display name), nested ones too unless ``transitive=False``.
 
     :raises kvnb.errors.GroupNotFoundError: as `find_group`.
@@ -183,8 +202,13 @@ def group_members(target: VaultTarget | None, group: str, *, transitive: bool = 
         return principals_frame(target, ids, graph=client)
 
 
-def member_of(target: VaultTarget | None, principal_id: str, *, principal_type: str | None = None,
-              graph: GraphClient | None = None) -> dict[str, tuple[str, ...]]:
+def member_of(
+    target: VaultTarget | None,
+    principal_id: str,
+    *,
+    principal_type: str | None = None,
+    graph: GraphClient | None = None,
+) -> dict[str, tuple[str, ...]]:
     """Every group the principal is in → the chain of groups from its direct group to that one.
 
     Breadth first, so the chains are the shortest; at most `MAX_GROUPS` groups.
@@ -195,16 +219,23 @@ def member_of(target: VaultTarget | None, principal_id: str, *, principal_type: 
         return _member_of(client, principal_id, principal_type)
 
 
-def transitive_groups(target: VaultTarget | None, principal_id: str, *, principal_type: str | None = None,
-                      graph: GraphClient | None = None) -> pd.DataFrame:
+def transitive_groups(
+    target: VaultTarget | None,
+    principal_id: str,
+    *,
+    principal_type: str | None = None,
+    graph: GraphClient | None = None,
+) -> pd.DataFrame:
     """Groups the principal is in, directly or nested: group_id, display_name, via (the chain's names)."""
     import pandas as pd
 
     with graph_for(target, graph) as client:
         chains = _member_of(client, principal_id, principal_type)
         names = _by_ids(client, list(chains))
-    rows = [(group_id, names[group_id].display_name, " → ".join(names[g].display_name or g for g in chain))
-            for group_id, chain in chains.items()]
+    rows = [
+        (group_id, names[group_id].display_name, " → ".join(names[g].display_name or g for g in chain))
+        for group_id, chain in chains.items()
+    ]
     return pd.DataFrame(rows, columns=["group_id", "display_name", "via"])
 
 
@@ -213,6 +244,7 @@ def graph_resolver(graph: GraphClient, *, handles: dict[str, str] | None = None,
 
     With *close* the resolver closes *graph* when it is closed (`default_resolver` owns its client).
     """
+
     def lookup(ids: Iterable[str]) -> dict[str, PrincipalInfo]:
         return {i: p for i, p in _by_ids(graph, ids).items() if p.found}
 

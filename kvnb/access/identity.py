@@ -44,9 +44,13 @@ def identity_from_token(token: str, *, persona: str | None = None) -> Identity:
     upn = claims.get("upn") or claims.get("preferred_username") or claims.get("unique_name")
     is_user = claims.get("idtyp") == "user" or (claims.get("idtyp") is None and bool(claims.get("upn")))
     return Identity(
-        object_id=claims["oid"], tenant_id=claims["tid"], kind="User" if is_user else "ServicePrincipal",
-        user_principal_name=upn if is_user else None, app_id=claims.get("appid") or claims.get("azp"),
-        display_name=claims.get("name"), persona=persona,
+        object_id=claims["oid"],
+        tenant_id=claims["tid"],
+        kind="User" if is_user else "ServicePrincipal",
+        user_principal_name=upn if is_user else None,
+        app_id=claims.get("appid") or claims.get("azp"),
+        display_name=claims.get("name"),
+        persona=persona,
     )
 
 
@@ -60,6 +64,8 @@ def whoami(target: VaultTarget) -> Identity:
     try:
         token = target.credential.get_token(target.arm_scope)
     except Exception as exc:  # azure-identity raises several types; all mean "no token"
-        raise NotSignedInError(f"Could not get a token for {target.name}: {exc.__class__.__name__}. "
-                               "Run `az login` (Azure) or `kvnb local start` (local vault).") from None
+        raise NotSignedInError(
+            f"Could not get a token for {target.name}: {exc.__class__.__name__}. "
+            "Run `az login` (Azure) or `kvnb local start` (local vault)."
+        ) from None
     return identity_from_token(token.token, persona=getattr(target, "persona", None))

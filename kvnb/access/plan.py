@@ -30,8 +30,12 @@ from .roles import role_catalogue, role_guid
 if TYPE_CHECKING:
     from kvnb.vault import VaultTarget
 
-SEED_GROUPS = (("admin", "Key Vault Administrator"), ("reader", "Key Vault Reader"),
-               ("secAccess", "Key Vault Secrets User"), ("pipeline", "Key Vault Secrets User"))
+SEED_GROUPS = (
+    ("admin", "Key Vault Administrator"),
+    ("reader", "Key Vault Reader"),
+    ("secAccess", "Key Vault Secrets User"),
+    ("pipeline", "Key Vault Secrets User"),
+)
 
 
 @dataclass(frozen=True)
@@ -54,9 +58,11 @@ class GovernancePlan:
     def from_dict(cls, data: dict) -> GovernancePlan:
         """From ``{"vault": …, "assignments": [{"principal", "role", "secret"?}], "allowed": [...]}``."""
         try:
-            return cls(assignments=tuple(PlannedAssignment(**item) for item in data.get("assignments", ())),
-                       allowed=tuple(PlannedAssignment(**item) for item in data.get("allowed", ())),
-                       vault=data.get("vault"))
+            return cls(
+                assignments=tuple(PlannedAssignment(**item) for item in data.get("assignments", ())),
+                allowed=tuple(PlannedAssignment(**item) for item in data.get("allowed", ())),
+                vault=data.get("vault"),
+            )
         except TypeError as exc:
             raise PlanError(f"The plan is not readable: {exc}. Each entry needs 'principal' and 'role'.") from None
 
@@ -73,8 +79,9 @@ class GovernancePlan:
 
     def to_dict(self) -> dict:
         def entries(items):
-            return [{"principal": a.principal, "role": a.role, **({"secret": a.secret} if a.secret else {})}
-                    for a in items]
+            return [
+                {"principal": a.principal, "role": a.role, **({"secret": a.secret} if a.secret else {})} for a in items
+            ]
 
         return {"vault": self.vault, "assignments": entries(self.assignments), "allowed": entries(self.allowed)}
 
@@ -82,10 +89,19 @@ class GovernancePlan:
 def seed_plan(vault: str = "azDevOpsKV01", *, lead: str | None = None) -> GovernancePlan:
     """The seed's structure: four groups named ``{vault}_{suffix}``; with *lead*, the lead's own direct
     administrator roles are allowed (the seed leaves them out: the audit flags them, so does the plan)."""
-    allowed = () if lead is None else (PlannedAssignment(lead, "Key Vault Administrator"),
-                                       PlannedAssignment(lead, "Key Vault Data Access Administrator"))
-    return GovernancePlan(tuple(PlannedAssignment(f"{vault}_{suffix}", role) for suffix, role in SEED_GROUPS),
-                          allowed=allowed, vault=vault)
+    allowed = (
+        ()
+        if lead is None
+        else (
+            PlannedAssignment(lead, "Key Vault Administrator"),
+            PlannedAssignment(lead, "Key Vault Data Access Administrator"),
+        )
+    )
+    return GovernancePlan(
+        tuple(PlannedAssignment(f"{vault}_{suffix}", role) for suffix, role in SEED_GROUPS),
+        allowed=allowed,
+        vault=vault,
+    )
 
 
 @dataclass(frozen=True)
@@ -171,8 +187,10 @@ def _check_plan(target: VaultTarget, plan: GovernancePlan, resolver: Resolver) -
             try:
                 who = resolve_principal(item.principal, resolver=resolver)
             except PrincipalNotFoundError:
-                raise PlanError(f"The plan names {item.principal!r}, which the directory does not know. Create the "
-                                "group (or fix the name) and apply again.") from None
+                raise PlanError(
+                    f"The plan names {item.principal!r}, which the directory does not know. Create the "
+                    "group (or fix the name) and apply again."
+                ) from None
             role = catalogue.resolve(item.role)
             keyed[_key(who.id, role.id, item.secret)] = (who, role, item)
         return keyed
@@ -182,26 +200,38 @@ def _check_plan(target: VaultTarget, plan: GovernancePlan, resolver: Resolver) -
     for assignment in fetch_assignments(target, vault):
         kind, _, secret = classify(assignment.scope, vault)
         if kind != "inherited":
-            actual[_key(assignment.principal_id, role_guid(assignment.role_definition_id), secret)] = (assignment,
-                                                                                                     secret)
+            actual[_key(assignment.principal_id, role_guid(assignment.role_definition_id), secret)] = (
+                assignment,
+                secret,
+            )
     names = resolver.lookup({key[0] for key in actual}) if actual else {}
-    missing = tuple(DriftItem("missing", who.id, who.label, who.kind, role.name, item.secret)
-                    for key, (who, role, item) in planned.items() if key not in actual)
+    missing = tuple(
+        DriftItem("missing", who.id, who.label, who.kind, role.name, item.secret)
+        for key, (who, role, item) in planned.items()
+        if key not in actual
+    )
     extra, bypass = [], []
     for key, (assignment, secret) in actual.items():
         if key in planned or key in allowed:
             continue
         info = names.get(key[0])
         role = catalogue.by_id(assignment.role_definition_id)
-        item = DriftItem("extra" if assignment.principal_type == "Group" else "bypass", assignment.principal_id,
-                         info.label if info else assignment.principal_id, assignment.principal_type,
-                         role.name if role else key[1], secret, assignment.id)
+        item = DriftItem(
+            "extra" if assignment.principal_type == "Group" else "bypass",
+            assignment.principal_id,
+            info.label if info else assignment.principal_id,
+            assignment.principal_type,
+            role.name if role else key[1],
+            secret,
+            assignment.id,
+        )
         (extra if item.kind == "extra" else bypass).append(item)
     return Drift(missing, tuple(extra), tuple(bypass))
 
 
-def apply_plan(target: VaultTarget, plan: GovernancePlan, *, remove: bool = False,
-               resolver: Resolver | None = None) -> PlanResult:
+def apply_plan(
+    target: VaultTarget, plan: GovernancePlan, *, remove: bool = False, resolver: Resolver | None = None
+) -> PlanResult:
     """Create the plan's missing assignments; with ``remove=True`` also delete extra and bypass ones.
 
     Needs ``Microsoft.Authorization/roleAssignments/read`` and ``roleAssignments/write`` at the vault
@@ -216,8 +246,10 @@ def apply_plan(target: VaultTarget, plan: GovernancePlan, *, remove: bool = Fals
 
 def _apply_plan(target: VaultTarget, plan: GovernancePlan, remove: bool, resolver: Resolver) -> PlanResult:
     before = check_plan(target, plan, resolver=resolver)
-    created = tuple(grant(target, item.principal_id, item.role_name, secret=item.secret, resolver=resolver)
-                    for item in before.missing)
+    created = tuple(
+        grant(target, item.principal_id, item.role_name, secret=item.secret, resolver=resolver)
+        for item in before.missing
+    )
     removed, kept = [], ()
     if remove:
         from azure.core.exceptions import HttpResponseError
@@ -236,5 +268,10 @@ def _apply_plan(target: VaultTarget, plan: GovernancePlan, remove: bool, resolve
                 raise_for_forbidden(exc, DELETE, item.assignment_id, target.name, role=item.role_name)
             removed.append(item.assignment_id)
     after = check_plan(target, plan, resolver=resolver) if (created or removed) else before
-    return PlanResult(created=tuple(g for g in created if g.created), removed=tuple(removed),
-                      drift_before=before, drift=after, kept=kept)
+    return PlanResult(
+        created=tuple(g for g in created if g.created),
+        removed=tuple(removed),
+        drift_before=before,
+        drift=after,
+        kept=kept,
+    )

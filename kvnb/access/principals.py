@@ -74,8 +74,10 @@ def resolve_principal(reference: str, *, resolver: Resolver) -> PrincipalInfo:
         return known or PrincipalInfo(id=text.lower(), kind=None, enabled=None)
     found = resolver.search(text)
     if not found:
-        raise PrincipalNotFoundError(f"No user, group or service principal is called {reference!r}. Give an object "
-                                     "id, a user principal name (name@domain) or a group's display name.")
+        raise PrincipalNotFoundError(
+            f"No user, group or service principal is called {reference!r}. Give an object "
+            "id, a user principal name (name@domain) or a group's display name."
+        )
     if len(found) > 1:
         ids = ", ".join(sorted(p.id for p in found))
         raise PrincipalNotFoundError(f"{len(found)} principals are called {reference!r} ({ids}); give the object id.")
@@ -95,8 +97,15 @@ def local_resolver(paths=None) -> Resolver:
         return work(local.directory(paths))
 
     def info(p) -> PrincipalInfo:
-        return PrincipalInfo(id=p.id, kind=p.kind, display_name=p.display_name, user_principal_name=p.upn,
-                             app_id=p.app_id, enabled=None if p.kind == "Group" else p.enabled, handle=p.handle)
+        return PrincipalInfo(
+            id=p.id,
+            kind=p.kind,
+            display_name=p.display_name,
+            user_principal_name=p.upn,
+            app_id=p.app_id,
+            enabled=None if p.kind == "Group" else p.enabled,
+            handle=p.handle,
+        )
 
     def lookup(ids: Iterable[str]) -> dict[str, PrincipalInfo]:
         wanted = {i.lower() for i in ids}

@@ -44,12 +44,14 @@ class RoleInfo:
     not_data_actions: tuple[str, ...] = ()
 
     def allows_data_action(self, action: str) -> bool:
-        return (any(permission_matches(p, action) for p in self.data_actions)
-                and not any(permission_matches(p, action) for p in self.not_data_actions))
+        return any(permission_matches(p, action) for p in self.data_actions) and not any(
+            permission_matches(p, action) for p in self.not_data_actions
+        )
 
     def allows_action(self, action: str) -> bool:
-        return (any(permission_matches(p, action) for p in self.actions)
-                and not any(permission_matches(p, action) for p in self.not_actions))
+        return any(permission_matches(p, action) for p in self.actions) and not any(
+            permission_matches(p, action) for p in self.not_actions
+        )
 
     def secret_operations(self) -> tuple[str, ...]:
         """The secret operations this role's dataActions allow, in `SECRET_OPERATIONS` order."""
@@ -64,9 +66,13 @@ class RoleInfo:
             return tuple(p for block in blocks for p in (getattr(block, name, None) or ()))
 
         return cls(
-            id=role_guid(definition.id), name=definition.role_name, definition_id=definition.id,
-            role_type=definition.role_type or "BuiltInRole", actions=gather("actions"),
-            not_actions=gather("not_actions"), data_actions=gather("data_actions"),
+            id=role_guid(definition.id),
+            name=definition.role_name,
+            definition_id=definition.id,
+            role_type=definition.role_type or "BuiltInRole",
+            actions=gather("actions"),
+            not_actions=gather("not_actions"),
+            data_actions=gather("data_actions"),
             not_data_actions=gather("not_data_actions"),
         )
 
@@ -108,8 +114,10 @@ class RoleCatalogue:
         text = role.strip()
         found = self.by_id(text) if _GUID.match(role_guid(text)) else self.by_name(text)
         if found is None:
-            raise RoleNotFoundError(f"No role named or numbered {role!r} at this vault. Check the spelling; "
-                                    "`az role definition list --query \"[].roleName\"` lists them.")
+            raise RoleNotFoundError(
+                f"No role named or numbered {role!r} at this vault. Check the spelling; "
+                '`az role definition list --query "[].roleName"` lists them.'
+            )
         return found
 
 

@@ -23,12 +23,14 @@ from .findings import (
     NotVisible,
 )
 
-_ADMIN_ROLES = frozenset({
-    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",  # Owner
-    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",  # User Access Administrator
-    "00482a5a-887f-4fb3-b363-3b7fe8e74483",  # Key Vault Administrator
-    "8b54135c-b56d-4d72-a534-26097cfdc8d8",  # Key Vault Data Access Administrator
-})
+_ADMIN_ROLES = frozenset(
+    {
+        "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",  # Owner
+        "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",  # User Access Administrator
+        "00482a5a-887f-4fb3-b363-3b7fe8e74483",  # Key Vault Administrator
+        "8b54135c-b56d-4d72-a534-26097cfdc8d8",  # Key Vault Data Access Administrator
+    }
+)
 # A review that is open (in_progress) or whose window closes soon (due) is still within the 60-day
 # cycle: the reviews table shows those states, P4 flags only the cycle actually broken.
 _REVIEW_FAILED = frozenset({"no_review", "overdue", "not_applied"})
@@ -132,8 +134,10 @@ def v4(tables, settings):
     vault = _vault(tables)
     if vault["public_network_access"] == "Disabled" or vault["network_default_action"] == "Deny":
         return []
-    return [f"{vault['name']}: public network access {vault['public_network_access']}, "
-            f"firewall default action {vault['network_default_action']}"]
+    return [
+        f"{vault['name']}: public network access {vault['public_network_access']}, "
+        f"firewall default action {vault['network_default_action']}"
+    ]
 
 
 def v5(tables, settings):
@@ -163,8 +167,13 @@ def _who(row) -> str:
 
 
 def _how(row) -> str:
-    where = (f"secret {row.secret}" if row.scope_kind == "secret"
-             else f"inherited from {row.inherited_from}" if isinstance(row.inherited_from, str) else "vault")
+    where = (
+        f"secret {row.secret}"
+        if row.scope_kind == "secret"
+        else f"inherited from {row.inherited_from}"
+        if isinstance(row.inherited_from, str)
+        else "vault"
+    )
     through = f"via {row.via_group}" if isinstance(row.via_group, str) else "direct"
     return f"{row.role or row.role_id} at {where}, {through}"
 
@@ -191,8 +200,10 @@ def r1(tables, settings):
 
 def r2(tables, settings):
     own = _own(tables)
-    direct = own[(own["principal_type"] == "User") & (own["privileged"].fillna(False).astype(bool)
-                                                      | own["reads_secret_values"].fillna(False).astype(bool))]
+    direct = own[
+        (own["principal_type"] == "User")
+        & (own["privileged"].fillna(False).astype(bool) | own["reads_secret_values"].fillna(False).astype(bool))
+    ]
     return [f"{_who(row)}: {_how(row)}" for row in direct.itertuples()]
 
 
@@ -270,8 +281,11 @@ def p2(tables, settings):
 
 def p3(tables, settings):
     reviews = tables.reviews
-    recent = {row.group for row in reviews.itertuples()
-              if not pd.isna(row.days_since_review) and row.days_since_review <= settings.review_interval_days}
+    recent = {
+        row.group
+        for row in reviews.itertuples()
+        if not pd.isna(row.days_since_review) and row.days_since_review <= settings.review_interval_days
+    }
     people = _people(tables)
     guests = people[people["user_type"] == "Guest"]
     return [f"{_who(row)} (guest): {_how(row)}" for row in guests.itertuples() if row.via_group not in recent]
@@ -288,8 +302,11 @@ def p4(tables, settings):
     return out
 
 
-CHECKS = {name.upper(): function for name, function in globals().items()
-          if len(name) == 2 and name[0] in "svrp" and name[1].isdigit()}
+CHECKS = {
+    name.upper(): function
+    for name, function in globals().items()
+    if len(name) == 2 and name[0] in "svrp" and name[1].isdigit()
+}
 
 
 _TABLE_OF = {SECRETS: "secrets", ASSIGNMENTS: "role_assignments", REVIEWS: "reviews"}
@@ -316,7 +333,8 @@ def evaluate(tables: AuditTables, settings: AuditSettings | None = None) -> tupl
             blocked.setdefault(exc.source, []).append(check.id)
             continue
         if affected:
-            findings.append(Finding(check.id, check.title, check.severity, check.control,
-                                    tuple(affected), check.remediation))
+            findings.append(
+                Finding(check.id, check.title, check.severity, check.control, tuple(affected), check.remediation)
+            )
     limitations = [Limitation(tuple(ids), source, unavailable[source]) for source, ids in blocked.items()]
     return findings, limitations

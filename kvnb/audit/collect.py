@@ -46,12 +46,14 @@ from .pacing import PacedTransport, RequestPacer
 if TYPE_CHECKING:
     from kvnb.vault import VaultTarget
 
-PAGE_SIZE = 25                 # the service's maximum page
-MAX_PAGES = 100_000            # a bound on the nextLink chain (2.5 million secrets)
-VERSION_WORKERS = 48           # enough in flight to fill the pace at ~20-50 ms per request
-PROGRESS_EVERY = 0.5           # seconds between version-count progress reports
-SIGN_IN_UNAVAILABLE = ("Sign-in activity is not read by kvnb (Graph signInActivity needs AuditLog.Read.All "
-                       "and Entra ID P1); R6 uses no other evidence.")
+PAGE_SIZE = 25  # the service's maximum page
+MAX_PAGES = 100_000  # a bound on the nextLink chain (2.5 million secrets)
+VERSION_WORKERS = 48  # enough in flight to fill the pace at ~20-50 ms per request
+PROGRESS_EVERY = 0.5  # seconds between version-count progress reports
+SIGN_IN_UNAVAILABLE = (
+    "Sign-in activity is not read by kvnb (Graph signInActivity needs AuditLog.Read.All "
+    "and Entra ID P1); R6 uses no other evidence."
+)
 
 
 @dataclass
@@ -82,7 +84,7 @@ class VaultAudit:
     seconds: float = 0.0
     first_results_seconds: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
-    now: pd.Timestamp | None = None          # the time the findings were judged at
+    now: pd.Timestamp | None = None  # the time the findings were judged at
 
 
 def _is_listing_page(request) -> bool:
@@ -142,8 +144,16 @@ class _Collector:
 
     def _mark(self, stage: str) -> None:
         self.timings.setdefault(stage, time.perf_counter() - self.started)
-        self.events.put_nowait(AuditProgress(self.target.name, stage, self.tables.snapshot(), len(self.versions),
-                                             len(self.properties), self.listing_done))
+        self.events.put_nowait(
+            AuditProgress(
+                self.target.name,
+                stage,
+                self.tables.snapshot(),
+                len(self.versions),
+                len(self.properties),
+                self.listing_done,
+            )
+        )
 
     def _secrets_table(self) -> None:
         self.tables.secrets = tables.secrets_table(self.properties, versions=self.versions, now=self.now())
@@ -154,8 +164,12 @@ class _Collector:
             return
         first = self.properties[0]
         self.tables.vault = tables.vault_table_from_recovery_level(
-            self.target.name, self.target.url, self.target.resource_id,
-            getattr(first, "recovery_level", None), getattr(first, "recoverable_days", None))
+            self.target.name,
+            self.target.url,
+            self.target.resource_id,
+            getattr(first, "recovery_level", None),
+            getattr(first, "recoverable_days", None),
+        )
 
     # -- data plane --------------------------------------------------------------------------------
     async def data_plane(self) -> None:
@@ -176,8 +190,9 @@ class _Collector:
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             if isinstance(errors[0], HttpResponseError) and _forbidden(errors[0]):
-                self.tables.unavailable[VERSIONS] = ("Version history: access denied; request Key Vault "
-                                                     "Reader on the vault.")
+                self.tables.unavailable[VERSIONS] = (
+                    "Version history: access denied; request Key Vault Reader on the vault."
+                )
             else:
                 raise errors[0]
         self._secrets_table()
@@ -202,8 +217,10 @@ class _Collector:
         except HttpResponseError as exc:
             if not _forbidden(exc):
                 raise
-            reason = ("Secret list: access denied; request Key Vault Reader on the vault "
-                      "(it lists names and properties, never values).")
+            reason = (
+                "Secret list: access denied; request Key Vault Reader on the vault "
+                "(it lists names and properties, never values)."
+            )
             self.tables.unavailable[SECRETS] = reason
             self.tables.unavailable[VERSIONS] = reason
             self._mark("secrets_first_page")
@@ -226,8 +243,16 @@ class _Collector:
             self.versions[name] = (count, first)
             if time.perf_counter() - last_report > PROGRESS_EVERY:
                 last_report = time.perf_counter()
-                self.events.put_nowait(AuditProgress(self.target.name, "versions", self.tables.snapshot(),
-                                                     len(self.versions), len(self.properties), self.listing_done))
+                self.events.put_nowait(
+                    AuditProgress(
+                        self.target.name,
+                        "versions",
+                        self.tables.snapshot(),
+                        len(self.versions),
+                        len(self.properties),
+                        self.listing_done,
+                    )
+                )
 
     # -- control plane and directory (threads) -----------------------------------------------------
     async def vault(self) -> None:
@@ -237,9 +262,12 @@ class _Collector:
             self.tables.unavailable[VAULT] = str(exc)
             self._vault_from_data_plane()
         else:
-            self.tables.vault = tables.vault_table(plane.resource, url=self.target.url,
-                                                   audit_logging=plane.audit_logging,
-                                                   defender_for_key_vault=plane.defender)
+            self.tables.vault = tables.vault_table(
+                plane.resource,
+                url=self.target.url,
+                audit_logging=plane.audit_logging,
+                defender_for_key_vault=plane.defender,
+            )
             self.tables.unavailable.update(plane.unavailable)
         self._mark("vault")
 
@@ -268,9 +296,12 @@ class _Collector:
         except sources.Unavailable as exc:
             self.tables.unavailable[PRINCIPALS] = str(exc)
         self.tables.role_assignments = tables.role_assignments_table(
-            found.items, vault_resource_id=self.target.resource_id, roles=found.roles,
+            found.items,
+            vault_resource_id=self.target.resource_id,
+            roles=found.roles,
             principals=directory.principals if directory else None,
-            members=directory.members if directory else None)
+            members=directory.members if directory else None,
+        )
         self._mark("role_assignments")
         await self.reviews(groups)
 
@@ -291,8 +322,13 @@ def _kind(assignment) -> str:
     return getattr(kind, "value", kind) or ""
 
 
-async def iter_vault_audit(target: VaultTarget, *, settings: AuditSettings | None = None,
-                           pacer: RequestPacer | None = None, workers: int = VERSION_WORKERS) -> AsyncIterator[AuditProgress | VaultAudit]:
+async def iter_vault_audit(
+    target: VaultTarget,
+    *,
+    settings: AuditSettings | None = None,
+    pacer: RequestPacer | None = None,
+    workers: int = VERSION_WORKERS,
+) -> AsyncIterator[AuditProgress | VaultAudit]:
     """Yield `AuditProgress` snapshots as stages complete, and finally the `VaultAudit`."""
     collector = _Collector(target, settings or AuditSettings(), pacer, workers)
     jobs = [asyncio.create_task(job()) for job in (collector.data_plane, collector.vault, collector.access)]
@@ -314,10 +350,19 @@ async def iter_vault_audit(target: VaultTarget, *, settings: AuditSettings | Non
     settings = replace(collector.settings, now=collector.now().to_pydatetime())
     findings, limitations = evaluate(collector.tables, settings)
     seconds = time.perf_counter() - collector.started
-    yield VaultAudit(target.name, target.url, collector.tables, findings, limitations,
-                     requests=collector.pacer.stats.granted, throttled=collector.pacer.stats.throttled,
-                     seconds=seconds, first_results_seconds=collector.timings.get("secrets_first_page"),
-                     timings=collector.timings, now=settings.current_time())
+    yield VaultAudit(
+        target.name,
+        target.url,
+        collector.tables,
+        findings,
+        limitations,
+        requests=collector.pacer.stats.granted,
+        throttled=collector.pacer.stats.throttled,
+        seconds=seconds,
+        first_results_seconds=collector.timings.get("secrets_first_page"),
+        timings=collector.timings,
+        now=settings.current_time(),
+    )
 
 
 def _short(exc: Exception) -> str:
@@ -325,9 +370,13 @@ def _short(exc: Exception) -> str:
     return text.splitlines()[0] if text else exc.__class__.__name__
 
 
-async def collect_vault(target: VaultTarget, *, settings: AuditSettings | None = None,
-                        on_progress: Callable[[AuditProgress], None] | None = None,
-                        pacer: RequestPacer | None = None) -> VaultAudit:
+async def collect_vault(
+    target: VaultTarget,
+    *,
+    settings: AuditSettings | None = None,
+    on_progress: Callable[[AuditProgress], None] | None = None,
+    pacer: RequestPacer | None = None,
+) -> VaultAudit:
     """Audit one vault; *on_progress* sees every intermediate snapshot (for panels and progress bars)."""
     result = None
     async for event in iter_vault_audit(target, settings=settings, pacer=pacer):

@@ -23,10 +23,10 @@ from email.utils import parsedate_to_datetime
 
 from azure.core.pipeline.transport import AsyncHttpTransport
 
-KEY_VAULT_LIMIT = 4000          # requests per window per vault
-KEY_VAULT_WINDOW = 10.0         # seconds
+KEY_VAULT_LIMIT = 4000  # requests per window per vault
+KEY_VAULT_WINDOW = 10.0  # seconds
 _BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0)
-MIN_RATE = 5.0                  # requests per second the pace never drops below
+MIN_RATE = 5.0  # requests per second the pace never drops below
 
 
 @dataclass
@@ -51,17 +51,23 @@ class RequestPacer:
         self.burst = burst
         self._interval = 1.0 / rate
         self._tolerance = (burst - 1) * self._interval
-        self._tat: float | None = None      # theoretical arrival time of the next request (GCRA)
+        self._tat: float | None = None  # theoretical arrival time of the next request (GCRA)
         self._paused_until = 0.0
         self._pause_began = float("-inf")
         self._streak = 0
-        self._waiting: tuple[deque, deque] = (deque(), deque())   # (priority, normal) futures
+        self._waiting: tuple[deque, deque] = (deque(), deque())  # (priority, normal) futures
         self._timer: asyncio.TimerHandle | None = None
         self.stats = PacerStats()
 
     @classmethod
-    def for_limit(cls, limit: int = KEY_VAULT_LIMIT, window: float = KEY_VAULT_WINDOW, *,
-                  share: float = 0.95, rate_share: float = 0.9) -> RequestPacer:
+    def for_limit(
+        cls,
+        limit: int = KEY_VAULT_LIMIT,
+        window: float = KEY_VAULT_WINDOW,
+        *,
+        share: float = 0.95,
+        rate_share: float = 0.9,
+    ) -> RequestPacer:
         """A pacer that never sends more than ``share * limit`` in any *window* seconds."""
         rate = rate_share * limit / window
         burst = max(1, int(share * limit - rate * window))

@@ -41,13 +41,16 @@ def to_document(audits: Sequence, *, identity: str | None = None, generated_at: 
     vaults = []
     for audit in audits:
         tables = audit.tables.as_dict()
-        vaults.append({
-            "name": audit.name, "url": audit.url,
-            "tables": {name: _records(tables[name]) for name in _TABLE_NAMES},
-            "findings": [finding.to_dict() for finding in audit.findings],
-            "limitations": [limitation.to_dict() for limitation in audit.limitations],
-            "summary": dict(severity_counts(audit.findings)),
-        })
+        vaults.append(
+            {
+                "name": audit.name,
+                "url": audit.url,
+                "tables": {name: _records(tables[name]) for name in _TABLE_NAMES},
+                "findings": [finding.to_dict() for finding in audit.findings],
+                "limitations": [limitation.to_dict() for limitation in audit.limitations],
+                "summary": dict(severity_counts(audit.findings)),
+            }
+        )
     return {"vaults": vaults, "generated_at": _stamp(generated_at), "identity": identity}
 
 
@@ -100,8 +103,17 @@ def render_table(audits: Sequence, *, identity: str | None = None, width: int | 
     out = io.StringIO()
 
     def line(first: str, text: str, rest: str = _INDENT) -> None:
-        out.write(textwrap.fill(text, width, initial_indent=first, subsequent_indent=rest,
-                                break_on_hyphens=False, break_long_words=False) + "\n")
+        out.write(
+            textwrap.fill(
+                text,
+                width,
+                initial_indent=first,
+                subsequent_indent=rest,
+                break_on_hyphens=False,
+                break_long_words=False,
+            )
+            + "\n"
+        )
 
     if identity:
         out.write(f"Audited as {identity}\n")
@@ -131,35 +143,65 @@ def _markdown_cell(value) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(audits: Sequence, *, identity: str | None = None, generated_at: datetime | None = None,
-                    **_) -> str:
+def render_markdown(audits: Sequence, *, identity: str | None = None, generated_at: datetime | None = None, **_) -> str:
     lines = ["# Key Vault audit", "", f"Generated {_stamp(generated_at)}" + (f" as {identity}." if identity else ".")]
     for audit in audits:
-        lines += ["", f"## {audit.name}", "", _summary_line(audit), "",
-                  "| ID | Severity | Finding | Control | Affected | Remediation |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"## {audit.name}",
+            "",
+            _summary_line(audit),
+            "",
+            "| ID | Severity | Finding | Control | Affected | Remediation |",
+            "|---|---|---|---|---|---|",
+        ]
         for row in findings_table(audit.findings, audit.limitations).itertuples():
-            lines.append("| " + " | ".join(_markdown_cell(v) for v in (
-                row.id, row.severity, row.title, row.control, row.affected, row.remediation)) + " |")
+            lines.append(
+                "| "
+                + " | ".join(
+                    _markdown_cell(v)
+                    for v in (row.id, row.severity, row.title, row.control, row.affected, row.remediation)
+                )
+                + " |"
+            )
     return "\n".join(lines) + "\n"
 
 
 # The report fits a laptop screen (1366 px): the page has a maximum width, long cells wrap, and
 # Azure Policy ids break where they must; printed, tables keep their headers and rows whole.
-_CSS = """body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1280px;padding:0 1em;color:#212121}
+_CSS = (
+    """body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1280px;padding:0 1em;color:#212121}
 .high{color:#b71c1c;font-weight:bold}.medium{color:#e65100}.low{color:#33691e}
 .pictures{display:flex;gap:2em;flex-wrap:wrap;align-items:flex-start}.pictures svg{max-width:100%;height:auto}
 h3{margin-bottom:.2em}
 @media print{body{margin:0;max-width:none}h2{break-before:page}h2:first-of-type{break-before:auto}
 h3{break-after:avoid}.pictures{break-inside:avoid}}
-""" + TABLE_CSS
+"""
+    + TABLE_CSS
+)
 
 
 # What the HTML report shows of the wider tables, so they fit the page; ids are shortened (in full on
 # hover), and the JSON and CSV outputs carry every column in full.
-_HTML_COLUMNS = {"role_assignments": (
-    "principal_name", "role", "scope_kind", "secret", "via_group", "reads_secret_values", "principal_type",
-    "user_type", "account_enabled", "privileged", "can_assign_roles", "inherited_from", "end_time", "created_on",
-    "assignment_id")}
+_HTML_COLUMNS = {
+    "role_assignments": (
+        "principal_name",
+        "role",
+        "scope_kind",
+        "secret",
+        "via_group",
+        "reads_secret_values",
+        "principal_type",
+        "user_type",
+        "account_enabled",
+        "privileged",
+        "can_assign_roles",
+        "inherited_from",
+        "end_time",
+        "created_on",
+        "assignment_id",
+    )
+}
 
 
 def _html_table(frame: pd.DataFrame | None, name: str = "", *, max_rows: int = 2000) -> str:
@@ -173,32 +215,57 @@ def _findings_rows(findings: pd.DataFrame) -> str:
         f'<tr><td>{escape(r.id)}</td><td class="{escape(r.severity)}">{escape(r.severity)}</td>'
         f"<td>{escape(r.title)}</td><td>{escape(r.control)}</td>"
         f"<td>{'<br>'.join(escape(a) for a in r.affected.split('; ') if a)}</td><td>{escape(r.remediation)}</td></tr>"
-        for r in findings.itertuples())
+        for r in findings.itertuples()
+    )
 
 
-def render_html(audits: Sequence, *, identity: str | None = None, generated_at: datetime | None = None,
-                settings: AuditSettings | None = None, **_) -> str:
+def render_html(
+    audits: Sequence,
+    *,
+    identity: str | None = None,
+    generated_at: datetime | None = None,
+    settings: AuditSettings | None = None,
+    **_,
+) -> str:
     settings = settings or AuditSettings()
-    body = [f"<h1>Key Vault audit</h1><p>Generated {escape(_stamp(generated_at))}"
-            + (f" as {escape(identity)}" if identity else "") + ".</p>"]
+    body = [
+        f"<h1>Key Vault audit</h1><p>Generated {escape(_stamp(generated_at))}"
+        + (f" as {escape(identity)}" if identity else "")
+        + ".</p>"
+    ]
     for audit in audits:
         rows = _findings_rows(findings_table(audit.findings, audit.limitations))
         body.append(f"<h2>{escape(audit.name)}</h2><p>{escape(_summary_line(audit))}</p>")
-        body.append('<div class="pictures">'
-                    + expiry_timeline_svg(audit.tables.secrets, now=getattr(audit, "now", None) or settings.current_time(),
-                                          warning_days=settings.min_days_before_expiry)
-                    + review_status_svg(audit.tables.reviews) + "</div>")
-        body.append('<h3>Findings</h3><table class="kvnb-table"><thead><tr><th>ID</th><th>Severity</th><th>Finding</th>'
-                    f"<th>Control</th><th>Affected</th><th>Remediation</th></tr></thead><tbody>{rows}</tbody></table>")
+        body.append(
+            '<div class="pictures">'
+            + expiry_timeline_svg(
+                audit.tables.secrets,
+                now=getattr(audit, "now", None) or settings.current_time(),
+                warning_days=settings.min_days_before_expiry,
+            )
+            + review_status_svg(audit.tables.reviews)
+            + "</div>"
+        )
+        body.append(
+            '<h3>Findings</h3><table class="kvnb-table"><thead><tr><th>ID</th><th>Severity</th><th>Finding</th>'
+            f"<th>Control</th><th>Affected</th><th>Remediation</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
         for name, frame in audit.tables.as_dict().items():
             body.append(f"<h3>{escape(name.replace('_', ' ').capitalize())}</h3>{_html_table(frame, name)}")
-    return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Key Vault audit</title>"
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n")
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Key Vault audit</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n"
+    )
 
 
-_RENDERERS = {"table": render_table, "json": render_json, "csv": render_csv, "html": render_html,
-              "markdown": render_markdown}
+_RENDERERS = {
+    "table": render_table,
+    "json": render_json,
+    "csv": render_csv,
+    "html": render_html,
+    "markdown": render_markdown,
+}
 
 
 def render(audits: Sequence, output: str = "table", **kwargs) -> str:

@@ -22,8 +22,13 @@ def read_reviews(target: VaultTarget, groups: dict[str, list[str]], settings, *,
     from ..graph import GraphPermissionError
 
     try:
-        return review_status(target, groups=groups, now=settings.now or now,
-                             cycle_days=settings.review_interval_days, warning_days=settings.review_warning_days)
+        return review_status(
+            target,
+            groups=groups,
+            now=settings.now or now,
+            cycle_days=settings.review_interval_days,
+            warning_days=settings.review_warning_days,
+        )
     except MissingGraphPermissionError as exc:
         # Graph's own message and the fix both name the permission: say it once, then the fix.
         fix = exc.fix.replace(f"for {exc.permission} and ", "for it and ", 1)

@@ -67,8 +67,13 @@ async def _collect_and_close(target: VaultTarget, owned: bool, settings, on_prog
             _close(target)
 
 
-def audit_vault(vault, *, persona: str | None = None, settings: AuditSettings | None = None,
-                on_progress: ProgressCallback | None = None) -> VaultAudit:
+def audit_vault(
+    vault,
+    *,
+    persona: str | None = None,
+    settings: AuditSettings | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> VaultAudit:
     """Audit *vault* (a name, URL, ``local`` or an open `VaultTarget`) and return its tables and findings.
 
     Needs Key Vault Reader at the vault; what else it cannot read becomes a `Limitation`.
@@ -80,8 +85,13 @@ def audit_vault(vault, *, persona: str | None = None, settings: AuditSettings | 
     return run_blocking(_collect_and_close(target, owned, settings, on_progress))
 
 
-def start_audit(vault, *, persona: str | None = None, settings: AuditSettings | None = None,
-                on_progress: ProgressCallback | None = None) -> Future:
+def start_audit(
+    vault,
+    *,
+    persona: str | None = None,
+    settings: AuditSettings | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Future:
     """Start auditing *vault* in the background; returns a Future of the `VaultAudit`.
 
     *on_progress* sees each `AuditProgress` (first page of secrets, assignments, reviews, version

@@ -74,8 +74,10 @@ def arm_client(target: VaultTarget) -> JsonClient:
 
 def require_resource_id(target: VaultTarget) -> str:
     if not target.resource_id:
-        raise Unavailable("The vault's ARM resource id is unknown (kvnb resolves it for local vaults only so "
-                          "far), so its configuration and role assignments cannot be read.")
+        raise Unavailable(
+            "The vault's ARM resource id is unknown (kvnb resolves it for local vaults only so "
+            "far), so its configuration and role assignments cannot be read."
+        )
     return target.resource_id
 
 
@@ -90,24 +92,35 @@ def read_vault(target: VaultTarget) -> ControlPlane:
         try:
             resource = client.request("GET", resource_id, params={"api-version": VAULT_API})
         except HttpResponseError as exc:
-            raise explain(exc, "Vault properties", "Request Reader on the vault (Microsoft.KeyVault/vaults/read); "
-                          "soft delete and purge protection are still read from the secrets.") from None
+            raise explain(
+                exc,
+                "Vault properties",
+                "Request Reader on the vault (Microsoft.KeyVault/vaults/read); "
+                "soft delete and purge protection are still read from the secrets.",
+            ) from None
         logging = defender = None
         try:
-            settings = client.request("GET", f"{resource_id}/providers/Microsoft.Insights/diagnosticSettings",
-                                      params={"api-version": DIAGNOSTICS_API}).get("value", [])
+            settings = client.request(
+                "GET",
+                f"{resource_id}/providers/Microsoft.Insights/diagnosticSettings",
+                params={"api-version": DIAGNOSTICS_API},
+            ).get("value", [])
             logging = any(_logs_audit_events(s) for s in settings)
         except HttpResponseError as exc:
-            unavailable[DIAGNOSTICS] = str(explain(exc, "Diagnostic settings",
-                                                    "Request Reader or Monitoring Reader on the vault."))
+            unavailable[DIAGNOSTICS] = str(
+                explain(exc, "Diagnostic settings", "Request Reader or Monitoring Reader on the vault.")
+            )
         try:
             pricing = client.request(
-                "GET", f"/subscriptions/{target.subscription_id}/providers/Microsoft.Security/pricings/KeyVaults",
-                params={"api-version": PRICING_API})
+                "GET",
+                f"/subscriptions/{target.subscription_id}/providers/Microsoft.Security/pricings/KeyVaults",
+                params={"api-version": PRICING_API},
+            )
             defender = (pricing.get("properties") or {}).get("pricingTier") == "Standard"
         except HttpResponseError as exc:
-            unavailable[DEFENDER] = str(explain(exc, "Defender for Cloud pricing",
-                                                 "Request Security Reader on the subscription."))
+            unavailable[DEFENDER] = str(
+                explain(exc, "Defender for Cloud pricing", "Request Security Reader on the subscription.")
+            )
     finally:
         client.close()
     return ControlPlane(resource, logging, defender, unavailable)
@@ -115,16 +128,17 @@ def read_vault(target: VaultTarget) -> ControlPlane:
 
 def _logs_audit_events(setting: dict) -> bool:
     for log in (setting.get("properties") or {}).get("logs") or []:
-        if log.get("enabled") and (log.get("category") == "AuditEvent"
-                                   or log.get("categoryGroup") in ("audit", "allLogs")):
+        if log.get("enabled") and (
+            log.get("category") == "AuditEvent" or log.get("categoryGroup") in ("audit", "allLogs")
+        ):
             return True
     return False
 
 
 @dataclass
 class Assignments:
-    items: list[Any]               # SDK RoleAssignment models, each given an ``end_time``
-    roles: dict[str, dict]         # role GUID -> {role_name, role_type, permissions}; missing: deleted role
+    items: list[Any]  # SDK RoleAssignment models, each given an ``end_time``
+    roles: dict[str, dict]  # role GUID -> {role_name, role_type, permissions}; missing: deleted role
 
 
 def read_assignments(target: VaultTarget) -> Assignments:
@@ -145,9 +159,18 @@ def read_assignments(target: VaultTarget) -> Assignments:
         for guid, definition_id in {role_guid(a.role_definition_id): a.role_definition_id for a in items}.items():
             info = catalogue.by_id(definition_id)
             if info is not None:  # None: a deleted role definition, which R5 reports
-                roles[guid] = {"role_name": info.name, "role_type": info.role_type, "permissions": [{
-                    "actions": info.actions, "not_actions": info.not_actions,
-                    "data_actions": info.data_actions, "not_data_actions": info.not_data_actions}]}
+                roles[guid] = {
+                    "role_name": info.name,
+                    "role_type": info.role_type,
+                    "permissions": [
+                        {
+                            "actions": info.actions,
+                            "not_actions": info.not_actions,
+                            "data_actions": info.data_actions,
+                            "not_data_actions": info.not_data_actions,
+                        }
+                    ],
+                }
     except AccessError as exc:
         raise Unavailable(f"Role assignments: {exc}") from None
     except HttpResponseError as exc:
@@ -160,8 +183,8 @@ def read_assignments(target: VaultTarget) -> Assignments:
 
 @dataclass
 class Directory:
-    principals: dict[str, Any]       # object id -> kvnb.access.PrincipalInfo (found False: deleted)
-    members: dict[str, list[str]]    # group id -> transitive member ids
+    principals: dict[str, Any]  # object id -> kvnb.access.PrincipalInfo (found False: deleted)
+    members: dict[str, list[str]]  # group id -> transitive member ids
 
 
 def read_directory(target: VaultTarget, principal_ids: set[str], group_ids: set[str]) -> Directory:
@@ -183,7 +206,9 @@ def read_directory(target: VaultTarget, principal_ids: set[str], group_ids: set[
     except ClientAuthenticationError as exc:
         raise Unavailable(f"Directory: no Graph token ({exc.message}).") from None
     except HttpResponseError as exc:
-        raise explain(exc, "Directory", "Request Directory.Read.All (or User.Read.All and GroupMember.Read.All).") from None
+        raise explain(
+            exc, "Directory", "Request Directory.Read.All (or User.Read.All and GroupMember.Read.All)."
+        ) from None
     finally:
         client.close()
     return Directory(principals, members)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 FORMATS = ("table", "json", "csv", "html", "markdown")  # kvnb.audit.FORMATS; a test pins them equal
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-PROGRESS_AFTER_SECONDS = 1.0   # short runs finish before a bar would be worth reading
+PROGRESS_AFTER_SECONDS = 1.0  # short runs finish before a bar would be worth reading
 
 
 class AuditError(click.ClickException):
@@ -87,16 +87,32 @@ async def _collect_all(targets, on_progress):
 @click.command("audit")
 @click.argument("vaults", nargs=-1, metavar="[VAULT ...]")
 @vault_option
-@click.option("--output", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="table for the terminal, json for scripts, csv (one file per table with --out DIR), "
-                   "html (a report to open in a browser) or markdown.")
-@click.option("--out", "out_path", type=click.Path(path_type=Path), metavar="FILE",
-              help="Write the report to FILE (for csv, a directory gets one file per table).")
-@click.option("--fail-on", type=click.Choice(["high", "medium", "low", "info", "none"]), default="none",
-              show_default=True, help="Exit 1 when a finding has this severity or higher.")
+@click.option(
+    "--output",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="table for the terminal, json for scripts, csv (one file per table with --out DIR), "
+    "html (a report to open in a browser) or markdown.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Write the report to FILE (for csv, a directory gets one file per table).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["high", "medium", "low", "info", "none"]),
+    default="none",
+    show_default=True,
+    help="Exit 1 when a finding has this severity or higher.",
+)
 @persona_option
-def audit(vaults: tuple[str, ...], vault: str | None, output: str, out_path: Path | None, fail_on: str,
-          persona: str | None) -> None:
+def audit(
+    vaults: tuple[str, ...], vault: str | None, output: str, out_path: Path | None, fail_on: str, persona: str | None
+) -> None:
     """Audit VAULTs (else --vault / KVNB_VAULT): secret hygiene, vault configuration, role assignments
     and access reviews.
 
@@ -109,8 +125,10 @@ def audit(vaults: tuple[str, ...], vault: str | None, output: str, out_path: Pat
 
     if not vaults:
         if not vault:
-            raise AuditError("No vault given. Name one (kvnb audit azDevOpsKV01, or local), "
-                             "or pass --vault VAULT, or set KVNB_VAULT.")
+            raise AuditError(
+                "No vault given. Name one (kvnb audit azDevOpsKV01, or local), "
+                "or pass --vault VAULT, or set KVNB_VAULT."
+            )
         vaults = (vault,)
     targets = _open(vaults, persona)
     progress = _Progress()
@@ -139,8 +157,11 @@ def audit(vaults: tuple[str, ...], vault: str | None, output: str, out_path: Pat
         failing = [(a.name, f) for a in audits for f in at_or_above(a.findings, Severity(fail_on))]
         if failing:
             named = "; ".join(f"{f.id} {f.severity} ({name}): {f.title}" for name, f in failing)
-            click.echo(f"Exit 1: {len(failing)} finding{'' if len(failing) == 1 else 's'} at or above "
-                       f"--fail-on {fail_on}: {named}", err=True)
+            click.echo(
+                f"Exit 1: {len(failing)} finding{'' if len(failing) == 1 else 's'} at or above "
+                f"--fail-on {fail_on}: {named}",
+                err=True,
+            )
             sys.exit(EXIT_FINDINGS)
 
 

@@ -35,20 +35,35 @@ def local() -> None:
 
 
 @local.command()
-@click.option("--port", type=click.IntRange(0, 65535), metavar="PORT", help="Port of the first vault (default 8443; 0 picks a free one).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    metavar="PORT",
+    help="Port of the first vault (default 8443; 0 picks a free one).",
+)
 @click.option("--foreground", is_flag=True, help="Run in this terminal until Ctrl-C.")
-@click.option("--latency-ms", type=click.IntRange(0, 60000), default=0, metavar="MS",
-              help="Delay every request by MS milliseconds.")
+@click.option(
+    "--latency-ms",
+    type=click.IntRange(0, 60000),
+    default=0,
+    metavar="MS",
+    help="Delay every request by MS milliseconds.",
+)
 @click.option("--throttle", type=click.Choice(["on", "off"]), default="off", help="Enforce Key Vault's request limits.")
-@click.option("--challenge-resource", type=click.Choice(["azure", "ip-parent"]), default="azure",
-              help="ip-parent lets unmodified SDK clients keep verify_challenge_resource on.")
+@click.option(
+    "--challenge-resource",
+    type=click.Choice(["azure", "ip-parent"]),
+    default="azure",
+    help="ip-parent lets unmodified SDK clients keep verify_challenge_resource on.",
+)
 def start(port, foreground, latency_ms, throttle, challenge_resource) -> None:
     """Start the local vault (in the background unless --foreground; does nothing if running)."""
     paths = _paths()
     tightened = paths.tighten()
     if tightened:
-        click.echo(f"Closed the state directory {paths.home} to other users (it was readable by them): "
-                   + ", ".join(tightened))
+        click.echo(
+            f"Closed the state directory {paths.home} to other users (it was readable by them): " + ", ".join(tightened)
+        )
     extra = ["--latency-ms", str(latency_ms), "--throttle", throttle, "--challenge-resource", challenge_resource]
     if foreground:
         from ..local.server.process import main
@@ -93,8 +108,14 @@ def status(as_json) -> None:
 @local.command()
 @local_persona_option
 @click.option("--vault", metavar="VAULT", help="Which local vault VAULT_URL points at (default: the first).")
-@click.option("--format", "fmt", type=click.Choice(["sh", "json"]), default="sh", show_default=True,
-              help="sh: export lines for eval; json: one object for programs.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["sh", "json"]),
+    default="sh",
+    show_default=True,
+    help="sh: export lines for eval; json: one object for programs.",
+)
 def env(persona, vault, fmt) -> None:
     """Print variables that make an unmodified SDK program use the local vault: eval "$(kvnb local env)"."""
     try:
@@ -144,8 +165,12 @@ def clock(advance, reset_) -> None:
 
 
 @local.command()
-@click.option("--latency-ms", type=click.IntRange(0, 60000), metavar="MS",
-              help="Delay every request by MS milliseconds (0 for none).")
+@click.option(
+    "--latency-ms",
+    type=click.IntRange(0, 60000),
+    metavar="MS",
+    help="Delay every request by MS milliseconds (0 for none).",
+)
 @click.option("--throttle", type=click.Choice(["on", "off"]), help="Answer 429 above Key Vault's request limits.")
 def faults(latency_ms, throttle) -> None:
     """Inject latency and throttling (429 Throttled at Key Vault's real limits) at run time."""
@@ -182,17 +207,19 @@ def persona_rows(directory) -> list[dict]:
     names = {p.id: p.display_name for p in directory.groups()}
     rows = []
     for principal in directory.list_principals():
-        rows.append({
-            "handle": principal.handle,
-            "display_name": principal.display_name,
-            "principal_type": principal.kind,
-            "object_id": principal.id,
-            "user_principal_name": principal.upn,
-            "user_type": principal.user_type,
-            "enabled": principal.enabled,
-            "can_sign_in": principal.can_sign_in,
-            "groups": sorted(names[g.id] for g in directory.groups_of(principal.id)),
-        })
+        rows.append(
+            {
+                "handle": principal.handle,
+                "display_name": principal.display_name,
+                "principal_type": principal.kind,
+                "object_id": principal.id,
+                "user_principal_name": principal.upn,
+                "user_type": principal.user_type,
+                "enabled": principal.enabled,
+                "can_sign_in": principal.can_sign_in,
+                "groups": sorted(names[g.id] for g in directory.groups_of(principal.id)),
+            }
+        )
     return rows
 
 
@@ -212,8 +239,10 @@ def personas(as_json) -> None:
         flags = "" if row["can_sign_in"] else " (cannot sign in)"
         flags += " (guest)" if row["user_type"] == "Guest" else ""
         member_of = ", ".join(row["groups"]) or "-"
-        click.echo(f"  {row['handle'] or '-':<{width}}  {row['principal_type']:<16} {row['display_name']}{flags}  "
-                   f"[{member_of}]")
+        click.echo(
+            f"  {row['handle'] or '-':<{width}}  {row['principal_type']:<16} {row['display_name']}{flags}  "
+            f"[{member_of}]"
+        )
     click.echo("Groups (cannot sign in; their members hold their roles):")
     for row in groups:
         click.echo(f"  {row['handle'] or '-':<{width}}  {row['display_name']}")
@@ -226,8 +255,9 @@ def login(name) -> None:
     principal = _directory().principal_by_handle(name)
     if principal is None:
         people = [r["handle"] for r in persona_rows(_directory()) if r["can_sign_in"]]
-        raise click.ClickException(f"No local identity {name!r}.{did_you_mean(name, people)} "
-                                   "See `kvnb local personas`.")
+        raise click.ClickException(
+            f"No local identity {name!r}.{did_you_mean(name, people)} See `kvnb local personas`."
+        )
     if not principal.can_sign_in:
         raise click.ClickException(f"{name!r} cannot sign in (a group, or a disabled account).")
     write_private(_paths().login, (principal.handle + "\n").encode())

@@ -24,10 +24,19 @@ def notebook() -> None:
 
 
 @notebook.command("install-save-guard")
-@click.option("--user", "where", flag_value="user", default=True,
-              help="Your Jupyter config folder (jupyter --config-dir), the default.")
-@click.option("--sys-prefix", "where", flag_value="sys-prefix",
-              help="This Python environment's etc/jupyter, for every user of it.")
+@click.option(
+    "--user",
+    "where",
+    flag_value="user",
+    default=True,
+    help="Your Jupyter config folder (jupyter --config-dir), the default.",
+)
+@click.option(
+    "--sys-prefix",
+    "where",
+    flag_value="sys-prefix",
+    help="This Python environment's etc/jupyter, for every user of it.",
+)
 def install_save_guard(where: str) -> None:
     """Add the save guard's pre-save hook to jupyter_server_config.py (idempotent).
 
@@ -64,12 +73,15 @@ def add_hook_line(path: Path) -> bool:
     for line in _ANY_PRE_SAVE_HOOK.findall(text):
         if HOOK in line:
             return False
-        raise HookConflict(f"{path} already sets a pre-save hook ({line.strip()}); only one is allowed. "
-                           f"Call {HOOK}(model=model, path=path, contents_manager=contents_manager) "
-                           "from yours, or replace it.")
+        raise HookConflict(
+            f"{path} already sets a pre-save hook ({line.strip()}); only one is allowed. "
+            f"Call {HOOK}(model=model, path=path, contents_manager=contents_manager) "
+            "from yours, or replace it."
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
-    addition = ("" if not text or text.endswith("\n") else "\n") + ("\n" if text else "") + \
-        f"{COMMENT}\n{CONFIG_LINE}\n"
+    addition = (
+        ("" if not text or text.endswith("\n") else "\n") + ("\n" if text else "") + f"{COMMENT}\n{CONFIG_LINE}\n"
+    )
     tmp = path.with_name(path.name + ".kvnb-tmp")
     tmp.write_text(text + addition, encoding="utf-8")
     if path.exists():

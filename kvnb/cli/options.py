@@ -19,12 +19,25 @@ def _persona_from_option_only(ctx: click.Context, param: click.Parameter, value:
 
 
 vault_option = click.option(
-    "--vault", metavar="VAULT", envvar="KVNB_VAULT", show_envvar=True,
-    help="Vault name (azDevOpsKV01), https URL, 'local' or 'local:NAME'.")
+    "--vault",
+    metavar="VAULT",
+    envvar="KVNB_VAULT",
+    show_envvar=True,
+    help="Vault name (azDevOpsKV01), https URL, 'local' or 'local:NAME'.",
+)
 persona_option = click.option(
-    "--persona", metavar="NAME", envvar="KVNB_PERSONA", show_envvar=True, callback=_persona_from_option_only,
-    help="Local vault identity to act as (default: `kvnb local login`, else lead); local vault only.")
+    "--persona",
+    metavar="NAME",
+    envvar="KVNB_PERSONA",
+    show_envvar=True,
+    callback=_persona_from_option_only,
+    help="Local vault identity to act as (default: `kvnb local login`, else lead); local vault only.",
+)
 # `kvnb local …` commands act on the local vault only, so the variable applies as it is.
 local_persona_option = click.option(
-    "--persona", metavar="NAME", envvar="KVNB_PERSONA", show_envvar=True,
-    help="Local identity to act as (default: `kvnb local login`, else lead).")
+    "--persona",
+    metavar="NAME",
+    envvar="KVNB_PERSONA",
+    show_envvar=True,
+    help="Local identity to act as (default: `kvnb local login`, else lead).",
+)

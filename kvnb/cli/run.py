@@ -22,16 +22,31 @@ class RunError(click.ClickException):
 
 
 @click.command("run", context_settings={"allow_interspersed_args": False})
-@click.option("--secret", "bindings", multiple=True, required=True, metavar="SECRET=ENVVAR",
-              help="Put the value of SECRET in environment variable ENVVAR (repeatable).")
+@click.option(
+    "--secret",
+    "bindings",
+    multiple=True,
+    required=True,
+    metavar="SECRET=ENVVAR",
+    help="Put the value of SECRET in environment variable ENVVAR (repeatable).",
+)
 @vault_option
 @persona_option
-@click.option("--no-mask", is_flag=True,
-              help="Do not mask the values in the command's output (it then writes to the terminal directly).")
+@click.option(
+    "--no-mask",
+    is_flag=True,
+    help="Do not mask the values in the command's output (it then writes to the terminal directly).",
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED, metavar="-- CMD [ARGS]...")
 @click.pass_context
-def run(ctx: click.Context, bindings: tuple[str, ...], vault: str | None, persona: str | None, no_mask: bool,
-        command: tuple[str, ...]) -> None:
+def run(
+    ctx: click.Context,
+    bindings: tuple[str, ...],
+    vault: str | None,
+    persona: str | None,
+    no_mask: bool,
+    command: tuple[str, ...],
+) -> None:
     """Run CMD with secrets in its environment, fetched with your identity; nothing is written to disk.
 
     \b
@@ -48,15 +63,19 @@ def run(ctx: click.Context, bindings: tuple[str, ...], vault: str | None, person
 
     try:
         parsed = [runs.parse_binding(text) for text in bindings]
-        values = runs.fetch_environment(parsed, vault=vault, persona=persona,
-                                        on_expired=lambda message: click.echo(message, err=True))
+        values = runs.fetch_environment(
+            parsed, vault=vault, persona=persona, on_expired=lambda message: click.echo(message, err=True)
+        )
     except errors.KvnbError as exc:
         raise RunError(str(exc)) from None
     if not no_mask:
         for binding in parsed:
             if len(values[binding.variable]) < redaction.MIN_LENGTH:
-                click.echo(f"kvnb run: {binding.secret} is shorter than {redaction.MIN_LENGTH} characters, "
-                           "too short to mask: it may show in the output.", err=True)
+                click.echo(
+                    f"kvnb run: {binding.secret} is shorter than {redaction.MIN_LENGTH} characters, "
+                    "too short to mask: it may show in the output.",
+                    err=True,
+                )
     environment = runs.child_environment(values, note=lambda line: click.echo(line, err=True))
     try:
         code = runs.run_command(command, environment, mask=not no_mask)

@@ -40,38 +40,75 @@ class ScanError(click.ClickException):
 @click.command("scan")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=str))
 @click.option("--secret", "secret_name", metavar="NAME", help="The secret whose value to look for.")
-@click.option("--all-versions", is_flag=True,
-              help="Look for every enabled version, not only the current one.")
+@click.option("--all-versions", is_flag=True, help="Look for every enabled version, not only the current one.")
 @vault_option
 @persona_option
-@click.option("--fingerprints", "fingerprints_path", metavar="FILE",
-              type=click.Path(exists=True, dir_okay=False, path_type=str),
-              help="Scan with fingerprints from --export-fingerprints; needs no vault access.")
-@click.option("--export-fingerprints", "export_path", metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=str),
-              help="Write keyed fingerprints of the value(s) to FILE for a --fingerprints scan.")
-@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="table for people, json for scripts.")
+@click.option(
+    "--fingerprints",
+    "fingerprints_path",
+    metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False, path_type=str),
+    help="Scan with fingerprints from --export-fingerprints; needs no vault access.",
+)
+@click.option(
+    "--export-fingerprints",
+    "export_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Write keyed fingerprints of the value(s) to FILE for a --fingerprints scan.",
+)
+@click.option(
+    "--output",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table for people, json for scripts.",
+)
 @click.option("--include-ignored", is_flag=True, help="Also scan files that .gitignore excludes.")
-@click.option("--binary", is_flag=True,
-              help="Also scan binary files: pickles (such as %store's) by their strings, others as bytes.")
-@click.option("--max-file-size", type=click.IntRange(min=1), default=DEFAULT_MAX_FILE_SIZE // MB,
-              show_default=True, metavar="MB", help="Skip files larger than this.")
+@click.option(
+    "--binary",
+    is_flag=True,
+    help="Also scan binary files: pickles (such as %store's) by their strings, others as bytes.",
+)
+@click.option(
+    "--max-file-size",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_FILE_SIZE // MB,
+    show_default=True,
+    metavar="MB",
+    help="Skip files larger than this.",
+)
 @click.pass_context
-def scan(ctx: click.Context, paths: tuple[str, ...], secret_name: str | None, all_versions: bool,
-         vault: str | None, persona: str | None, fingerprints_path: str | None, export_path: str | None,
-         output: str, include_ignored: bool, binary: bool, max_file_size: int) -> None:
+def scan(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    secret_name: str | None,
+    all_versions: bool,
+    vault: str | None,
+    persona: str | None,
+    fingerprints_path: str | None,
+    export_path: str | None,
+    output: str,
+    include_ignored: bool,
+    binary: bool,
+    max_file_size: int,
+) -> None:
     """Find copies of a secret's value in PATHS: whole or partial, raw or in any encoded form.
 
     A partial copy is a run of at least K characters of a form (KVNB_REDACT_MIN_RUN, default 16).
     Notebooks are read cell by cell. Exit code 0: nothing found, 1: found, 2: usage or access error.
     """
-    options = {"output": output, "respect_gitignore": not include_ignored, "max_file_size": max_file_size * MB,
-               "binary": binary}
+    options = {
+        "output": output,
+        "respect_gitignore": not include_ignored,
+        "max_file_size": max_file_size * MB,
+        "binary": binary,
+    }
     if fingerprints_path:
         if secret_name or all_versions or export_path:
-            raise click.UsageError("--fingerprints scans without the vault: "
-                                   "drop --secret, --all-versions and --export-fingerprints")
+            raise click.UsageError(
+                "--fingerprints scans without the vault: drop --secret, --all-versions and --export-fingerprints"
+            )
         if not paths:
             raise click.UsageError("give at least one PATH to scan")
         try:
@@ -93,20 +130,39 @@ def scan(ctx: click.Context, paths: tuple[str, ...], secret_name: str | None, al
     ctx.exit(run_scan(paths, values, **options) if paths else EXIT_CLEAN)
 
 
-def run_scan(paths: Sequence[str], values: Mapping[str, str], *, output: str = "table",
-             respect_gitignore: bool = True, max_file_size: int = DEFAULT_MAX_FILE_SIZE,
-             binary: bool = False) -> int:
+def run_scan(
+    paths: Sequence[str],
+    values: Mapping[str, str],
+    *,
+    output: str = "table",
+    respect_gitignore: bool = True,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    binary: bool = False,
+) -> int:
     """Scan ``paths`` for ``values`` (label → value, held only in memory), print, return the exit code."""
-    return _scan_and_report(paths, dict(values), output=output, respect_gitignore=respect_gitignore,
-                            max_file_size=max_file_size, binary=binary)
+    return _scan_and_report(
+        paths,
+        dict(values),
+        output=output,
+        respect_gitignore=respect_gitignore,
+        max_file_size=max_file_size,
+        binary=binary,
+    )
 
 
-def _scan_and_report(paths: Sequence[str], searched, *, output: str, respect_gitignore: bool,
-                     max_file_size: int, binary: bool = False) -> int:
+def _scan_and_report(
+    paths: Sequence[str], searched, *, output: str, respect_gitignore: bool, max_file_size: int, binary: bool = False
+) -> int:
     progress = _TerminalProgress()
     try:
-        result = scan_paths(paths, searched, respect_gitignore=respect_gitignore,
-                            max_file_size=max_file_size, binary=binary, progress=progress)
+        result = scan_paths(
+            paths,
+            searched,
+            respect_gitignore=respect_gitignore,
+            max_file_size=max_file_size,
+            binary=binary,
+            progress=progress,
+        )
     except (FileNotFoundError, RuntimeError, ValueError) as exc:
         raise ScanError(str(exc)) from None
     finally:
@@ -118,8 +174,9 @@ def _scan_and_report(paths: Sequence[str], searched, *, output: str, respect_git
     return EXIT_FOUND if result.found else EXIT_CLEAN
 
 
-def fetch_secret_values(name: str, *, vault: str | None, persona: str | None,
-                        all_versions: bool) -> tuple[dict[str, str], str]:
+def fetch_secret_values(
+    name: str, *, vault: str | None, persona: str | None, all_versions: bool
+) -> tuple[dict[str, str], str]:
     """Read the value(s) of ``name``: ({"name/version": value}, vault URL). ScanError on failure."""
     from ..errors import KvnbError
     from ..vault import open_vault
@@ -151,8 +208,11 @@ def _read_values(target: VaultTarget, name: str, all_versions: bool) -> dict[str
                 if secret.value:
                     values[f"{name}/{properties.version}"] = secret.value
             if disabled:
-                click.echo(f"Note: {disabled} disabled version(s) of {name} not searched: Key Vault does not "
-                           "return disabled values (enable one briefly to include it).", err=True)
+                click.echo(
+                    f"Note: {disabled} disabled version(s) of {name} not searched: Key Vault does not "
+                    "return disabled values (enable one briefly to include it).",
+                    err=True,
+                )
         else:
             secret = client.get_secret(name)
             if secret.value:
@@ -177,8 +237,10 @@ def _explained(exc: Exception, name: str, target: VaultTarget, client, all_versi
     error = explained(exc, name, target, list_names=list_names)  # re-raises what no user can fix
     message = str(error)
     if isinstance(error, AccessDeniedError):
-        message += (f" Or ask someone who may read it to run `kvnb scan --export-fingerprints FILE --secret {name}`,"
-                    " then scan with --fingerprints FILE.")
+        message += (
+            f" Or ask someone who may read it to run `kvnb scan --export-fingerprints FILE --secret {name}`,"
+            " then scan with --fingerprints FILE."
+        )
     elif isinstance(error, SecretDisabledError) and not all_versions:
         message += " --all-versions searches its enabled versions."
     return message
@@ -191,8 +253,7 @@ def render_table(result: ScanResult) -> str:
         rows = [("PATH", "LOCATION", "SECRET", "FORM", "COPY", "EXCERPT")]
         rows += [(f.path, f.location, f.label, f.form, f.copy, f.excerpt) for f in result.findings]
         widths = [max(len(row[column]) for row in rows) for column in range(5)]
-        lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[5]
-                  for row in rows]
+        lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[5] for row in rows]
         lines.append("")
     lines += summary_lines(result)
     return "\n".join(lines)
@@ -207,8 +268,9 @@ def summary_lines(result: ScanResult) -> list[str]:
         head = "No copy found."
     files = f"{result.files_scanned:,} file{'' if result.files_scanned == 1 else 's'}"
     lines = [head, f"Scanned {files} ({_size(result.bytes_scanned)}) in {result.seconds:.2f} s for {searched}."]
-    skipped = _counted([(result.files_binary, "binary file", "binary files"),
-                        (result.files_too_large, "file", "files")])
+    skipped = _counted(
+        [(result.files_binary, "binary file", "binary files"), (result.files_too_large, "file", "files")]
+    )
     if result.files_too_large:
         skipped[-1] += f" over {result.max_file_size // MB} MB"
     skipped += _counted([(result.files_unreadable, "unreadable file or folder", "unreadable files or folders")])

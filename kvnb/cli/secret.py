@@ -38,14 +38,28 @@ def secret() -> None:
 @persona_option
 @click.option("--from-env", "from_env", metavar="VAR", help="Take the new value from environment variable VAR.")
 @click.option("--stdin", "from_stdin", is_flag=True, help="Read the new value from standard input (a pipe).")
-@click.option("--generate", type=click.IntRange(MIN_GENERATED_BYTES, MAX_GENERATED_BYTES), metavar="N",
-              help="Generate N random bytes with Python's secrets, URL-safe (32 gives 43 characters).")
+@click.option(
+    "--generate",
+    type=click.IntRange(MIN_GENERATED_BYTES, MAX_GENERATED_BYTES),
+    metavar="N",
+    help="Generate N random bytes with Python's secrets, URL-safe (32 gives 43 characters).",
+)
 @click.option("--reason", metavar="TEXT", help="Why: stored in the rotation-reason tag.")
-@click.option("--disable-previous", is_flag=True,
-              help="Disable the earlier enabled versions once the new one is verified.")
+@click.option(
+    "--disable-previous", is_flag=True, help="Disable the earlier enabled versions once the new one is verified."
+)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before --disable-previous.")
-def rotate(names: tuple[str, ...], vault: str | None, persona: str | None, from_env: str | None,
-           from_stdin: bool, generate: int | None, reason: str | None, disable_previous: bool, yes: bool) -> None:
+def rotate(
+    names: tuple[str, ...],
+    vault: str | None,
+    persona: str | None,
+    from_env: str | None,
+    from_stdin: bool,
+    generate: int | None,
+    reason: str | None,
+    disable_previous: bool,
+    yes: bool,
+) -> None:
     """Set a new version of secret NAME, tagged with who, when and why, and check it by fingerprint.
 
     The value comes from a hidden prompt (default), --from-env VAR, --stdin or --generate N; it is
@@ -55,24 +69,35 @@ def rotate(names: tuple[str, ...], vault: str | None, persona: str | None, from_
 
     if len(names) != 1 or names[0].startswith("-"):
         # Never repeat the extra arguments: one of them may be a value typed by mistake.
-        raise click.UsageError(f"give one secret NAME and known options only (got {len(names)} words besides options, not "
-                               "repeated); a value never goes on the command line: use the hidden prompt, "
-                               "--from-env, --stdin or --generate")
+        raise click.UsageError(
+            f"give one secret NAME and known options only (got {len(names)} words besides options, not "
+            "repeated); a value never goes on the command line: use the hidden prompt, "
+            "--from-env, --stdin or --generate"
+        )
     name = names[0]
-    chosen = [flag for flag, used in (("--from-env", from_env), ("--stdin", from_stdin),
-                                      ("--generate", generate is not None)) if used]
+    chosen = [
+        flag
+        for flag, used in (("--from-env", from_env), ("--stdin", from_stdin), ("--generate", generate is not None))
+        if used
+    ]
     if len(chosen) > 1:
         raise click.UsageError(f"choose one value source, not {' and '.join(chosen)}")
     if from_stdin and disable_previous and not yes:
-        raise click.UsageError("standard input carries the value, so it cannot answer the question: "
-                               "add --yes to --disable-previous")
+        raise click.UsageError(
+            "standard input carries the value, so it cannot answer the question: add --yes to --disable-previous"
+        )
     value = _value_source(name, from_env, from_stdin, generate)
     target = None
     try:
         target = fetch.open_target(vault, persona=persona)
-        result = rotation.rotate_secret(name, value, target=target, reason=reason,
-                                        disable_previous=disable_previous,
-                                        confirm=lambda plan: _confirm(plan, yes))
+        result = rotation.rotate_secret(
+            name,
+            value,
+            target=target,
+            reason=reason,
+            disable_previous=disable_previous,
+            confirm=lambda plan: _confirm(plan, yes),
+        )
     except (rotation.RotationCancelled, rotation.RotationVerificationError) as exc:
         raise RotationFailed(str(exc)) from None
     except errors.KvnbError as exc:

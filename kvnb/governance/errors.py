@@ -38,8 +38,13 @@ def degrade(table: str, build: Callable[..., T], *args, **kwargs) -> T | Limitat
         error = permission_error(exc, table if table in REQUIREMENTS else "principals")
         return Limitation((), table, error.reason, permission=error.permission, fix=error.fix)
     except PermissionMissingError as exc:  # the vault's role assignments (ARM) could not be read
-        return Limitation((), table, exc.reason, permission=exc.action,
-                          fix=exc.advice or "Ask the vault's owner for Key Vault Reader.")
+        return Limitation(
+            (),
+            table,
+            exc.reason,
+            permission=exc.action,
+            fix=exc.advice or "Ask the vault's owner for Key Vault Reader.",
+        )
 
 
 __all__ = [

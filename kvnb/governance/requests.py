@@ -30,8 +30,19 @@ EM = "/identityGovernance/entitlementManagement"
 _EXPAND = "resourceRoleScopes($expand=role,scope),assignmentPolicies"
 FINAL_STATES = frozenset({"delivered", "denied", "canceled", "deliveryFailed", "partiallyDelivered"})
 PACKAGE_COLUMNS = ("package_id", "display_name", "description", "group_id", "policy_id", "approver_ids")
-REQUEST_COLUMNS = ("request_id", "state", "status", "request_type", "package", "package_id", "requested_by",
-                   "requested_by_name", "justification", "created", "completed")
+REQUEST_COLUMNS = (
+    "request_id",
+    "state",
+    "status",
+    "request_type",
+    "package",
+    "package_id",
+    "requested_by",
+    "requested_by_name",
+    "justification",
+    "created",
+    "completed",
+)
 
 
 @dataclass(frozen=True)
@@ -46,14 +57,30 @@ class AccessPackage:
     @classmethod
     def from_graph(cls, item: dict) -> AccessPackage:
         scopes = item.get("resourceRoleScopes") or []
-        group = next((s["scope"]["originId"].lower() for s in scopes
-                      if (s.get("scope") or {}).get("originSystem") == "AadGroup"), None)
+        group = next(
+            (
+                s["scope"]["originId"].lower()
+                for s in scopes
+                if (s.get("scope") or {}).get("originSystem") == "AadGroup"
+            ),
+            None,
+        )
         policies = item.get("assignmentPolicies") or []
-        approvers = tuple(a["userId"].lower() for p in policies[:1]
-                          for stage in ((p.get("requestApprovalSettings") or {}).get("stages") or [])
-                          for a in stage.get("primaryApprovers") or [] if a.get("userId"))
-        return cls(id=item["id"], display_name=item.get("displayName", ""), description=item.get("description"),
-                   group_id=group, policy_id=policies[0]["id"] if policies else None, approver_ids=approvers)
+        approvers = tuple(
+            a["userId"].lower()
+            for p in policies[:1]
+            for stage in ((p.get("requestApprovalSettings") or {}).get("stages") or [])
+            for a in stage.get("primaryApprovers") or []
+            if a.get("userId")
+        )
+        return cls(
+            id=item["id"],
+            display_name=item.get("displayName", ""),
+            description=item.get("description"),
+            group_id=group,
+            policy_id=policies[0]["id"] if policies else None,
+            approver_ids=approvers,
+        )
 
 
 @dataclass(frozen=True)
@@ -78,10 +105,16 @@ class AccessRequest:
     @classmethod
     def from_graph(cls, item: dict) -> AccessRequest:
         package = item.get("accessPackage") or {}
-        return cls(id=item["id"], state=item.get("state") or "", status=item.get("status"),
-                   request_type=item.get("requestType"), package_id=package.get("id"),
-                   package_name=package.get("displayName"), created=_time(item.get("createdDateTime")),
-                   completed=_time(item.get("completedDateTime")))
+        return cls(
+            id=item["id"],
+            state=item.get("state") or "",
+            status=item.get("status"),
+            request_type=item.get("requestType"),
+            package_id=package.get("id"),
+            package_name=package.get("displayName"),
+            created=_time(item.get("createdDateTime")),
+            completed=_time(item.get("completedDateTime")),
+        )
 
 
 def _time(text: str | None):
@@ -104,8 +137,7 @@ def get_access_packages(target: VaultTarget, *, graph: GraphClient | None = None
     :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
     """
     with graph_for(target, graph) as client:
-        items = _call(lambda: list(client.list(f"{EM}/accessPackages", params={"$expand": _EXPAND})),
-                      "access_packages")
+        items = _call(lambda: list(client.list(f"{EM}/accessPackages", params={"$expand": _EXPAND})), "access_packages")
     return [AccessPackage.from_graph(item) for item in items]
 
 
@@ -116,13 +148,21 @@ def list_access_packages(target: VaultTarget, *, graph: GraphClient | None = Non
 
     :raises kvnb.errors.MissingGraphPermissionError: Graph refused (403).
     """
-    rows = [(p.id, p.display_name, p.description, p.group_id, p.policy_id, ", ".join(p.approver_ids))
-            for p in get_access_packages(target, graph=graph)]
+    rows = [
+        (p.id, p.display_name, p.description, p.group_id, p.policy_id, ", ".join(p.approver_ids))
+        for p in get_access_packages(target, graph=graph)
+    ]
     return pd.DataFrame(rows, columns=list(PACKAGE_COLUMNS))
 
 
-def find_access_package(target: VaultTarget, *, role: str | None = None, group: str | None = None,
-                        package: str | None = None, graph: GraphClient | None = None) -> AccessPackage:
+def find_access_package(
+    target: VaultTarget,
+    *,
+    role: str | None = None,
+    group: str | None = None,
+    package: str | None = None,
+    graph: GraphClient | None = None,
+) -> AccessPackage:
     """The package granting *role* on the vault (through a group holding it), or *group*, or named *package*.
 
     Needs what `get_access_packages` needs; with *role*,
@@ -149,13 +189,18 @@ def find_access_package(target: VaultTarget, *, role: str | None = None, group: 
         else:
             from .reviews import role_holding_groups
 
-            holders = {g for g, roles in role_holding_groups(target).items()
-                       if role.casefold() in (r.casefold() for r in roles)}
+            holders = {
+                g
+                for g, roles in role_holding_groups(target).items()
+                if role.casefold() in (r.casefold() for r in roles)
+            }
             found = [p for p in packages if p.group_id in holders]
             wanted = f"granting {role!r} on {target.name}"
     if not found:
-        raise AccessPackageNotFoundError(f"No access package {wanted}. Ask the vault's owner which package to "
-                                         "request, or to create one for the group.")
+        raise AccessPackageNotFoundError(
+            f"No access package {wanted}. Ask the vault's owner which package to "
+            "request, or to create one for the group."
+        )
     if len(found) > 1:
         names = ", ".join(sorted(p.display_name for p in found))
         raise AccessPackageNotFoundError(f"Several access packages {wanted}: {names}. Pass package= to choose.")
@@ -191,8 +236,15 @@ def package_or_role(target: VaultTarget, wanted: str, *, graph: GraphClient | No
 
 
 # -- requests ------------------------------------------------------------------------------------------------
-def request_access(target: VaultTarget, *, justification: str, role: str | None = None, group: str | None = None,
-                   package: str | None = None, graph: GraphClient | None = None) -> AccessRequest:
+def request_access(
+    target: VaultTarget,
+    *,
+    justification: str,
+    role: str | None = None,
+    group: str | None = None,
+    package: str | None = None,
+    graph: GraphClient | None = None,
+) -> AccessRequest:
     """Request an access package for yourself (``userAdd``); the approver decides later.
 
     Anyone may request a package its policy lets them request (``userAdd`` for yourself).
@@ -206,8 +258,11 @@ def request_access(target: VaultTarget, *, justification: str, role: str | None 
         raise ValueError("Say why you need the access (justification=): the approver reads it.")
     with graph_for(target, graph) as client:
         chosen = find_access_package(target, role=role, group=group, package=package, graph=client)
-        body = {"requestType": "userAdd", "justification": justification.strip(),
-                "assignment": {"accessPackageId": chosen.id, "assignmentPolicyId": chosen.policy_id}}
+        body = {
+            "requestType": "userAdd",
+            "justification": justification.strip(),
+            "assignment": {"accessPackageId": chosen.id, "assignmentPolicyId": chosen.policy_id},
+        }
         try:
             created = client.post(f"{EM}/assignmentRequests", body)
         except GraphPermissionError as exc:
@@ -231,8 +286,10 @@ def get_access_request(target: VaultTarget, request_id: str, *, graph: GraphClie
     :raises azure.core.exceptions.ResourceNotFoundError: no such request.
     """
     with graph_for(target, graph) as client:
-        item = _call(lambda: client.get(f"{EM}/assignmentRequests/{request_id}",
-                                        params={"$expand": "accessPackage"}), "access_requests")
+        item = _call(
+            lambda: client.get(f"{EM}/assignmentRequests/{request_id}", params={"$expand": "accessPackage"}),
+            "access_requests",
+        )
     return AccessRequest.from_graph(item)
 
 
@@ -241,10 +298,21 @@ def _requests_frame(items: list[dict]) -> pd.DataFrame:
     for item in items:
         requestor = item.get("requestor") or {}
         package = item.get("accessPackage") or {}
-        rows.append((item["id"], item.get("state"), item.get("status"), item.get("requestType"),
-                     package.get("displayName"), package.get("id"), requestor.get("principalName"),
-                     requestor.get("displayName"), item.get("justification"),
-                     item.get("createdDateTime"), item.get("completedDateTime")))
+        rows.append(
+            (
+                item["id"],
+                item.get("state"),
+                item.get("status"),
+                item.get("requestType"),
+                package.get("displayName"),
+                package.get("id"),
+                requestor.get("principalName"),
+                requestor.get("displayName"),
+                item.get("justification"),
+                item.get("createdDateTime"),
+                item.get("completedDateTime"),
+            )
+        )
     frame = pd.DataFrame(rows, columns=list(REQUEST_COLUMNS))
     for column in ("created", "completed"):
         frame[column] = pd.to_datetime(frame[column], utc=True)
@@ -253,8 +321,15 @@ def _requests_frame(items: list[dict]) -> pd.DataFrame:
 
 def _filtered(target: VaultTarget, on: str, graph: GraphClient | None) -> pd.DataFrame:
     with graph_for(target, graph) as client:
-        items = _call(lambda: list(client.list(f"{EM}/assignmentRequests/filterByCurrentUser(on='{on}')",
-                                               params={"$expand": "accessPackage,requestor"})), "access_requests")
+        items = _call(
+            lambda: list(
+                client.list(
+                    f"{EM}/assignmentRequests/filterByCurrentUser(on='{on}')",
+                    params={"$expand": "accessPackage,requestor"},
+                )
+            ),
+            "access_requests",
+        )
     return _requests_frame(items)
 
 
@@ -295,8 +370,9 @@ def _decide(target: VaultTarget, request_id: str, result: str, justification: st
         return get_access_request(target, request_id, graph=client)
 
 
-def approve_request(target: VaultTarget, request_id: str, *, justification: str | None = None,
-                    graph: GraphClient | None = None) -> AccessRequest:
+def approve_request(
+    target: VaultTarget, request_id: str, *, justification: str | None = None, graph: GraphClient | None = None
+) -> AccessRequest:
     """Approve as an approver of the package's policy; Entra then delivers the membership.
 
     Needs to be an approver named in the package's policy.
@@ -307,8 +383,9 @@ def approve_request(target: VaultTarget, request_id: str, *, justification: str 
     return _decide(target, request_id, "Approve", justification, graph)
 
 
-def deny_request(target: VaultTarget, request_id: str, *, justification: str | None = None,
-                 graph: GraphClient | None = None) -> AccessRequest:
+def deny_request(
+    target: VaultTarget, request_id: str, *, justification: str | None = None, graph: GraphClient | None = None
+) -> AccessRequest:
     """
 
     Deny as an approver of the package's policy; needs what `approve_request` needs.
@@ -319,8 +396,14 @@ def deny_request(target: VaultTarget, request_id: str, *, justification: str | N
     return _decide(target, request_id, "Deny", justification, graph)
 
 
-def wait_for_delivery(target: VaultTarget, request_id: str, *, timeout: float = 120.0, interval: float = 2.0,
-                      graph: GraphClient | None = None) -> AccessRequest:
+def wait_for_delivery(
+    target: VaultTarget,
+    request_id: str,
+    *,
+    timeout: float = 120.0,
+    interval: float = 2.0,
+    graph: GraphClient | None = None,
+) -> AccessRequest:
     """Poll until the request reaches a final state (on Azure delivery takes seconds to minutes).
 
     Needs what `get_access_request` needs; returns the request as it is after *timeout* seconds.

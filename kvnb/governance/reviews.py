@@ -40,12 +40,37 @@ COMPLETED = frozenset({"Completed", "Applying", "Applied"})
 STATUSES = ("no_review", "overdue", "in_progress", "due", "not_applied", "ok")
 DEFINITIONS = "/identityGovernance/accessReviews/definitions"
 _GROUP_QUERY = re.compile(r"^/groups/([0-9a-fA-F-]{36})/(?:transitiveMembers|members)$", re.IGNORECASE)
-STATUS_COLUMNS = ("group_id", "group_name", "roles", "status", "reason", "definition_id", "definition_name",
-                  "recurrence", "auto_apply", "last_completed", "next_due", "days_left", "open_instance_id",
-                  "not_reviewed_share", "pending_denies")
-DECISION_COLUMNS = ("decision_id", "principal_id", "principal_name", "principal_type", "user_principal_name",
-                    "decision", "recommendation", "justification", "reviewed_by", "reviewed_on",
-                    "apply_result", "applied_on")
+STATUS_COLUMNS = (
+    "group_id",
+    "group_name",
+    "roles",
+    "status",
+    "reason",
+    "definition_id",
+    "definition_name",
+    "recurrence",
+    "auto_apply",
+    "last_completed",
+    "next_due",
+    "days_left",
+    "open_instance_id",
+    "not_reviewed_share",
+    "pending_denies",
+)
+DECISION_COLUMNS = (
+    "decision_id",
+    "principal_id",
+    "principal_name",
+    "principal_type",
+    "user_principal_name",
+    "decision",
+    "recommendation",
+    "justification",
+    "reviewed_by",
+    "reviewed_on",
+    "apply_result",
+    "applied_on",
+)
 
 
 def _time(text: str | None) -> pd.Timestamp:
@@ -64,14 +89,31 @@ def scoped_group(scope: dict | None) -> str | None:
 
 
 # -- the status, as a pure function -----------------------------------------------------------------------
-def derive_status(definitions: list[dict], instances: list[dict], last_decisions: list[dict], *, now,
-                  cycle_days: int = CYCLE_DAYS, warning_days: int = WARNING_DAYS) -> dict:
+def derive_status(
+    definitions: list[dict],
+    instances: list[dict],
+    last_decisions: list[dict],
+    *,
+    now,
+    cycle_days: int = CYCLE_DAYS,
+    warning_days: int = WARNING_DAYS,
+) -> dict:
     """One group's status from its definitions, their instances and the last completed one's decisions."""
     now = _utc(now)
-    row = {"status": "no_review", "reason": "No access review covers this group.", "definition_id": None,
-           "definition_name": None, "recurrence": None, "auto_apply": None, "last_completed": pd.NaT,
-           "next_due": pd.NaT, "days_left": None, "open_instance_id": None, "not_reviewed_share": None,
-           "pending_denies": 0}
+    row = {
+        "status": "no_review",
+        "reason": "No access review covers this group.",
+        "definition_id": None,
+        "definition_name": None,
+        "recurrence": None,
+        "auto_apply": None,
+        "last_completed": pd.NaT,
+        "next_due": pd.NaT,
+        "days_left": None,
+        "open_instance_id": None,
+        "not_reviewed_share": None,
+        "pending_denies": 0,
+    }
     if not definitions:
         return row
     first = definitions[0]
@@ -83,13 +125,20 @@ def derive_status(definitions: list[dict], instances: list[dict], last_decisions
     auto_apply = any((d.get("settings") or {}).get("autoApplyDecisionsEnabled") for d in definitions)
     pending = sum(1 for d in last_decisions if d.get("decision") == "Deny" and d.get("applyResult") in (None, "New"))
     open_instance = next((i for i in instances if i.get("status") == "InProgress"), None)
-    row.update(definition_id=first.get("id"), definition_name=first.get("displayName"),
-               recurrence=f"{pattern['type']}/{pattern.get('interval', 1)}" if pattern.get("type") else None,
-               auto_apply=auto_apply, last_completed=last, next_due=next_due,
-               days_left=(next_due - now) / timedelta(days=1), open_instance_id=open_instance and open_instance["id"],
-               not_reviewed_share=(sum(d.get("decision") == "NotReviewed" for d in last_decisions)
-                                   / len(last_decisions)) if last_decisions else None,
-               pending_denies=pending)
+    row.update(
+        definition_id=first.get("id"),
+        definition_name=first.get("displayName"),
+        recurrence=f"{pattern['type']}/{pattern.get('interval', 1)}" if pattern.get("type") else None,
+        auto_apply=auto_apply,
+        last_completed=last,
+        next_due=next_due,
+        days_left=(next_due - now) / timedelta(days=1),
+        open_instance_id=open_instance and open_instance["id"],
+        not_reviewed_share=(sum(d.get("decision") == "NotReviewed" for d in last_decisions) / len(last_decisions))
+        if last_decisions
+        else None,
+        pending_denies=pending,
+    )
     since = "the last review ended" if not pd.isna(last) else "the review was set up"
     if now > next_due:
         row.update(status="overdue", reason=f"More than {cycle_days} days since {since}.")
@@ -159,9 +208,15 @@ def role_holding_groups(target: VaultTarget) -> dict[str, list[str]]:
     return groups
 
 
-def review_status(target: VaultTarget, *, groups: dict[str, list[str]] | None = None, now: datetime | None = None,
-                  cycle_days: int = CYCLE_DAYS, warning_days: int = WARNING_DAYS,
-                  graph: GraphClient | None = None) -> pd.DataFrame:
+def review_status(
+    target: VaultTarget,
+    *,
+    groups: dict[str, list[str]] | None = None,
+    now: datetime | None = None,
+    cycle_days: int = CYCLE_DAYS,
+    warning_days: int = WARNING_DAYS,
+    graph: GraphClient | None = None,
+) -> pd.DataFrame:
     """One row per group holding a role on the vault (or per id in *groups*), `STATUS_COLUMNS`.
 
     *groups* maps group ids to role names; by default they come from the vault's role assignments.
@@ -184,8 +239,9 @@ def review_status(target: VaultTarget, *, groups: dict[str, list[str]] | None = 
             instances = _instances(client, definitions)
             last = _last_completed(instances)
             decisions = _decisions(client, last) if last else []
-            status = derive_status(definitions, instances, decisions, now=when, cycle_days=cycle_days,
-                                   warning_days=warning_days)
+            status = derive_status(
+                definitions, instances, decisions, now=when, cycle_days=cycle_days, warning_days=warning_days
+            )
             rows.append({"group_id": group_id, "group_name": names.get(group_id), "roles": ", ".join(roles), **status})
     frame = pd.DataFrame(rows, columns=list(STATUS_COLUMNS))
     for column in ("last_completed", "next_due"):
@@ -203,8 +259,10 @@ def _group_names(target: VaultTarget, client: GraphClient, ids: list[str]) -> di
 def _instance_for(client: GraphClient, group_id: str, which: str) -> dict:
     definitions = _definitions_by_group(client).get(group_id, [])
     if not definitions:
-        raise ReviewNotFoundError("No access review covers this group. Create one in Entra (Identity Governance → "
-                                  "Access reviews) with the group's members as scope.")
+        raise ReviewNotFoundError(
+            "No access review covers this group. Create one in Entra (Identity Governance → "
+            "Access reviews) with the group's members as scope."
+        )
     instances = _instances(client, definitions)
     if which == "open":
         found = next((i for i in instances if i.get("status") == "InProgress"), None)
@@ -222,23 +280,33 @@ def _decision_rows(items: list[dict]) -> pd.DataFrame:
     for d in items:
         principal = d.get("principal") or {}
         kind = str(principal.get("@odata.type", "")).rsplit(".", 1)[-1]
-        rows.append({
-            "decision_id": d["id"], "principal_id": principal.get("id"), "principal_name": principal.get("displayName"),
-            "principal_type": {"userIdentity": "User", "servicePrincipalIdentity": "ServicePrincipal"}.get(kind, kind),
-            "user_principal_name": principal.get("userPrincipalName"), "decision": d.get("decision"),
-            "recommendation": d.get("recommendation"), "justification": d.get("justification"),
-            "reviewed_by": (d.get("reviewedBy") or {}).get("displayName") or None,
-            "reviewed_on": d.get("reviewedDateTime"), "apply_result": d.get("applyResult"),
-            "applied_on": d.get("appliedDateTime"),
-        })
+        rows.append(
+            {
+                "decision_id": d["id"],
+                "principal_id": principal.get("id"),
+                "principal_name": principal.get("displayName"),
+                "principal_type": {"userIdentity": "User", "servicePrincipalIdentity": "ServicePrincipal"}.get(
+                    kind, kind
+                ),
+                "user_principal_name": principal.get("userPrincipalName"),
+                "decision": d.get("decision"),
+                "recommendation": d.get("recommendation"),
+                "justification": d.get("justification"),
+                "reviewed_by": (d.get("reviewedBy") or {}).get("displayName") or None,
+                "reviewed_on": d.get("reviewedDateTime"),
+                "apply_result": d.get("applyResult"),
+                "applied_on": d.get("appliedDateTime"),
+            }
+        )
     frame = pd.DataFrame(rows, columns=list(DECISION_COLUMNS))
     for column in ("reviewed_on", "applied_on"):
         frame[column] = pd.to_datetime(frame[column], utc=True)
     return frame
 
 
-def review_decisions(target: VaultTarget, group: str, *, instance: str = "open",
-                     graph: GraphClient | None = None) -> pd.DataFrame:
+def review_decisions(
+    target: VaultTarget, group: str, *, instance: str = "open", graph: GraphClient | None = None
+) -> pd.DataFrame:
     """Decisions of the group's open instance (``"last_completed"``, or an instance id), `DECISION_COLUMNS`.
 
     Needs ``AccessReview.Read.All``, or to be a reviewer of the group's review.
@@ -252,8 +320,9 @@ def review_decisions(target: VaultTarget, group: str, *, instance: str = "open",
         return _decision_rows(_decisions(client, _instance_for(client, group_id, instance)))
 
 
-def latest_review_decisions(target: VaultTarget, group: str, *,
-                            graph: GraphClient | None = None) -> tuple[pd.DataFrame, str]:
+def latest_review_decisions(
+    target: VaultTarget, group: str, *, graph: GraphClient | None = None
+) -> tuple[pd.DataFrame, str]:
     """The decisions of the group's open review, else of its last completed one, and which it was
     (``"open"`` or ``"last completed"``). Needs and raises what `review_decisions` does."""
     try:
@@ -273,9 +342,16 @@ def _write(call, table: str = "review_decisions"):
         raise GovernanceError(getattr(exc.error, "message", None) or str(exc)) from None
 
 
-def record_decisions(target: VaultTarget, group: str, decision: str, *, principals: list[str] | None = None,
-                     justification: str | None = None, only_not_reviewed: bool = False,
-                     graph: GraphClient | None = None) -> int:
+def record_decisions(
+    target: VaultTarget,
+    group: str,
+    decision: str,
+    *,
+    principals: list[str] | None = None,
+    justification: str | None = None,
+    only_not_reviewed: bool = False,
+    graph: GraphClient | None = None,
+) -> int:
     """Record *decision* (Approve, Deny, DontKnow) in the group's open review; returns how many.
 
     *principals* limits it to these object ids, user principal names or display names; with

@@ -54,8 +54,7 @@ def connect(home: Home = None, *, start_if_stopped: bool = True) -> Runtime:
     return control.connect(_paths(home), start_if_stopped=start_if_stopped)
 
 
-def start(home: Home = None, *, port: int | None = None,
-          extra_args: list[str] | None = None) -> tuple[Runtime, bool]:
+def start(home: Home = None, *, port: int | None = None, extra_args: list[str] | None = None) -> tuple[Runtime, bool]:
     """Start the vault in the background unless it runs; (runtime, whether it started now)."""
     return control.start(_paths(home), port=port, extra_args=extra_args)
 

@@ -24,16 +24,17 @@ from .state.paths import StatePaths
 
 START_TIMEOUT = 20.0
 SP_VARIABLES = (  # would take precedence over the managed identity in DefaultAzureCredential
-    "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_USERNAME", "AZURE_PASSWORD",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_USERNAME",
+    "AZURE_PASSWORD",
     "IDENTITY_SERVER_THUMBPRINT",
 )
 
 
 class NotRunning(RuntimeError):
     def __init__(self, paths: StatePaths):
-        super().__init__(
-            f"The local vault is not running (state directory {paths.home}). Run `kvnb local start`."
-        )
+        super().__init__(f"The local vault is not running (state directory {paths.home}). Run `kvnb local start`.")
 
 
 class StartFailed(RuntimeError):
@@ -113,8 +114,11 @@ def read_runtime(paths: StatePaths) -> Runtime | None:
     if not _pid_alive(info["pid"]):
         return None
     return Runtime(
-        pid=info["pid"], home=Path(info["home"]), admin_token=info["admin_token"],
-        vaults=info["vaults"], challenge_mode=info.get("challenge_mode", "azure"),
+        pid=info["pid"],
+        home=Path(info["home"]),
+        admin_token=info["admin_token"],
+        vaults=info["vaults"],
+        challenge_mode=info.get("challenge_mode", "azure"),
     )
 
 
@@ -125,7 +129,9 @@ def _ssl(paths: StatePaths) -> ssl.SSLContext:
 def _request(paths: StatePaths, runtime: Runtime, method: str, path: str, body: dict | None = None):
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(
-        runtime.base_url + path, data=data, method=method,
+        runtime.base_url + path,
+        data=data,
+        method=method,
         headers={"x-kvnb-admin-token": runtime.admin_token, "content-type": "application/json"},
     )
     try:
@@ -146,8 +152,13 @@ def describe(paths: StatePaths, runtime: Runtime) -> Runtime | None:
     if info.get("pid") != runtime.pid:
         return None
     vaults = [{**v, "url": f"https://127.0.0.1:{v['port']}"} for v in info["vaults"]]
-    return replace(runtime, vaults=vaults, tenant_id=info["tenant_id"],
-                   subscription_id=info["subscription_id"], challenge_mode=info["challenge_mode"])
+    return replace(
+        runtime,
+        vaults=vaults,
+        tenant_id=info["tenant_id"],
+        subscription_id=info["subscription_id"],
+        challenge_mode=info["challenge_mode"],
+    )
 
 
 def running(paths: StatePaths) -> Runtime | None:
@@ -188,8 +199,9 @@ def start(paths: StatePaths, *, port: int | None = None, extra_args: list[str] |
     cmd += extra_args or []
     paths.runtime.unlink(missing_ok=True)
     with os.fdopen(os.open(paths.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                start_new_session=True, close_fds=True)
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True
+        )
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -242,8 +254,10 @@ def status(paths: StatePaths) -> dict:
         "graph_url": runtime.graph_url if runtime else None,
         "tenant_id": runtime.tenant_id if runtime else None,
         "subscription_id": runtime.subscription_id if runtime else None,
-        "vaults": [{"name": v["name"], "url": v["url"], "resource_id": v["resource_id"]}
-                   for v in (runtime.vaults if runtime else [])],
+        "vaults": [
+            {"name": v["name"], "url": v["url"], "resource_id": v["resource_id"]}
+            for v in (runtime.vaults if runtime else [])
+        ],
     }
 
 

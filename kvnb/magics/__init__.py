@@ -31,10 +31,17 @@ class KvMagics(KvSettings, Magics):
     @argument("--version", metavar="V", help="A version instead of the latest (one NAME only).")
     @argument("--vault", metavar="V", help="Vault name, URL, `local` or `local:NAME`.")
     @argument("--persona", metavar="NAME", help="Act as this local identity (local vault only).")
-    @argument("--env", metavar="ENVVAR", help="Put the value in os.environ[ENVVAR], not in a variable "
-                                             "(add --as VAR for both; one NAME only).")
-    @argument("--peek", type=int, metavar="N", help="Also show the first N characters, when "
-                                                   "KvMagics.peek_policy allows it (one NAME only).")
+    @argument(
+        "--env",
+        metavar="ENVVAR",
+        help="Put the value in os.environ[ENVVAR], not in a variable (add --as VAR for both; one NAME only).",
+    )
+    @argument(
+        "--peek",
+        type=int,
+        metavar="N",
+        help="Also show the first N characters, when KvMagics.peek_policy allows it (one NAME only).",
+    )
     @argument("--ledger", action="store_true", help="Show the fetch ledger (a DataFrame).")
     @no_var_expand
     @needs_local_scope

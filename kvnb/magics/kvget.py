@@ -13,8 +13,8 @@ from IPython.core.error import UsageError
 
 from kvnb.magics.settings import effective
 
-_CAMEL_RUN = re.compile(r"([A-Z]+)([A-Z][a-z])")   # APICaller -> API_Caller
-_CAMEL = re.compile(r"([a-z0-9])([A-Z])")           # signingKey -> signing_Key
+_CAMEL_RUN = re.compile(r"([A-Z]+)([A-Z][a-z])")  # APICaller -> API_Caller
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")  # signingKey -> signing_Key
 _CELL_LINE = re.compile(r"^\s*(?:(?P<var>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*)?(?P<name>\S+)\s*$")
 SINGLE_NAME_OPTIONS = ("as_", "version", "env", "peek")
 
@@ -81,7 +81,8 @@ def run(magics, args, cell: str | None):
         requests = [fetch.SecretRequest(name, args.version) for _, name in pairs]
         try:
             secrets = fetch.fetch_secrets(
-                requests, vault=effective(magics, "vault", args.vault),
+                requests,
+                vault=effective(magics, "vault", args.vault),
                 persona=effective(magics, "persona", args.persona),
                 peek_policy=effective(magics, "peek_policy"),
                 value_ttl=effective(magics, "value_ttl"),

@@ -50,17 +50,18 @@ def run(settings, args):
     try:
         vault = effective(settings, "vault", unquoted(args.vault))
         persona = effective(settings, "persona", unquoted(args.persona))
-        target = fetch.open_target(vault, persona=persona,
-                                   credential_options=effective(settings, "credential_options") or None)
+        target = fetch.open_target(
+            vault, persona=persona, credential_options=effective(settings, "credential_options") or None
+        )
     except errors.KvnbError as exc:  # a SettingError too
         raise UsageError(str(exc)) from None
     try:
         from kvnb.vaultpanel import VaultPanel
     except ImportError as exc:
         raise UsageError(str(exc)) from None
-    return VaultPanel(target, persona=target.persona if target.is_local else None,
-                      export_dir=effective(settings, "export_dir"))
-
+    return VaultPanel(
+        target, persona=target.persona if target.is_local else None, export_dir=effective(settings, "export_dir")
+    )
 
 
 def register(shell, settings=None) -> KvPanelMagics:

@@ -21,11 +21,19 @@ NO_PROMPT = "this frontend cannot ask for input (a notebook run by nbclient or p
 @argument("--vault", metavar="V", help="Vault name, URL, `local` or `local:NAME`.")
 @argument("--persona", metavar="NAME", help="Act as this local identity (local vault only).")
 @argument("--from-env", dest="from_env", metavar="VAR", help="Take the new value from os.environ[VAR].")
-@argument("--generate", type=int, metavar="N", help="Generate N random bytes with Python's secrets, "
-                                                   "URL-safe (32 gives 43 characters).")
+@argument(
+    "--generate",
+    type=int,
+    metavar="N",
+    help="Generate N random bytes with Python's secrets, URL-safe (32 gives 43 characters).",
+)
 @argument("--reason", metavar="TEXT", help="Why: stored in the rotation-reason tag.")
-@argument("--disable-previous", dest="disable_previous", action="store_true",
-          help="Disable the earlier enabled versions once the new one is verified.")
+@argument(
+    "--disable-previous",
+    dest="disable_previous",
+    action="store_true",
+    help="Disable the earlier enabled versions once the new one is verified.",
+)
 @argument("--yes", action="store_true", help="Do not ask before --disable-previous.")
 def kvrotate(self, line: str):
     """Set a new version of a secret, tagged with who, when and why; verify it by fingerprint.
@@ -43,8 +51,9 @@ def kvrotate(self, line: str):
         if "unrecognized arguments" not in str(exc):
             raise
         # argparse would repeat the words, and one may be a value typed by mistake.
-        raise UsageError("%kvrotate: an unknown option or a word too many (not repeated, in case it is a "
-                         "value); see %kvrotate?") from None
+        raise UsageError(
+            "%kvrotate: an unknown option or a word too many (not repeated, in case it is a value); see %kvrotate?"
+        ) from None
     return _settings_errors(run, self, args)
 
 
@@ -56,18 +65,27 @@ def run(magics, args) -> None:
 
     if len(args.names) != 1:
         # Never echo the extra words: one may be a value typed by mistake.
-        raise UsageError(f"%kvrotate takes one secret name (got {len(args.names)}). A value never goes on "
-                         "the line: leave it to the hidden prompt, or use --from-env VAR or --generate N.")
+        raise UsageError(
+            f"%kvrotate takes one secret name (got {len(args.names)}). A value never goes on "
+            "the line: leave it to the hidden prompt, or use --from-env VAR or --generate N."
+        )
     if args.from_env is not None and args.generate is not None:
         raise UsageError("Choose --from-env or --generate, not both.")
     reason = unquoted(args.reason) if args.reason is not None else None
     try:
-        target = fetch.open_target(effective(magics, "vault", args.vault),
-                                   persona=effective(magics, "persona", args.persona),
-                                   credential_options=effective(magics, "credential_options") or None)
-        result = rotation.rotate_secret(args.names[0], _value_source(args), target=target, reason=reason,
-                                        disable_previous=args.disable_previous,
-                                        confirm=lambda plan: _confirm(plan, args.yes))
+        target = fetch.open_target(
+            effective(magics, "vault", args.vault),
+            persona=effective(magics, "persona", args.persona),
+            credential_options=effective(magics, "credential_options") or None,
+        )
+        result = rotation.rotate_secret(
+            args.names[0],
+            _value_source(args),
+            target=target,
+            reason=reason,
+            disable_previous=args.disable_previous,
+            confirm=lambda plan: _confirm(plan, args.yes),
+        )
     except errors.KvnbError as exc:
         raise UsageError(str(exc)) from None
     except StdinNotImplementedError:

@@ -70,52 +70,110 @@ class Setting:
         return f"KVNB_{self.name.upper()}"
 
 
-SETTINGS = {s.name: s for s in (
-    Setting("vault", str, None),
-    Setting("persona", str, None),
-    Setting("cache_ttl", _non_negative, 0.0),
-    Setting("value_ttl", _non_negative, None),
-    Setting("peek_policy", _peek_policy, "deny"),
-    Setting("redaction", _bool, True),
-    Setting("redact_min_run", _min_run, 16),
-    Setting("credential_options", _options, {}),
-    Setting("export_dir", str, "kvnb-exports"),
-)}
+SETTINGS = {
+    s.name: s
+    for s in (
+        Setting("vault", str, None),
+        Setting("persona", str, None),
+        Setting("cache_ttl", _non_negative, 0.0),
+        Setting("value_ttl", _non_negative, None),
+        Setting("peek_policy", _peek_policy, "deny"),
+        Setting("redaction", _bool, True),
+        Setting("redact_min_run", _min_run, 16),
+        Setting("credential_options", _options, {}),
+        Setting("export_dir", str, "kvnb-exports"),
+    )
+}
 
 
 class KvSettings(Configurable):
     """Settings shared by %kvget and %kvaccess; ``KvMagics`` inherits them."""
 
-    vault = Unicode(None, allow_none=True, config=True, help=(
-        "The default vault: a name (azDevOpsKV01), a URL, `local` or `local:NAME`. "
-        "Env: KVNB_VAULT."))
-    persona = Unicode(None, allow_none=True, config=True, help=(
-        "The local identity to act as on the local vault (ignored on Azure, where you are who "
-        "`az login` says). Env: KVNB_PERSONA; default: the one `kvnb local login` chose."))
-    cache_ttl = Float(None, allow_none=True, min=0, config=True, help=(
-        "Seconds a fetched secret is reused by %kvget without asking the vault again; 0 turns "
-        "the cache off. Env: KVNB_CACHE_TTL; default 0."))
-    value_ttl = Float(None, allow_none=True, min=0, config=True, help=(
-        "Seconds after which a Secret drops its value from memory and fetches it again on next "
-        "use. Env: KVNB_VALUE_TTL; default: keep it."))
-    peek_policy = Union([Enum(["deny", "allow"]), Int(min=0)], default_value=None, allow_none=True,
-                        config=True, help=(
-        "Whether Secret.peek(n) and %kvget --peek N may show the first characters: 'deny', "
-        "'allow', or the most characters allowed. Env: KVNB_PEEK_POLICY; default 'deny'."))
-    redaction = Bool(None, allow_none=True, config=True, help=(
-        "Scrub fetched values from every output of the kernel. Turn off only if you decide so. "
-        "Env: KVNB_REDACTION (on/off); default on."))
-    redact_min_run = Int(None, allow_none=True, min=8, max=4096, config=True, help=(
-        "Redaction masks any run of this many consecutive characters of a fetched value's forms "
-        "(and whole forms of 6 or more). The save guard and `kvnb scan` read the same setting. "
-        "Env: KVNB_REDACT_MIN_RUN; default 16."))
-    credential_options = Dict(None, allow_none=True, config=True, help=(
-        "Keyword options for DefaultAzureCredential on Azure, e.g. {'exclude_cli_credential': True}; kvnb "
-        "always passes additionally_allowed_tenants=['*'] and excludes the shared token cache. "
-        "Env: KVNB_CREDENTIAL_OPTIONS (JSON); default {}."))
-    export_dir = Unicode(None, allow_none=True, config=True, help=(
-        "Folder for the panel's CSV and HTML exports, relative to the notebook's folder. "
-        "Env: KVNB_EXPORT_DIR; default kvnb-exports."))
+    vault = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help=("The default vault: a name (azDevOpsKV01), a URL, `local` or `local:NAME`. Env: KVNB_VAULT."),
+    )
+    persona = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help=(
+            "The local identity to act as on the local vault (ignored on Azure, where you are who "
+            "`az login` says). Env: KVNB_PERSONA; default: the one `kvnb local login` chose."
+        ),
+    )
+    cache_ttl = Float(
+        None,
+        allow_none=True,
+        min=0,
+        config=True,
+        help=(
+            "Seconds a fetched secret is reused by %kvget without asking the vault again; 0 turns "
+            "the cache off. Env: KVNB_CACHE_TTL; default 0."
+        ),
+    )
+    value_ttl = Float(
+        None,
+        allow_none=True,
+        min=0,
+        config=True,
+        help=(
+            "Seconds after which a Secret drops its value from memory and fetches it again on next "
+            "use. Env: KVNB_VALUE_TTL; default: keep it."
+        ),
+    )
+    peek_policy = Union(
+        [Enum(["deny", "allow"]), Int(min=0)],
+        default_value=None,
+        allow_none=True,
+        config=True,
+        help=(
+            "Whether Secret.peek(n) and %kvget --peek N may show the first characters: 'deny', "
+            "'allow', or the most characters allowed. Env: KVNB_PEEK_POLICY; default 'deny'."
+        ),
+    )
+    redaction = Bool(
+        None,
+        allow_none=True,
+        config=True,
+        help=(
+            "Scrub fetched values from every output of the kernel. Turn off only if you decide so. "
+            "Env: KVNB_REDACTION (on/off); default on."
+        ),
+    )
+    redact_min_run = Int(
+        None,
+        allow_none=True,
+        min=8,
+        max=4096,
+        config=True,
+        help=(
+            "Redaction masks any run of this many consecutive characters of a fetched value's forms "
+            "(and whole forms of 6 or more). The save guard and `kvnb scan` read the same setting. "
+            "Env: KVNB_REDACT_MIN_RUN; default 16."
+        ),
+    )
+    credential_options = Dict(
+        None,
+        allow_none=True,
+        config=True,
+        help=(
+            "Keyword options for DefaultAzureCredential on Azure, e.g. {'exclude_cli_credential': True}; kvnb "
+            "always passes additionally_allowed_tenants=['*'] and excludes the shared token cache. "
+            "Env: KVNB_CREDENTIAL_OPTIONS (JSON); default {}."
+        ),
+    )
+    export_dir = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help=(
+            "Folder for the panel's CSV and HTML exports, relative to the notebook's folder. "
+            "Env: KVNB_EXPORT_DIR; default kvnb-exports."
+        ),
+    )
 
     def effective(self, name: str, argument: Any = None) -> Any:
         """The value in force for *name*: argument → %config → KVNB_* → default."""

@@ -44,6 +44,7 @@ class Form:
 
 # -- character-level encoders (each maps one character to its encoding) --------------------------
 
+
 @lru_cache(maxsize=4096)
 def _json_char(c: str, ascii_only: bool, upper: bool, htmlsafe: bool, slash: bool) -> str:
     text = json.dumps(c, ensure_ascii=ascii_only)[1:-1]
@@ -127,6 +128,7 @@ def _url_char(c: str, safe_set: int, plus: bool, lower: bool) -> str:
 
 
 # -- composing forms ------------------------------------------------------------------------------
+
 
 def _table(text: _Text, encode) -> dict[str, str]:
     """What ``encode`` does to each distinct character of ``text`` (only those it changes)."""
@@ -260,8 +262,9 @@ def _text_forms(raw: _Text) -> list[tuple[_Text, str]]:
         for upper in (False, True):
             for htmlsafe in (False, True):
                 for slash in (False, True):
-                    text = _charwise(raw, partial(_json_char, ascii_only=ascii_only, upper=upper,
-                                                   htmlsafe=htmlsafe, slash=slash))
+                    text = _charwise(
+                        raw, partial(_json_char, ascii_only=ascii_only, upper=upper, htmlsafe=htmlsafe, slash=slash)
+                    )
                     texts.append((text, "json"))
                     if not (upper or htmlsafe or slash):
                         once.append(text)
@@ -269,8 +272,7 @@ def _text_forms(raw: _Text) -> list[tuple[_Text, str]]:
         texts.append((_charwise(text, lambda c: _json_char(c, True, False, False, False)), "json"))
     for quote_char in ("'", '"'):
         for ascii_only in (False, True):
-            texts.append((_charwise(raw, partial(_repr_char, quote_char=quote_char,
-                                                 ascii_only=ascii_only)), "repr"))
+            texts.append((_charwise(raw, partial(_repr_char, quote_char=quote_char, ascii_only=ascii_only)), "repr"))
         texts.append((_bytewise(raw, partial(_bytes_repr, quote_char=quote_char)), "repr"))
     seen: set[str] = set()
     unique = []

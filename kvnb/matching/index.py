@@ -131,6 +131,7 @@ def _new_in_view(view, found: list[Match], matches: list[Match]) -> list[Match]:
     A view shows everything its text shows, shifted; mapping every position back costs a pass
     over the text, so only matches with no counterpart of the same shape in the text are mapped.
     """
+
     def shape(m: Match):
         return m.label, m.form, m.end - m.start, m.whole
 

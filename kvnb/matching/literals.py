@@ -79,8 +79,13 @@ class _HyperscanSet(LiteralSet):
         self._db = None
         if self._encoded:
             self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            self._db.compile(expressions=self._encoded, ids=list(range(len(self._encoded))),
-                             elements=len(self._encoded), flags=0, literal=True)
+            self._db.compile(
+                expressions=self._encoded,
+                ids=list(range(len(self._encoded))),
+                elements=len(self._encoded),
+                flags=0,
+                literal=True,
+            )
         self._local = threading.local()  # a scratch per thread: scans may run in several
 
     def _scratch(self):
@@ -94,8 +99,7 @@ class _HyperscanSet(LiteralSet):
             return []
         found: list[tuple[int, int]] = []
         append = found.append
-        self._db.scan(data, match_event_handler=lambda i, _s, end, _f, _c: append((i, end)),
-                      scratch=self._scratch())
+        self._db.scan(data, match_event_handler=lambda i, _s, end, _f, _c: append((i, end)), scratch=self._scratch())
         return found
 
     def _long_ends(self, text: str, data: bytes | None) -> list[tuple[int, int]]:
@@ -118,14 +122,12 @@ class _HyperscanSet(LiteralSet):
             pass
         return bool(hit)
 
-
     def found_in_each(self, datas: Sequence[bytes]) -> set[int]:
         if self._db is None or not datas:
             return set()
         joined, starts = _joined(datas)
         ends: list[int] = []
-        self._db.scan(joined, match_event_handler=lambda _i, _s, end, _f, _c: ends.append(end),
-                      scratch=self._scratch())
+        self._db.scan(joined, match_event_handler=lambda _i, _s, end, _f, _c: ends.append(end), scratch=self._scratch())
         return {bisect_right(starts, end - 1) for end in ends}
 
 
@@ -173,8 +175,7 @@ def ends_in_sets(sets: Sequence[LiteralSet], text: str, data: bytes | None = Non
         chars += len(data[position:end].decode("utf-8", "surrogatepass"))
         position = end
         to_chars[end] = chars
-    return [sorted(((literal_id, to_chars[end]) for literal_id, end in hits), key=lambda hit: hit[1])
-            for hits in found]
+    return [sorted(((literal_id, to_chars[end]) for literal_id, end in hits), key=lambda hit: hit[1]) for hits in found]
 
 
 class _AhoCorasickSet(LiteralSet):

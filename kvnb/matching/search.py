@@ -142,8 +142,10 @@ class Index:
 
 
 # Of matches with the same span, the simplest explanation names it.
-_KIND_ORDER = {kind: i for i, kind in enumerate(
-    ("raw", "line", "split", "json", "repr", "html", "url", "base64", "base64url", "hex"))}
+_KIND_ORDER = {
+    kind: i
+    for i, kind in enumerate(("raw", "line", "split", "json", "repr", "html", "url", "base64", "base64url", "hex"))
+}
 
 
 def order(match: Match):
@@ -152,14 +154,15 @@ def order(match: Match):
 
 def _common_prefix(text: str, start: int, form: str, offset: int) -> int:
     """How many characters from ``text[start]`` on equal those from ``form[offset]`` on."""
-    return _gallop(lambda a, b: text[start + a : start + b] == form[offset + a : offset + b],
-                   min(len(text) - start, len(form) - offset))
+    return _gallop(
+        lambda a, b: text[start + a : start + b] == form[offset + a : offset + b],
+        min(len(text) - start, len(form) - offset),
+    )
 
 
 def _common_suffix(text: str, end: int, form: str, offset: int) -> int:
     """How many characters before ``text[end]`` equal those before ``form[offset]``."""
-    return _gallop(lambda a, b: text[end - b : end - a] == form[offset - b : offset - a],
-                   min(end, offset))
+    return _gallop(lambda a, b: text[end - b : end - a] == form[offset - b : offset - a], min(end, offset))
 
 
 def _gallop(equal, limit: int) -> int:

@@ -20,8 +20,10 @@ class MinRunError(KvnbError, ValueError):
     def __init__(self, setting: str, given: object) -> None:
         self.setting, self.given = setting, given
         low, high = MIN_RUN_RANGE
-        super().__init__(f"{setting} must be a whole number from {low} to {high} "
-                         f"(characters; default {DEFAULT_MIN_RUN}), not {given!r}.")
+        super().__init__(
+            f"{setting} must be a whole number from {low} to {high} "
+            f"(characters; default {DEFAULT_MIN_RUN}), not {given!r}."
+        )
 
 
 def check_min_run(value: object, setting: str = "redact_min_run") -> int:

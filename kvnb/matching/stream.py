@@ -42,8 +42,7 @@ class StreamScrubber:
         return self._matcher.mask(held, self._replace) if held else ""
 
 
-def scrub_partial(matcher: Matcher, buffer: str,
-                  replace: Callable[[Match], str] = default_mask) -> tuple[str, str]:
+def scrub_partial(matcher: Matcher, buffer: str, replace: Callable[[Match], str] = default_mask) -> tuple[str, str]:
     """``(ready, held)``: ``buffer`` up to the tail a later write could continue, scrubbed, and
     that tail (to be passed in again in front of the next text, or masked when the stream ends)."""
     index = matcher.snapshot()

@@ -11,11 +11,24 @@ import re
 from urllib.parse import unquote, urlsplit
 
 # Keys whose value is a credential (ADO.NET/ODBC, Azure Storage, Service Bus, Event Hubs, Redis).
-SECRET_KEYS = ("password", "pwd", "accountkey", "sharedaccesskey", "sharedaccesssignature",
-               "primarykey", "secondarykey", "secret", "clientsecret", "token", "sig")
+SECRET_KEYS = (
+    "password",
+    "pwd",
+    "accountkey",
+    "sharedaccesskey",
+    "sharedaccesssignature",
+    "primarykey",
+    "secondarykey",
+    "secret",
+    "clientsecret",
+    "token",
+    "sig",
+)
 
-_PAIR = re.compile(r"(?:^|;)\s*([A-Za-z][A-Za-z0-9 _.-]*?)\s*=\s*"
-                   r"(\{(?:[^}]|\}\})*\}|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|[^;]*)")
+_PAIR = re.compile(
+    r"(?:^|;)\s*([A-Za-z][A-Za-z0-9 _.-]*?)\s*=\s*"
+    r"(\{(?:[^}]|\}\})*\}|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|[^;]*)"
+)
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@]*@[^\s]*")
 _QUERY_SECRET = re.compile(r"[?&](?:sig|token|code|key|password|secret)=([^&#\s]+)", re.IGNORECASE)
 

@@ -20,8 +20,11 @@ from kvnb.matching.literals import wrapped_line_breaks
 
 _ANSI = r"\x1b\[[0-?]*[ -/]*[@-~]"
 _TAG = r"<[^<>\n]*>"  # starts with a literal, so ``re`` skips to each "<" in C
-_MARKUP = {(True, False): re.compile(_ANSI), (False, True): re.compile(_TAG),
-           (True, True): re.compile(f"{_ANSI}|{_TAG}")}
+_MARKUP = {
+    (True, False): re.compile(_ANSI),
+    (False, True): re.compile(_TAG),
+    (True, True): re.compile(f"{_ANSI}|{_TAG}"),
+}
 _BYTE_PATTERNS = {pattern: re.compile(pattern.pattern.encode("ascii")) for pattern in _MARKUP.values()}
 # A base64 line of 64 characters or more (PEM wraps at 64, MIME at 76) and its line end, followed
 # by more base64: the line end is cut. (The look-behind starts a try only where a run starts, so

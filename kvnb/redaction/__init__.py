@@ -62,8 +62,9 @@ def install(shell=None, *, registry: Registry | None = None) -> None:
     chosen = registry if registry is not None else globals()["registry"]
     with _lock:
         if _process_hooks is not None and chosen is not _process_registry:
-            raise RuntimeError("Redaction is already installed with another registry; "
-                               "call kvnb.redaction.uninstall() first.")
+            raise RuntimeError(
+                "Redaction is already installed with another registry; call kvnb.redaction.uninstall() first."
+            )
         key = _key(shell)
         if key in _users:
             return

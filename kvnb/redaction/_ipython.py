@@ -112,42 +112,48 @@ class ShellHooks:
         joiner = StreamJoiner(self.registry, original)
         self._joiners.append(joiner)
 
-        def send(stream, msg_or_type, content=None, parent=None, ident=None, buffers=None,
-                 track=False, header=None, metadata=None):
+        def send(
+            stream,
+            msg_or_type,
+            content=None,
+            parent=None,
+            ident=None,
+            buffers=None,
+            track=False,
+            header=None,
+            metadata=None,
+        ):
             if patch.active and self.registry.active:
                 if _is_stream(msg_or_type):
                     text = msg_or_type["content"].get("text")
                     if isinstance(text, str):
-                        ready = joiner.stream_text(
-                            msg_or_type, text, (stream, ident, buffers, track, header, metadata))
+                        ready = joiner.stream_text(msg_or_type, text, (stream, ident, buffers, track, header, metadata))
                         if not ready:
                             return None  # all of it held: it goes out with what follows
-                        msg_or_type = {**msg_or_type,
-                                       "content": {**msg_or_type["content"], "text": ready}}
-                        return original(stream, msg_or_type, None, None, ident, buffers, track,
-                                        header, metadata)
+                        msg_or_type = {**msg_or_type, "content": {**msg_or_type["content"], "text": ready}}
+                        return original(stream, msg_or_type, None, None, ident, buffers, track, header, metadata)
                 joiner.release()  # held stream text goes out before anything else
             if patch.active:
                 if isinstance(msg_or_type, dict):
                     msg = msg_or_type
-                    clean = {key: scrub(msg.get(key)) for key in ("content", "metadata", "buffers")
-                             if key in msg}
+                    clean = {key: scrub(msg.get(key)) for key in ("content", "metadata", "buffers") if key in msg}
                     if any(clean[key] is not msg[key] for key in clean):
                         msg_or_type = {**msg, **clean}
                 else:
                     content, metadata = scrub(content), scrub(metadata)
                 if buffers:
                     buffers = scrub(list(buffers))
-            return original(stream, msg_or_type, content, parent, ident, buffers, track, header,
-                            metadata)
+            return original(stream, msg_or_type, content, parent, ident, buffers, track, header, metadata)
 
         return send
 
 
 def _is_stream(msg_or_type) -> bool:
-    return (isinstance(msg_or_type, dict)
-            and (msg_or_type.get("header") or {}).get("msg_type") == "stream"
-            and isinstance(msg_or_type.get("content"), dict))
+    return (
+        isinstance(msg_or_type, dict)
+        and (msg_or_type.get("header") or {}).get("msg_type") == "stream"
+        and isinstance(msg_or_type.get("content"), dict)
+    )
 
 
 def _sessions(shell) -> list:
@@ -161,4 +167,3 @@ def _sessions(shell) -> list:
         if session is not None and callable(getattr(session, "send", None)):
             found.setdefault(id(session), session)
     return list(found.values())
-

@@ -116,8 +116,9 @@ def code_points(text: str) -> np.ndarray:
 
 
 def pack_tables(tables: dict[int, np.ndarray]) -> bytes:
-    return b"".join(_TABLE_HEAD.pack(length, len(d)) + d.astype("<u8").tobytes()
-                    for length, d in sorted(tables.items()))
+    return b"".join(
+        _TABLE_HEAD.pack(length, len(d)) + d.astype("<u8").tobytes() for length, d in sorted(tables.items())
+    )
 
 
 def unpack_tables(payload: bytes) -> dict[int, np.ndarray]:
@@ -234,8 +235,11 @@ class GuardFile:
         try:
             write()
         except OSError as exc:
-            warnings.warn(f"kvnb save guard: cannot write {self.path} ({exc.strerror}); notebooks saved "
-                          "now are not checked. Set KVNB_HOME to a writable folder.", stacklevel=3)
+            warnings.warn(
+                f"kvnb save guard: cannot write {self.path} ({exc.strerror}); notebooks saved "
+                "now are not checked. Set KVNB_HOME to a writable folder.",
+                stacklevel=3,
+            )
 
 
 def _forms(value: str, k: int) -> list:

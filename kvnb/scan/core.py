@@ -60,7 +60,7 @@ def scan_paths(
         outcome, data = _read(path, max_file_size)
         if binary and outcome == "scanned" and not _is_utf8(data):
             outcome = "binary"  # text in another encoding (a protocol-0 pickle, Latin-1): read as bytes
-        if outcome == "scanned" or outcome == "binary" and binary:
+        if outcome == "scanned" or (outcome == "binary" and binary):
             counts["scanned"] += 1
             counts["bytes"] += len(data)
             read.append((path, data, outcome == "scanned"))
@@ -205,8 +205,11 @@ def _findings_in_binary(path: str, data: bytes, matcher) -> list[Finding]:
                 continue
             # The UTF-8 and Latin-1 readings find a copy twice: one finding per byte offset, the
             # reading that shows more of the value (a Latin-1 copy is whole only in Latin-1).
-            offset = hit.start if unit.pointer == "latin-1" else \
-                len(unit.text[: hit.start].encode("utf-8", "surrogateescape"))
+            offset = (
+                hit.start
+                if unit.pointer == "latin-1"
+                else len(unit.text[: hit.start].encode("utf-8", "surrogateescape"))
+            )
             # No excerpt: the bytes around a copy are noise, and one reading's context can hold
             # what only the other reading shows as part of the value.
             finding = replace(finding, pointer=f"{unit.pointer}, byte {offset}", excerpt=MASK)

@@ -94,20 +94,22 @@ def findings_in(text: str, hits: list[Hit], *, path: str, unit=None) -> list[Fin
     for hit in hits:
         line_start = text.rfind("\n", 0, hit.start) + 1
         line = text.count("\n", 0, hit.start) + 1
-        findings.append(Finding(
-            path=path,
-            label=hit.label,
-            form=hit.form,
-            line=line,
-            column=hit.start - line_start + 1,
-            excerpt=_masked_excerpt(text, hit, hits, line_start),
-            whole=getattr(hit, "whole", True),
-            run=hit.end - hit.start,
-            cell=getattr(unit, "cell", None),
-            part=getattr(unit, "part", None),
-            pointer=getattr(unit, "pointer", None),
-            cell_id=getattr(unit, "cell_id", None),
-        ))
+        findings.append(
+            Finding(
+                path=path,
+                label=hit.label,
+                form=hit.form,
+                line=line,
+                column=hit.start - line_start + 1,
+                excerpt=_masked_excerpt(text, hit, hits, line_start),
+                whole=getattr(hit, "whole", True),
+                run=hit.end - hit.start,
+                cell=getattr(unit, "cell", None),
+                part=getattr(unit, "part", None),
+                pointer=getattr(unit, "pointer", None),
+                cell_id=getattr(unit, "cell_id", None),
+            )
+        )
     return findings
 
 
@@ -143,5 +145,7 @@ def _masked_excerpt(text: str, hit: Hit, hits: list[Hit], line_start: int) -> st
 
 
 def _printable(text: str) -> str:
-    return "".join(char if char.isprintable() and not 0xD800 <= ord(char) <= 0xDFFF else
-                   (" " if char in "\t\r" else "?") for char in text)
+    return "".join(
+        char if char.isprintable() and not 0xD800 <= ord(char) <= 0xDFFF else (" " if char in "\t\r" else "?")
+        for char in text
+    )

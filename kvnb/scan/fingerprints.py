@@ -76,8 +76,12 @@ def export_fingerprints(values: Mapping[str, str], vault_url: str) -> dict:
         if len(value) < MIN_VALUE_LENGTH:
             raise ValueError(f"{label}: values shorter than {MIN_VALUE_LENGTH} characters cannot be searched")
         forms = [
-            {"form": form, "length": len(text), "fingerprint": fingerprint(text, vault_url),
-             "whitespace": any(char.isspace() for char in text)}
+            {
+                "form": form,
+                "length": len(text),
+                "fingerprint": fingerprint(text, vault_url),
+                "whitespace": any(char.isspace() for char in text),
+            }
             for form, text in _forms_of(value)
         ]
         entries.append({"label": label, "vault_url": vault_url, "length": len(value), "forms": forms})
@@ -102,8 +106,10 @@ def load_fingerprints(path: str | os.PathLike) -> list[FingerprintEntry]:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValueError(f"{os.fspath(path)} is not a kvnb fingerprint export (kvnb scan --export-fingerprints)")
     if document.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{os.fspath(path)} has format version {document.get('format_version')!r}; "
-                         f"this kvnb reads version {FORMAT_VERSION}")
+        raise ValueError(
+            f"{os.fspath(path)} has format version {document.get('format_version')!r}; "
+            f"this kvnb reads version {FORMAT_VERSION}"
+        )
     try:
         entries = [
             FingerprintEntry(
@@ -111,8 +117,12 @@ def load_fingerprints(path: str | os.PathLike) -> list[FingerprintEntry]:
                 vault_url=str(entry["vault_url"]),
                 length=int(entry["length"]),
                 forms=tuple(
-                    FingerprintForm(str(form["form"]), int(form["length"]), _checked_hex(form["fingerprint"]),
-                                    bool(form.get("whitespace", True)))
+                    FingerprintForm(
+                        str(form["form"]),
+                        int(form["length"]),
+                        _checked_hex(form["fingerprint"]),
+                        bool(form.get("whitespace", True)),
+                    )
                     for form in entry["forms"]
                 ),
             )
@@ -148,8 +158,11 @@ class _Table:
         length, digests, inner, outer = self.length, self.digests, self._inner, self._outer
         for index in range(start, stop - length + 1):
             # Slicing the encoded line is only right when characters and bytes coincide.
-            window = data[index : index + length] if data is not None else (
-                text[index : index + length].encode("utf-8", "surrogateescape"))
+            window = (
+                data[index : index + length]
+                if data is not None
+                else (text[index : index + length].encode("utf-8", "surrogateescape"))
+            )
             first = inner.copy()
             first.update(window)
             second = outer.copy()
@@ -214,8 +227,11 @@ class FingerprintMatcher:
                 table.search(data, line, 0, len(line), offset, found)
                 continue
             if runs is None:
-                runs = [match.span() for match in _NON_SPACE_RUN.finditer(line)
-                        if match.end() - match.start() >= self._min_length]
+                runs = [
+                    match.span()
+                    for match in _NON_SPACE_RUN.finditer(line)
+                    if match.end() - match.start() >= self._min_length
+                ]
             for start, stop in runs:
                 if stop - start >= table.length:
                     table.search(data, line, start, stop, offset, found)

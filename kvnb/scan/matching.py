@@ -42,8 +42,9 @@ class ValueMatcher:
         self._matcher = Matcher(min_run)
         for label, value in values.items():
             if len(value) < MIN_WHOLE:
-                raise ValueError(f"{label}: values shorter than {MIN_WHOLE} characters cannot be searched "
-                                 "without false positives")
+                raise ValueError(
+                    f"{label}: values shorter than {MIN_WHOLE} characters cannot be searched without false positives"
+                )
             self._matcher.add(value, label)
         self._values = dict(values)
         self._encoded: dict[str, list[bytes]] = {}  # filled on the first base64 hit of a label
@@ -100,7 +101,10 @@ class ValueMatcher:
         """The byte strings the engine base64-encodes for ``label``'s value (and its secret parts)."""
         if label not in self._encoded:
             value = self._values[label]
-            self._encoded[label] = [form.text.encode("utf-8", "surrogatepass")
-                                    for text in [value, *secret_parts(value)]
-                                    for form in forms_of(text, text_only=True) if form.kind in _ENCODED_KINDS]
+            self._encoded[label] = [
+                form.text.encode("utf-8", "surrogatepass")
+                for text in [value, *secret_parts(value)]
+                for form in forms_of(text, text_only=True)
+                if form.kind in _ENCODED_KINDS
+            ]
         return self._encoded[label]

@@ -38,9 +38,12 @@ def notebook_units(text: str) -> list[TextUnit] | None:
     cells = _cells(notebook)
     if cells is None:
         return None
-    units = [TextUnit(None, "metadata", pointer, string)
-             for key, value in notebook.items() if key not in ("cells", "worksheets")
-             for pointer, string in _strings(value, "/" + _escape(key))]
+    units = [
+        TextUnit(None, "metadata", pointer, string)
+        for key, value in notebook.items()
+        if key not in ("cells", "worksheets")
+        for pointer, string in _strings(value, "/" + _escape(key))
+    ]
     for number, (pointer, cell) in enumerate(cells, start=1):
         if not isinstance(cell, dict):
             continue
@@ -56,9 +59,12 @@ def _cells(notebook: dict) -> list[tuple[str, object]] | None:
     if isinstance(notebook.get("cells"), list):  # nbformat 4
         return [(f"/cells/{index}", cell) for index, cell in enumerate(notebook["cells"])]
     if isinstance(notebook.get("worksheets"), list):  # nbformat 3
-        return [(f"/worksheets/{sheet}/cells/{index}", cell)
-                for sheet, worksheet in enumerate(notebook["worksheets"]) if isinstance(worksheet, dict)
-                for index, cell in enumerate(worksheet.get("cells") or [])]
+        return [
+            (f"/worksheets/{sheet}/cells/{index}", cell)
+            for sheet, worksheet in enumerate(notebook["worksheets"])
+            if isinstance(worksheet, dict)
+            for index, cell in enumerate(worksheet.get("cells") or [])
+        ]
     return None
 
 

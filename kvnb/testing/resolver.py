@@ -101,18 +101,31 @@ class DirectoryResolverContract(ResolverContract):
         assert (user.kind, user.user_principal_name, user.app_id) == ("User", known.user_principal_name, None)
         assert user.label == known.user_principal_name and user.enabled is True
         assert (group.kind, group.display_name, group.enabled, group.user_principal_name) == (
-            "Group", known.group_name, None, None)
+            "Group",
+            known.group_name,
+            None,
+            None,
+        )
         assert (app.kind, app.display_name, app.user_principal_name) == (
-            "ServicePrincipal", known.service_principal_name, None)
+            "ServicePrincipal",
+            known.service_principal_name,
+            None,
+        )
         assert app.app_id
 
-    @pytest.mark.parametrize("field, kind", [("user_principal_name", "User"), ("group_name", "Group"),
-                                             ("service_principal_name", "ServicePrincipal")])
+    @pytest.mark.parametrize(
+        "field, kind",
+        [("user_principal_name", "User"), ("group_name", "Group"), ("service_principal_name", "ServicePrincipal")],
+    )
     def test_search_finds_by_user_principal_name_or_display_name(self, resolver, known, field, kind):
         (found,) = resolver.search(getattr(known, field))
         assert found.kind == kind
-        assert found.id == {"User": known.user_id, "Group": known.group_id,
-                            "ServicePrincipal": known.service_principal_id}[kind].lower()
+        assert (
+            found.id
+            == {"User": known.user_id, "Group": known.group_id, "ServicePrincipal": known.service_principal_id}[
+                kind
+            ].lower()
+        )
 
     def test_resolve_principal_by_name_is_the_lookup_by_id(self, resolver, known):
         assert resolve_principal(known.user_principal_name, resolver=resolver) == resolver.get(known.user_id)

@@ -17,9 +17,13 @@ def secrets_summary(secrets: pd.DataFrame, *, now: pd.Timestamp, warning_days: i
     expires = secrets["expires"]
     expired = int((expires < now).sum())
     soon = int(((expires >= now) & (expires < now + pd.Timedelta(days=warning_days))).sum())
-    parts = [f"{int(secrets['enabled'].sum()):,} enabled", f"{int((~secrets['enabled']).sum()):,} disabled",
-             f"{expired:,} expired", f"{soon:,} expiring within {warning_days} d",
-             f"{int(expires.isna().sum()):,} without expiry"]
+    parts = [
+        f"{int(secrets['enabled'].sum()):,} enabled",
+        f"{int((~secrets['enabled']).sum()):,} disabled",
+        f"{expired:,} expired",
+        f"{soon:,} expiring within {warning_days} d",
+        f"{int(expires.isna().sum()):,} without expiry",
+    ]
     counted = int(secrets["version_count"].notna().sum())
     if counted < len(secrets):
         parts.append(f"versions counted {counted:,}/{len(secrets):,}")
@@ -31,8 +35,10 @@ def assignments_summary(assignments: pd.DataFrame) -> str:
     principals = assignments["principal_id"].nunique()
     guests = int((assignments.drop_duplicates("principal_id")["user_type"] == "Guest").sum())
     disabled = int((assignments.drop_duplicates("principal_id")["account_enabled"] == False).sum())  # noqa: E712
-    return (f"{_plural(len(direct), 'role assignment')} ({principals:,} principals with access, "
-            f"{guests:,} guest, {disabled:,} disabled)")
+    return (
+        f"{_plural(len(direct), 'role assignment')} ({principals:,} principals with access, "
+        f"{guests:,} guest, {disabled:,} disabled)"
+    )
 
 
 def reviews_summary(reviews: pd.DataFrame) -> str:
@@ -51,9 +57,12 @@ def findings_summary(findings: pd.DataFrame) -> str:
 def summary_line(frames: dict, *, now: pd.Timestamp, warning_days: int) -> str:
     """One line: each table that exists so far, counted by status; ``frames`` maps tab key → frame."""
     parts = []
-    builders = (("secrets", lambda f: secrets_summary(f, now=now, warning_days=warning_days)),
-                ("role_assignments", assignments_summary), ("reviews", reviews_summary),
-                ("findings", findings_summary))
+    builders = (
+        ("secrets", lambda f: secrets_summary(f, now=now, warning_days=warning_days)),
+        ("role_assignments", assignments_summary),
+        ("reviews", reviews_summary),
+        ("findings", findings_summary),
+    )
     for key, build in builders:
         frame = frames.get(key)
         if frame is not None:

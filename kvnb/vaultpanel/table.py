@@ -43,12 +43,18 @@ RowCallback = Callable[[str, pd.Series], None]
 
 def column_types(frame: pd.DataFrame, columns) -> list[dict]:
     """DataTables ``columnDefs`` naming each shown column's type: numbers sort by value, the rest as text."""
-    numeric = [i for i, c in enumerate(columns) if c in frame.columns and pd.api.types.is_numeric_dtype(frame[c])
-               and not pd.api.types.is_bool_dtype(frame[c])]
+    numeric = [
+        i
+        for i, c in enumerate(columns)
+        if c in frame.columns and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    ]
     text = [i for i in range(len(columns)) if i not in numeric]
     # num-fmt: numbers as kvnb.present writes them ("1,234", "33%", blank for none).
-    return [definition for definition in ({"targets": numeric, "type": "num-fmt"}, {"targets": text, "type": "string"})
-            if definition["targets"]]
+    return [
+        definition
+        for definition in ({"targets": numeric, "type": "num-fmt"}, {"targets": text, "type": "string"})
+        if definition["targets"]
+    ]
 
 
 class TableView:
@@ -59,21 +65,21 @@ class TableView:
         self.spec = spec
         self._on_row = on_row
         self.message = widgets.HTML()
-        self.table: ITable | None = None              # made by activate()
+        self.table: ITable | None = None  # made by activate()
         self.picture = widgets.HTML(layout=widgets.Layout(max_height="360px", overflow="auto"))
         self.detail = widgets.HTML()
         self.table_box = widgets.Box([], layout=widgets.Layout(overflow="auto", width="100%", display="none"))
         self.widget = widgets.VBox([self.message, self.table_box, self.detail, self.picture])
-        self._frame: pd.DataFrame | None = None       # the audit frame last shown
-        self._source: pd.DataFrame | None = None      # it, indexed 0…n-1
-        self._shown_all: pd.DataFrame | None = None   # it as displayed, every row
+        self._frame: pd.DataFrame | None = None  # the audit frame last shown
+        self._source: pd.DataFrame | None = None  # it, indexed 0…n-1
+        self._shown_all: pd.DataFrame | None = None  # it as displayed, every row
         self._haystack: pd.Series | None = None
         self._query = ""
-        self._shown: pd.DataFrame | None = None       # what the table shows (or will, once made)
+        self._shown: pd.DataFrame | None = None  # what the table shows (or will, once made)
         self._options: dict = {}
-        self._stale = False                           # the table shows older rows than _shown
-        self.active = False                           # its tab has been on screen
-        self.rows: pd.DataFrame | None = None         # the audit rows in the table (filtered)
+        self._stale = False  # the table shows older rows than _shown
+        self.active = False  # its tab has been on screen
+        self.rows: pd.DataFrame | None = None  # the audit rows in the table (filtered)
 
     # -- painting ---------------------------------------------------------------------------------
     def show(self, frame: pd.DataFrame, query: str = "", *, note: str = "") -> None:
@@ -85,7 +91,10 @@ class TableView:
             self._frame = frame
             self._source = frame.reset_index(drop=True)
             self._shown_all = display_frame(self.spec.key, self._source)
-            self._options = {**TABLE_OPTIONS, "columnDefs": column_types(self._source, shown_columns(self.spec.key, self._source))}
+            self._options = {
+                **TABLE_OPTIONS,
+                "columnDefs": column_types(self._source, shown_columns(self.spec.key, self._source)),
+            }
             self._haystack = None
         mask = None
         if query.strip():
@@ -149,7 +158,10 @@ class TableView:
 
 def _detail_html(row: pd.Series) -> str:
     """Every column of the selected row, compactly: the table shows only some of them."""
-    cells = "".join(f"<div><b>{escape(str(column))}</b>: {escape(text)}</div>"
-                    for column, text in row_details(row) if text)
-    return ("<div class='kvnb-selected' style='font-size:12px;margin:4px 0;display:grid;gap:2px 16px;"
-            f"grid-template-columns:repeat(auto-fill,minmax(280px,1fr))'>{cells}</div>")
+    cells = "".join(
+        f"<div><b>{escape(str(column))}</b>: {escape(text)}</div>" for column, text in row_details(row) if text
+    )
+    return (
+        "<div class='kvnb-selected' style='font-size:12px;margin:4px 0;display:grid;gap:2px 16px;"
+        f"grid-template-columns:repeat(auto-fill,minmax(280px,1fr))'>{cells}</div>"
+    )

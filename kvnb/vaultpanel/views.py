@@ -17,34 +17,86 @@ from kvnb.audit.findings import ASSIGNMENTS, REVIEWS, SECRETS
 
 @dataclass(frozen=True)
 class TabSpec:
-    key: str                    # the audit table's name ("findings" is built from the findings)
+    key: str  # the audit table's name ("findings" is built from the findings)
     title: str
-    source: str | None          # the audit's source name when the caller may be refused it
-    columns: tuple[str, ...]    # shown, in this order; the rest stay in exports and row details
+    source: str | None  # the audit's source name when the caller may be refused it
+    columns: tuple[str, ...]  # shown, in this order; the rest stay in exports and row details
 
 
 # Few enough columns to fit a notebook cell without scrolling sideways; the selected row's details
 # show every column.
 TABS = (
-    TabSpec("secrets", "Secrets", SECRETS, (
-        "name", "enabled", "expires", "days_to_expiry", "last_rotated", "days_since_rotation", "version_count",
-        "content_type", "tags")),
-    TabSpec("role_assignments", "Role assignments", ASSIGNMENTS, (
-        "principal_name", "role", "scope_kind", "via_group", "reads_secret_values", "principal_type", "privileged",
-        "end_time")),
-    TabSpec("reviews", "Reviews", REVIEWS, (
-        "group", "roles", "status", "reason", "last_completed", "next_due", "days_since_review",
-        "not_reviewed_share", "pending_denies")),
-    TabSpec("findings", "Findings", None, (
-        "severity", "id", "title", "affected_count", "affected", "control", "remediation")),
+    TabSpec(
+        "secrets",
+        "Secrets",
+        SECRETS,
+        (
+            "name",
+            "enabled",
+            "expires",
+            "days_to_expiry",
+            "last_rotated",
+            "days_since_rotation",
+            "version_count",
+            "content_type",
+            "tags",
+        ),
+    ),
+    TabSpec(
+        "role_assignments",
+        "Role assignments",
+        ASSIGNMENTS,
+        (
+            "principal_name",
+            "role",
+            "scope_kind",
+            "via_group",
+            "reads_secret_values",
+            "principal_type",
+            "privileged",
+            "end_time",
+        ),
+    ),
+    TabSpec(
+        "reviews",
+        "Reviews",
+        REVIEWS,
+        (
+            "group",
+            "roles",
+            "status",
+            "reason",
+            "last_completed",
+            "next_due",
+            "days_since_review",
+            "not_reviewed_share",
+            "pending_denies",
+        ),
+    ),
+    TabSpec(
+        "findings",
+        "Findings",
+        None,
+        ("severity", "id", "title", "affected_count", "affected", "control", "remediation"),
+    ),
 )
 TAB_KEYS = tuple(tab.key for tab in TABS)
 _BY_KEY = {tab.key: tab for tab in TABS}
 # Headers as a person says them; the audit's column names stay in exports.
-HEADERS = {"principal_name": "principal", "principal_type": "type", "scope_kind": "scope", "via_group": "via",
-           "reads_secret_values": "reads values", "days_to_expiry": "days left", "days_since_rotation": "days since rotation",
-           "version_count": "versions", "days_since_review": "days since review", "not_reviewed_share": "not reviewed",
-           "affected_count": "affected #", "account_enabled": "enabled account"}
+HEADERS = {
+    "principal_name": "principal",
+    "principal_type": "type",
+    "scope_kind": "scope",
+    "via_group": "via",
+    "reads_secret_values": "reads values",
+    "days_to_expiry": "days left",
+    "days_since_rotation": "days since rotation",
+    "version_count": "versions",
+    "days_since_review": "days since review",
+    "not_reviewed_share": "not reviewed",
+    "affected_count": "affected #",
+    "account_enabled": "enabled account",
+}
 
 
 def tab_spec(key: str) -> TabSpec:
@@ -77,13 +129,19 @@ def _folded_assignments(frame: pd.DataFrame) -> pd.DataFrame:
     """Two facts per column, so the tab fits: scope ``secret/APICaller``, type ``User (guest, disabled)``."""
     folded = frame.copy()
     if "secret" in frame:
-        folded["scope_kind"] = [f"{kind}/{secret}" if isinstance(secret, str) and secret else kind
-                                for kind, secret in zip(frame["scope_kind"], frame["secret"])]
+        folded["scope_kind"] = [
+            f"{kind}/{secret}" if isinstance(secret, str) and secret else kind
+            for kind, secret in zip(frame["scope_kind"], frame["secret"])
+        ]
     if {"user_type", "account_enabled"} <= set(frame.columns):
-        notes = [[note for note, applies in (("guest", user_type == "Guest"), ("disabled", enabled is False)) if applies]
-                 for user_type, enabled in zip(frame["user_type"], frame["account_enabled"])]
-        folded["principal_type"] = [f"{kind} ({', '.join(n)})" if n and isinstance(kind, str) else kind
-                                    for kind, n in zip(frame["principal_type"], notes)]
+        notes = [
+            [note for note, applies in (("guest", user_type == "Guest"), ("disabled", enabled is False)) if applies]
+            for user_type, enabled in zip(frame["user_type"], frame["account_enabled"])
+        ]
+        folded["principal_type"] = [
+            f"{kind} ({', '.join(n)})" if n and isinstance(kind, str) else kind
+            for kind, n in zip(frame["principal_type"], notes)
+        ]
     return folded
 
 

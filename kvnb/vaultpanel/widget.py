@@ -42,8 +42,15 @@ class VaultPanel:
     ``display(panel.widget)``. Secret values are never read: the audit lists metadata only.
     """
 
-    def __init__(self, vault, *, persona: str | None = None, settings: AuditSettings | None = None,
-                 export_dir: str | Path | None = None, start: bool = True):
+    def __init__(
+        self,
+        vault,
+        *,
+        persona: str | None = None,
+        settings: AuditSettings | None = None,
+        export_dir: str | Path | None = None,
+        start: bool = True,
+    ):
         self.vault = vault
         self.persona = persona
         self.settings = settings or AuditSettings()
@@ -51,8 +58,8 @@ class VaultPanel:
         self.audit: VaultAudit | None = None
         self.progress: AuditProgress | None = None
         self.last_refreshed: datetime | None = None
-        self.error: str | None = None       # the last audit's failure, as shown in the panel
-        self.running = False                 # an audit is on its way
+        self.error: str | None = None  # the last audit's failure, as shown in the panel
+        self.running = False  # an audit is on its way
         self._future: Future | None = None
         self._settled = threading.Event()
         self._lock = threading.RLock()
@@ -75,30 +82,41 @@ class VaultPanel:
     # -- widgets ----------------------------------------------------------------------------------
     def _build(self) -> None:
         self.title = widgets.HTML(self._title_html())
-        self.filter = widgets.Text(placeholder="Filter rows (every word, any column)", continuous_update=False,
-                                   layout=widgets.Layout(width="320px"))
+        self.filter = widgets.Text(
+            placeholder="Filter rows (every word, any column)",
+            continuous_update=False,
+            layout=widgets.Layout(width="320px"),
+        )
         self.filter.observe(lambda _: self._repaint_all(), names="value")
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh", tooltip="Audit the vault again")
         self.refresh_button.on_click(lambda _: self._refresh_clicked())
         self.refreshed = widgets.HTML("")
-        self.csv_button = widgets.Button(description="Export CSV", icon="download",
-                                         tooltip="This tab's rows (as filtered), next to the notebook")
+        self.csv_button = widgets.Button(
+            description="Export CSV", icon="download", tooltip="This tab's rows (as filtered), next to the notebook"
+        )
         self.csv_button.on_click(lambda _: self._export_clicked("csv"))
-        self.html_button = widgets.Button(description="Export HTML", icon="download",
-                                          tooltip="The audit report: findings, pictures, every table")
+        self.html_button = widgets.Button(
+            description="Export HTML", icon="download", tooltip="The audit report: findings, pictures, every table"
+        )
         self.html_button.on_click(lambda _: self._export_clicked("html"))
         self.html_button.disabled = True
         self.status = widgets.HTML("")
         self.summary = widgets.HTML("")
         self.views = {spec.key: TableView(spec, self._row_selected) for spec in TABS}
-        self.tabs = widgets.Tab(children=[self.views[key].widget for key in TAB_KEYS],
-                                titles=[spec.title for spec in TABS], selected_index=0)
+        self.tabs = widgets.Tab(
+            children=[self.views[key].widget for key in TAB_KEYS],
+            titles=[spec.title for spec in TABS],
+            selected_index=0,
+        )
         self.tabs.observe(self._tab_shown, names="selected_index")
         self.views[TAB_KEYS[0]].activate()
-        toolbar = widgets.HBox([self.filter, self.refresh_button, self.csv_button, self.html_button,
-                                self.refreshed], layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
-        self.widget = widgets.VBox([self.title, toolbar, self.summary, self.status, self.tabs],
-                                   layout=widgets.Layout(width="100%"))
+        toolbar = widgets.HBox(
+            [self.filter, self.refresh_button, self.csv_button, self.html_button, self.refreshed],
+            layout=widgets.Layout(align_items="center", flex_flow="row wrap"),
+        )
+        self.widget = widgets.VBox(
+            [self.title, toolbar, self.summary, self.status, self.tabs], layout=widgets.Layout(width="100%")
+        )
         self.widget.add_class("kvnb-panel")
         for key in TAB_KEYS:
             self.views[key].show_message("<em>Loading…</em>")
@@ -106,9 +124,11 @@ class VaultPanel:
     def _title_html(self) -> str:
         name = self._vault_name()
         who = self.persona or getattr(self.vault, "persona", None)
-        return (f"<b>Key Vault {escape(name)}</b>"
-                + (f" as <code>{escape(who)}</code>" if who else "")
-                + " <span style='color:#666'>(metadata only: no secret value is read)</span>")
+        return (
+            f"<b>Key Vault {escape(name)}</b>"
+            + (f" as <code>{escape(who)}</code>" if who else "")
+            + " <span style='color:#666'>(metadata only: no secret value is read)</span>"
+        )
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
@@ -125,12 +145,16 @@ class VaultPanel:
             self.refresh_button.disabled = True
             self.refreshed.value = "<em>Refreshing…</em>"
         try:
-            future = start_audit(self.vault, persona=self.persona, settings=self.settings,
-                                 on_progress=lambda progress: self._apply_progress(progress, generation))
+            future = start_audit(
+                self.vault,
+                persona=self.persona,
+                settings=self.settings,
+                on_progress=lambda progress: self._apply_progress(progress, generation),
+            )
         except Exception as exc:  # the vault cannot be opened: say so in the panel, and to the caller
             self._fail(exc, generation)
             raise
-        settled = threading.Event()   # set once the outcome is painted, not merely known
+        settled = threading.Event()  # set once the outcome is painted, not merely known
         self._future, self._settled = future, settled
         future.add_done_callback(lambda done: self._finished(done, generation, settled))
         return future
@@ -185,8 +209,9 @@ class VaultPanel:
             self.progress = progress
             self.title.value = self._title_html()
             self._take_tables(progress.tables)
-            throttled = progress.stage == "versions" and \
-                time.monotonic() - self._painted_at.get("secrets", 0) < REPAINT_SECONDS
+            throttled = (
+                progress.stage == "versions" and time.monotonic() - self._painted_at.get("secrets", 0) < REPAINT_SECONDS
+            )
             keys = [k for k in TAB_KEYS if k != "findings" and not (k == "secrets" and throttled)]
             self._paint(keys)
             pending = f"<em>Findings are judged when every table is in{self._versions_note()}.</em>"
@@ -247,18 +272,25 @@ class VaultPanel:
             if frame is None:
                 reason = self._unavailable.get(spec.source) if spec.source else None
                 if reason:
-                    view.show_message(f"<p style='color:#8d4b00'><b>You cannot see the {escape(spec.title.lower())}"
-                                      f"</b> with this identity. {escape(reason)}</p>")
+                    view.show_message(
+                        f"<p style='color:#8d4b00'><b>You cannot see the {escape(spec.title.lower())}"
+                        f"</b> with this identity. {escape(reason)}</p>"
+                    )
                 elif key != "findings" or self.audit is not None:
                     view.show_message("<em>Loading…</em>")
                 continue
             view.show(frame, query, note=self._note(key))
             self._painted_at[key] = time.monotonic()
-        self.views["secrets"].picture.value = expiry_timeline_svg(
-            self._frames["secrets"], now=self._now(), warning_days=self.settings.min_days_before_expiry) \
-            if self._frames["secrets"] is not None else ""
-        self.views["reviews"].picture.value = review_status_svg(self._frames["reviews"]) \
-            if self._frames["reviews"] is not None else ""
+        self.views["secrets"].picture.value = (
+            expiry_timeline_svg(
+                self._frames["secrets"], now=self._now(), warning_days=self.settings.min_days_before_expiry
+            )
+            if self._frames["secrets"] is not None
+            else ""
+        )
+        self.views["reviews"].picture.value = (
+            review_status_svg(self._frames["reviews"]) if self._frames["reviews"] is not None else ""
+        )
         self.summary.value = self._summary_html()
 
     def _note(self, key: str) -> str:

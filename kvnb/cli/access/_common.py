@@ -50,6 +50,7 @@ def opened(vault: str | None, persona: str | None) -> Iterator[VaultTarget]:
 def vault_command(group: click.Group, name: str, **settings) -> Callable:
     """``@vault_command(access, "whoami")``: a subcommand of *group* with --vault and --persona,
     whose function gets ``target`` (the opened vault) instead of the two options."""
+
     def decorate(fn: Callable) -> click.Command:
         @functools.wraps(fn)
         def run(vault: str | None, persona: str | None, **kwargs):
@@ -62,8 +63,12 @@ def vault_command(group: click.Group, name: str, **settings) -> Callable:
 
 
 output_option = click.option(
-    "--output", type=click.Choice(OUTPUTS), default="table", show_default=True,
-    help="table for people, json (records) for scripts.")
+    "--output",
+    type=click.Choice(OUTPUTS),
+    default="table",
+    show_default=True,
+    help="table for people, json (records) for scripts.",
+)
 
 
 def show(frame: pd.DataFrame, output: str, columns: list[str] | None = None) -> None:

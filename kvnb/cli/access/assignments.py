@@ -25,8 +25,14 @@ def register(access: click.Group) -> None:
     @scope_option
     @click.option("--for", "for_", metavar="DURATION", help="Time-bound, e.g. 61m, 8h, 60d.")
     @click.option("--reason", metavar="TEXT", help="The justification, recorded with a time-bound grant.")
-    def grant(target: VaultTarget, principal: str, role: tuple[str, ...], scope: str | None, for_: str | None,
-              reason: str | None) -> None:
+    def grant(
+        target: VaultTarget,
+        principal: str,
+        role: tuple[str, ...],
+        scope: str | None,
+        for_: str | None,
+        reason: str | None,
+    ) -> None:
         """Assign ROLE to PRINCIPAL (object id, user principal name, group name or persona)."""
         from kvnb.access import grant as grant_role
         from kvnb.access.grants import secret_of_scope
@@ -51,8 +57,12 @@ def register(access: click.Group) -> None:
         place = _where(target, secret)
         if done.removed:
             count = len(done.removed)
-            click.echo(f"Revoked {done.role.name} from {done.principal.label} on {place} "
-                       f"({count} assignment{'s' if count > 1 else ''}).")
+            click.echo(
+                f"Revoked {done.role.name} from {done.principal.label} on {place} "
+                f"({count} assignment{'s' if count > 1 else ''})."
+            )
         else:
-            click.echo(f"{done.principal.label} held no {done.role.name} assignment on {place} to revoke "
-                       "(roles through groups or from above are not touched).")
+            click.echo(
+                f"{done.principal.label} held no {done.role.name} assignment on {place} to revoke "
+                "(roles through groups or from above are not touched)."
+            )

@@ -25,8 +25,10 @@ def register(access: click.Group) -> None:
         from kvnb.surface import access_command
 
         made = request_access(target, justification=reason, **package_or_role(target, " ".join(wanted)))
-        click.echo(f"Requested {made.package_name} (request {made.id}, {made.state}). "
-                   f"Its approvers see it with `{access_command('requests')}`.")
+        click.echo(
+            f"Requested {made.package_name} (request {made.id}, {made.state}). "
+            f"Its approvers see it with `{access_command('requests')}`."
+        )
 
     @vault_command(access, "requests")
     @output_option
@@ -52,5 +54,6 @@ def _decision(access: click.Group, verb: str) -> None:
         from kvnb.governance import approve_request, deny_request
 
         decided = (approve_request if verb == "approve" else deny_request)(target, request_id, justification=reason)
-        note(f"Request {decided.id}: {decided.state}" + (f" ({decided.status})" if decided.status else "") + ".",
-             "table")
+        note(
+            f"Request {decided.id}: {decided.state}" + (f" ({decided.status})" if decided.status else "") + ".", "table"
+        )

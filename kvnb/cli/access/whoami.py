@@ -19,8 +19,10 @@ def _report(target: VaultTarget, secret: str | None, output: str):
     me = whoami(target)
     access = effective_access(target, secret=secret)
     where = f"secret {secret} in {target.name}" if secret else f"vault {target.name}"
-    lines = [f"You are {me.name} ({me.kind}, object id {me.object_id}) in tenant {me.tenant_id}.",
-             f"Your roles on {where}:" if access.roles else f"You hold no role on {where}."]
+    lines = [
+        f"You are {me.name} ({me.kind}, object id {me.object_id}) in tenant {me.tenant_id}.",
+        f"Your roles on {where}:" if access.roles else f"You hold no role on {where}.",
+    ]
     lines += [f"  {role.role_name or role.role_id}: {role.how}" for role in access.roles]
     lines += [f"Note: {text}" for text in access.notes]
     note("\n".join(lines), output)

@@ -137,31 +137,43 @@ def principal_type_for(store, principal_id: str, stated: str | None) -> str:
     if not is_guid(principal_id):
         raise ArmError(400, "InvalidPrincipalId", f"The principal ID '{principal_id}' is not valid. It must be a GUID.")
     if stated is not None and stated not in PRINCIPAL_TYPES:
-        raise ArmError(400, "InvalidRequestContent",
-                       f"The principalType '{stated}' is not valid. Use one of: {', '.join(PRINCIPAL_TYPES)}.")
+        raise ArmError(
+            400,
+            "InvalidRequestContent",
+            f"The principalType '{stated}' is not valid. Use one of: {', '.join(PRINCIPAL_TYPES)}.",
+        )
     row = store.db.execute("SELECT kind FROM principals WHERE id = ?", (principal_id.lower(),)).fetchone()
     if row is None:
-        raise ArmError(400, "PrincipalNotFound", f"Principal {principal_id.replace('-', '')} does not exist in the "
-                       f"directory {store.tenant_id}. Check that you have the correct principal ID.")
+        raise ArmError(
+            400,
+            "PrincipalNotFound",
+            f"Principal {principal_id.replace('-', '')} does not exist in the "
+            f"directory {store.tenant_id}. Check that you have the correct principal ID.",
+        )
     if stated is not None and stated != row["kind"]:
-        raise ArmError(400, "UnmatchedPrincipalType", f"The PrincipalId '{principal_id.replace('-', '')}' has type "
-                       f"'{row['kind']}' , which is different from specified PrincipalType '{stated}'.")
+        raise ArmError(
+            400,
+            "UnmatchedPrincipalType",
+            f"The PrincipalId '{principal_id.replace('-', '')}' has type "
+            f"'{row['kind']}' , which is different from specified PrincipalType '{stated}'.",
+        )
     return row["kind"]
 
 
-def write_attributes(store, role_text: str, principal_id: str, stated_type: str | None = None, *,
-                     source: str = "Request") -> dict:
+def write_attributes(
+    store, role_text: str, principal_id: str, stated_type: str | None = None, *, source: str = "Request"
+) -> dict:
     """The attributes of an assignment being made (``@Request``) or removed (``@Resource``), as the
     caller's conditions read them."""
     row = store.db.execute("SELECT kind FROM principals WHERE id = ?", (principal_id.lower(),)).fetchone()
-    return role_assignment_attributes(source, roles.role_guid(role_text), principal_id,
-                                      row["kind"] if row else stated_type)
+    return role_assignment_attributes(
+        source, roles.role_guid(role_text), principal_id, row["kind"] if row else stated_type
+    )
 
 
 def removal_attributes(record) -> dict:
     """The ``@Resource`` attributes of an assignment (or schedule request) being removed."""
-    return role_assignment_attributes("Resource", record.role_definition_id, record.principal_id,
-                                      record.principal_type)
+    return role_assignment_attributes("Resource", record.role_definition_id, record.principal_id, record.principal_type)
 
 
 def checked_condition(props: dict) -> tuple[str | None, str | None]:
@@ -190,8 +202,9 @@ def known_role_guid(value: str | None) -> str:
     if not is_guid(guid):
         raise ArmError(400, "InvalidRoleDefinitionId", f"The role definition ID '{value}' is not valid.")
     if roles.role_by_id(guid) is None:
-        raise ArmError(400, "RoleDefinitionDoesNotExist",
-                       f"The specified role definition with ID '{guid}' does not exist.")
+        raise ArmError(
+            400, "RoleDefinitionDoesNotExist", f"The specified role definition with ID '{guid}' does not exist."
+        )
     return guid
 
 
@@ -202,8 +215,11 @@ async def create_role_assignment(request: Request) -> JSONResponse:
     scope = parse_scope(request, request.path_params.get("scope", ""))
     name = request.path_params["name"]
     if not is_guid(name):
-        raise ArmError(400, "InvalidRoleAssignmentId",
-                       f"The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID.")
+        raise ArmError(
+            400,
+            "InvalidRoleAssignmentId",
+            f"The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID.",
+        )
     if scope.kind == "root":
         raise ArmError(400, "InvalidScope", "Role assignments at the root scope are not supported by the local vault.")
     props = properties_of(await json_body(request))
@@ -211,24 +227,42 @@ async def create_role_assignment(request: Request) -> JSONResponse:
     principal_id = text_property(props, "principalId", required=True).lower()
     store = request.app.state.service.store
     stated_type = text_property(props, "principalType")
-    require_permission(request, caller, WRITE, assignment_id(scope.path, name),
-                       write_attributes(store, role_text, principal_id, stated_type))
+    require_permission(
+        request,
+        caller,
+        WRITE,
+        assignment_id(scope.path, name),
+        write_attributes(store, role_text, principal_id, stated_type),
+    )
     guid = known_role_guid(role_text)
     principal_type = principal_type_for(store, principal_id, stated_type)
     condition, condition_version = checked_condition(props)
     existing = assignments.get_assignment(store, name)
     if existing is not None:
-        same = (scope_key(existing.scope) == scope_key(scope.path) and existing.principal_id == principal_id
-                and existing.role_definition_id == guid)
+        same = (
+            scope_key(existing.scope) == scope_key(scope.path)
+            and existing.principal_id == principal_id
+            and existing.role_definition_id == guid
+        )
         if not same:
-            raise ArmError(409, "RoleAssignmentUpdateNotPermitted",
-                           "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.")
+            raise ArmError(
+                409,
+                "RoleAssignmentUpdateNotPermitted",
+                "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
+            )
         return JSONResponse(assignment_body(request.app.state.service, existing), status_code=200)
     drop_expired(store, principal_id, guid, scope.path)
     try:
         record = assignments.create_assignment(
-            store, scope.path, guid, principal_id, principal_type, created_by=caller.oid, name=name,
-            description=text_property(props, "description"), condition=condition,
+            store,
+            scope.path,
+            guid,
+            principal_id,
+            principal_type,
+            created_by=caller.oid,
+            name=name,
+            description=text_property(props, "description"),
+            condition=condition,
             condition_version=condition_version,
         )
     except assignments.AssignmentExists:

@@ -22,8 +22,10 @@ from ..server import bodies
 log = logging.getLogger("kvnb.local.arm")
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_ARM_AUDIENCES = ("'https://management.core.windows.net/','https://management.core.windows.net',"
-                  "'https://management.azure.com/','https://management.azure.com'")
+_ARM_AUDIENCES = (
+    "'https://management.core.windows.net/','https://management.core.windows.net',"
+    "'https://management.azure.com/','https://management.azure.com'"
+)
 
 
 class ArmError(Exception):
@@ -34,8 +36,9 @@ class ArmError(Exception):
         self.status, self.code, self.message, self.headers = status, code, message, headers or {}
 
     def response(self) -> JSONResponse:
-        return JSONResponse({"error": {"code": self.code, "message": self.message}},
-                            status_code=self.status, headers=self.headers)
+        return JSONResponse(
+            {"error": {"code": self.code, "message": self.message}}, status_code=self.status, headers=self.headers
+        )
 
 
 def listing(items, render) -> JSONResponse:
@@ -74,28 +77,41 @@ _PROVIDER_TYPE = re.compile(r"/providers/([^/]+)/([^/]+)", re.IGNORECASE)
 def unknown_route(request: Request, status: int) -> Response:
     """ARM's answer for a path the local ARM does not serve (404) or a method a path lacks (405)."""
     if status == 405:  # the message as a public capture shows it (Azure/azure-rest-api-specs#8320)
-        return ArmError(405, "MethodNotAllowed",
-                        f"The requested resource does not support http method '{request.method}'.").response()
+        return ArmError(
+            405, "MethodNotAllowed", f"The requested resource does not support http method '{request.method}'."
+        ).response()
     found = _PROVIDER_TYPE.findall(request.url.path)
     if found:  # ARM's wording for a type a provider does not have, as public captures show it
         namespace, kind = found[-1]
         version = request.query_params.get("api-version", "")
-        return ArmError(404, "InvalidResourceType", f"The resource type '{kind}' could not be found in the "
-                        f"namespace '{namespace}' for api version '{version}'.").response()
+        return ArmError(
+            404,
+            "InvalidResourceType",
+            f"The resource type '{kind}' could not be found in the "
+            f"namespace '{namespace}' for api version '{version}'.",
+        ).response()
     # unverified wording
-    return ArmError(404, "NotFound", f"The local vault's ARM serves no resource at '{request.url.path[:200]}'.").response()
+    return ArmError(
+        404, "NotFound", f"The local vault's ARM serves no resource at '{request.url.path[:200]}'."
+    ).response()
 
 
 # -- request checks ---------------------------------------------------------------------------------
 def require_api_version(request: Request) -> str:
     version = request.query_params.get("api-version", "")
     if not version:
-        raise ArmError(400, "MissingApiVersionParameter",
-                       "The api-version query parameter (?api-version=) is required for all requests.")
+        raise ArmError(
+            400,
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        )
     if not _API_VERSION.match(version):
-        raise ArmError(400, "InvalidApiVersionParameter",
-                       f"The api-version '{version}' is invalid. The supported versions are in the form "
-                       "'yyyy-mm-dd' or 'yyyy-mm-dd-preview'.")
+        raise ArmError(
+            400,
+            "InvalidApiVersionParameter",
+            f"The api-version '{version}' is invalid. The supported versions are in the form "
+            "'yyyy-mm-dd' or 'yyyy-mm-dd-preview'.",
+        )
     return version
 
 
@@ -105,28 +121,42 @@ def authenticate(request: Request) -> Caller:
     header = request.headers.get("authorization", "")
     # ARM's own wording [unverified: assembled from public error captures, not a recorded exchange].
     if not header.strip():
-        _unauthenticated(service, "AuthenticationFailed",
-                         "Authentication failed. The 'Authorization' header is missing.",
-                         "The authentication failed because of missing 'Authorization' header.")
+        _unauthenticated(
+            service,
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is missing.",
+            "The authentication failed because of missing 'Authorization' header.",
+        )
     try:
         return service.authenticate(request, "arm")
     except InvalidToken as exc:
         reason = str(exc).lower()
         if "expired" in reason:
-            _unauthenticated(service, "ExpiredAuthenticationToken", "The access token has expired.",
-                             "The access token expiry UTC time is earlier than current UTC time.")
+            _unauthenticated(
+                service,
+                "ExpiredAuthenticationToken",
+                "The access token has expired.",
+                "The access token expiry UTC time is earlier than current UTC time.",
+            )
         if "audience" in reason:
             audience = _unverified_claim(header, "aud")
-            _unauthenticated(service, "InvalidAuthenticationTokenAudience",
-                             f"The access token has been obtained for wrong audience or resource '{audience}'. "
-                             f"It should exactly match with one of the allowed audiences {_ARM_AUDIENCES}.",
-                             "The access token has been obtained for wrong audience or resource.")
+            _unauthenticated(
+                service,
+                "InvalidAuthenticationTokenAudience",
+                f"The access token has been obtained for wrong audience or resource '{audience}'. "
+                f"It should exactly match with one of the allowed audiences {_ARM_AUDIENCES}.",
+                "The access token has been obtained for wrong audience or resource.",
+            )
         if reason == "missing":
-            _unauthenticated(service, "AuthenticationFailed",
-                             "Authentication failed. The 'Authorization' header is provided in an invalid format.",
-                             "The authentication failed because of an invalid 'Authorization' header.")
-        _unauthenticated(service, "InvalidAuthenticationToken", "The access token is invalid.",
-                         "The access token is invalid.")
+            _unauthenticated(
+                service,
+                "AuthenticationFailed",
+                "Authentication failed. The 'Authorization' header is provided in an invalid format.",
+                "The authentication failed because of an invalid 'Authorization' header.",
+            )
+        _unauthenticated(
+            service, "InvalidAuthenticationToken", "The access token is invalid.", "The access token is invalid."
+        )
 
 
 def _unverified_claim(header: str, claim: str) -> str:
@@ -137,8 +167,10 @@ def _unverified_claim(header: str, claim: str) -> str:
 
 
 def _unauthenticated(service, code: str, message: str, description: str):
-    challenge = (f'Bearer authorization_uri="https://login.windows.net/{service.store.tenant_id}", '
-                 f'error="invalid_token", error_description="{description}"')
+    challenge = (
+        f'Bearer authorization_uri="https://login.windows.net/{service.store.tenant_id}", '
+        f'error="invalid_token", error_description="{description}"'
+    )
     raise ArmError(401, code, message, {"WWW-Authenticate": challenge})
 
 
@@ -149,8 +181,9 @@ async def json_body(request: Request) -> dict:
     except bodies.BodyTooLarge as exc:  # unverified: ARM's code for a body over its 4 MB limit
         raise ArmError(413, "RequestEntityTooLarge", str(exc)) from None
     except bodies.BodyError as exc:
-        raise ArmError(400, "InvalidRequestContent",
-                       f"The request content was invalid and could not be deserialized: {exc}") from None
+        raise ArmError(
+            400, "InvalidRequestContent", f"The request content was invalid and could not be deserialized: {exc}"
+        ) from None
 
 
 def properties_of(body: dict) -> dict:
@@ -176,16 +209,17 @@ def caller_name(caller: Caller) -> str:
     return caller.upn or caller.oid
 
 
-def require_permission(request: Request, caller: Caller, action: str, scope: str,
-                       context: dict | None = None) -> None:
+def require_permission(request: Request, caller: Caller, action: str, scope: str, context: dict | None = None) -> None:
     """403 AuthorizationFailed in ARM's words unless an active assignment grants *action* on *scope*."""
-    decision = request.app.state.service.authorizer.check(caller.oid, action, scope, data_action=False,
-                                                          context=context)
+    decision = request.app.state.service.authorizer.check(caller.oid, action, scope, data_action=False, context=context)
     if not decision.allowed:
-        raise ArmError(403, "AuthorizationFailed",
-                       f"The client '{caller_name(caller)}' with object id '{caller.oid}' does not have authorization "
-                       f"to perform action '{action}' over scope '{scope}' or the scope is invalid. If access was "
-                       "recently granted, please refresh your credentials.")
+        raise ArmError(
+            403,
+            "AuthorizationFailed",
+            f"The client '{caller_name(caller)}' with object id '{caller.oid}' does not have authorization "
+            f"to perform action '{action}' over scope '{scope}' or the scope is invalid. If access was "
+            "recently granted, please refresh your credentials.",
+        )
 
 
 # -- scopes -----------------------------------------------------------------------------------------
@@ -209,8 +243,12 @@ def parse_scope(request: Request, raw: str) -> Scope:
     parts = path.strip("/").split("/")
     subscription = service.store.subscription_id
     if len(parts) < 2 or parts[0].lower() != "subscriptions":
-        raise ArmError(400, "InvalidScope", f"The scope '{path}' is not valid. Give a subscription, a resource group, "
-                       "a key vault or a secret of a key vault.")
+        raise ArmError(
+            400,
+            "InvalidScope",
+            f"The scope '{path}' is not valid. Give a subscription, a resource group, "
+            "a key vault or a secret of a key vault.",
+        )
     if parts[1].lower() != subscription.lower():
         raise ArmError(404, "SubscriptionNotFound", f"The subscription '{parts[1]}' could not be found.")
     if len(parts) == 2:
@@ -218,32 +256,51 @@ def parse_scope(request: Request, raw: str) -> Scope:
     if parts[2].lower() != "resourcegroups" or len(parts) < 4:
         raise ArmError(400, "InvalidScope", f"The scope '{path}' is not valid: expected /resourceGroups/NAME next.")
     group_row = service.store.db.execute(
-        "SELECT resource_group FROM vaults WHERE resource_group = ? COLLATE NOCASE LIMIT 1", (parts[3],)).fetchone()
+        "SELECT resource_group FROM vaults WHERE resource_group = ? COLLATE NOCASE LIMIT 1", (parts[3],)
+    ).fetchone()
     if group_row is None:
         raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{parts[3]}' could not be found.")
     if len(parts) == 4:
         return Scope(path, "resourceGroup", resource_group=group_row[0])
-    if (len(parts) < 7 or parts[4].lower() != "providers" or parts[5].lower() != "microsoft.keyvault"
-            or parts[6].lower() != "vaults" or len(parts) not in (8, 10)):
-        raise ArmError(404, "ResourceNotFound", f"The resource '{path}' was not found: the local vault serves only "
-                       "Microsoft.KeyVault/vaults and their secrets.")
+    if (
+        len(parts) < 7
+        or parts[4].lower() != "providers"
+        or parts[5].lower() != "microsoft.keyvault"
+        or parts[6].lower() != "vaults"
+        or len(parts) not in (8, 10)
+    ):
+        raise ArmError(
+            404,
+            "ResourceNotFound",
+            f"The resource '{path}' was not found: the local vault serves only "
+            "Microsoft.KeyVault/vaults and their secrets.",
+        )
     vault = vault_in_group(service, parts[7], group_row[0])
     if len(parts) == 8:
         return Scope(path, "vault", resource_group=group_row[0], vault=vault["name"])
     if parts[8].lower() != "secrets" or not re.fullmatch(r"[0-9A-Za-z-]{1,127}", parts[9]):
-        raise ArmError(400, "InvalidScope", f"The scope '{path}' is not valid: below a vault only "
-                       "/secrets/NAME (letters, digits and dashes) is a scope.")
+        raise ArmError(
+            400,
+            "InvalidScope",
+            f"The scope '{path}' is not valid: below a vault only "
+            "/secrets/NAME (letters, digits and dashes) is a scope.",
+        )
     return Scope(path, "secret", resource_group=group_row[0], vault=vault["name"], secret=parts[9])
 
 
 def vault_in_group(service, name: str, resource_group: str) -> sqlite3.Row:
     row = service.store.db.execute(
         "SELECT * FROM vaults WHERE name = ? COLLATE NOCASE AND resource_group = ? COLLATE NOCASE",
-        (name, resource_group)).fetchone()
+        (name, resource_group),
+    ).fetchone()
     if row is None:
-        raise ArmError(404, "ResourceNotFound", f"The Resource 'Microsoft.KeyVault/vaults/{name}' under resource "
-                       f"group '{resource_group}' was not found. For more details please go to "
-                       "https://aka.ms/ARMResourceNotFoundFix")
+        raise ArmError(
+            404,
+            "ResourceNotFound",
+            f"The Resource 'Microsoft.KeyVault/vaults/{name}' under resource "
+            f"group '{resource_group}' was not found. For more details please go to "
+            "https://aka.ms/ARMResourceNotFoundFix",
+        )
     return row
 
 
@@ -266,7 +323,9 @@ def is_related(candidate: str, scope: str) -> bool:
 _FILTER_TERM = re.compile(
     r"^\s*(?:(?P<atscope>atScope\(\))|principalId\s+eq\s+'(?P<principal>[^']+)'|"
     r"assignedTo\('(?P<assigned>[^']+)'\)|(?P<astarget>asTarget\(\))|(?P<asrequestor>asRequestor\(\))|"
-    r"roleDefinitionId\s+eq\s+'(?P<role>[^']+)')\s*$", re.IGNORECASE)
+    r"roleDefinitionId\s+eq\s+'(?P<role>[^']+)')\s*$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -288,18 +347,31 @@ def parse_filter(request: Request, allowed: frozenset[str]) -> ListFilter:
             match = _FILTER_TERM.match(term)
             kind = next((k for k, v in (match.groupdict().items() if match else ()) if v), None)
             if kind is None or kind not in allowed:
-                raise ArmError(400, "InvalidFilterInQueryString", f"The filter '{text}' is not supported here. "
-                               f"Supported: {', '.join(sorted(_FILTER_NAMES[k] for k in allowed))}.")
+                raise ArmError(
+                    400,
+                    "InvalidFilterInQueryString",
+                    f"The filter '{text}' is not supported here. "
+                    f"Supported: {', '.join(sorted(_FILTER_NAMES[k] for k in allowed))}.",
+                )
             found[kind] = match[kind]
     return ListFilter(
-        at_scope="atscope" in found, principal_id=_lower(found.get("principal")),
-        assigned_to=_lower(found.get("assigned")), as_target="astarget" in found,
-        as_requestor="asrequestor" in found, role_definition_id=found.get("role"),
+        at_scope="atscope" in found,
+        principal_id=_lower(found.get("principal")),
+        assigned_to=_lower(found.get("assigned")),
+        as_target="astarget" in found,
+        as_requestor="asrequestor" in found,
+        role_definition_id=found.get("role"),
     )
 
 
-_FILTER_NAMES = {"atscope": "atScope()", "principal": "principalId eq '{id}'", "assigned": "assignedTo('{id}')",
-                 "astarget": "asTarget()", "asrequestor": "asRequestor()", "role": "roleDefinitionId eq '{id}'"}
+_FILTER_NAMES = {
+    "atscope": "atScope()",
+    "principal": "principalId eq '{id}'",
+    "assigned": "assignedTo('{id}')",
+    "astarget": "asTarget()",
+    "asrequestor": "asRequestor()",
+    "role": "roleDefinitionId eq '{id}'",
+}
 
 
 def _lower(value: str | None) -> str | None:
@@ -323,8 +395,9 @@ def parse_iso(text: object, name: str) -> int:
     """An ISO 8601 date-time (``Z``, an offset, up to 7 fractional digits) as unix seconds; 400 otherwise."""
     if not isinstance(text, str):
         raise ArmError(400, "InvalidRequestContent", f"'{name}' must be an ISO 8601 date-time string.")
-    match = re.fullmatch(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?", text.strip(),
-                         re.IGNORECASE)
+    match = re.fullmatch(
+        r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?", text.strip(), re.IGNORECASE
+    )
     if not match:
         raise ArmError(400, "InvalidRequestContent", f"'{name}' is not an ISO 8601 date-time: '{text[:40]}'.")
     zone = (match[3] or "Z").upper().replace("Z", "+00:00")
@@ -333,6 +406,9 @@ def parse_iso(text: object, name: str) -> int:
     except (ValueError, OverflowError):  # e.g. month 13, or an offset that leaves year 9999
         raise ArmError(400, "InvalidRequestContent", f"'{name}' is not a valid date-time: '{text[:40]}'.") from None
     if not EARLIEST <= seconds <= LATEST:
-        raise ArmError(400, "InvalidScheduleInfo", f"'{name}' is out of range: give a date-time between "
-                       "1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z.")
+        raise ArmError(
+            400,
+            "InvalidScheduleInfo",
+            f"'{name}' is out of range: give a date-time between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z.",
+        )
     return seconds

@@ -49,8 +49,11 @@ def _matching(request: Request) -> list[roles.RoleDefinition]:
         return list(roles.BUILT_IN_ROLES)
     match = _FILTER.match(text)
     if not match:
-        raise ArmError(400, "InvalidFilterInQueryString",
-                       f"The filter '{text}' is not supported. Use roleName eq '{{name}}' or type eq '{{type}}'.")
+        raise ArmError(
+            400,
+            "InvalidFilterInQueryString",
+            f"The filter '{text}' is not supported. Use roleName eq '{{name}}' or type eq '{{type}}'.",
+        )
     field, value = match[1].lower(), match[2].casefold()
     if field == "rolename":
         return [role for role in roles.BUILT_IN_ROLES if role.role_name.casefold() == value]
@@ -75,8 +78,9 @@ async def get_role_definition(request: Request) -> JSONResponse:
     name = request.path_params["name"]
     role = roles.role_by_id(name)
     if role is None:
-        raise ArmError(404, "RoleDefinitionDoesNotExist",
-                       f"The specified role definition with ID '{name}' does not exist.")
+        raise ArmError(
+            404, "RoleDefinitionDoesNotExist", f"The specified role definition with ID '{name}' does not exist."
+        )
     return JSONResponse(role_definition_body(request.app.state.service, role, root=scope.kind == "root"))
 
 

@@ -35,8 +35,11 @@ def _subscription_body(store) -> dict:
         "tenantId": store.tenant_id,
         "displayName": SUBSCRIPTION_NAME,
         "state": "Enabled",
-        "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01",
-                                 "spendingLimit": "Off"},
+        "subscriptionPolicies": {
+            "locationPlacementId": "Public_2014-09-01",
+            "quotaId": "PayAsYouGo_2014-09-01",
+            "spendingLimit": "Off",
+        },
     }
 
 
@@ -44,8 +47,10 @@ def _sees_subscription(store, caller) -> bool:
     # As on Azure, a subscription is listed to whoever holds a role anywhere in it.
     reach = reach_of(store, caller.oid)
     prefix = f"/subscriptions/{store.subscription_id}".lower()
-    return any(r.principal_id.lower() in reach and (r.scope.lower() + "/").startswith(prefix + "/")
-               for r in current_assignments(store))
+    return any(
+        r.principal_id.lower() in reach and (r.scope.lower() + "/").startswith(prefix + "/")
+        for r in current_assignments(store)
+    )
 
 
 @guarded
@@ -76,22 +81,24 @@ async def metadata_endpoints(request: Request) -> JSONResponse:
     ``--suffix-keyvault-dns ":PORT"`` to ``az cloud register`` instead.
     """
     base = request.app.state.service.base_url(request)
-    return JSONResponse({
-        "name": "KvnbLocal",
-        "portal": base,
-        "gallery": base + "/",
-        "graph": base + "/",
-        "graphAudience": base + "/",
-        "microsoftGraphResourceId": base + "/",
-        "resourceManager": base + "/",
-        "authentication": {
-            "loginEndpoint": base,
-            "audiences": ["https://management.core.windows.net/", "https://management.azure.com/"],
-            "tenant": request.app.state.service.store.tenant_id,
-            "identityProvider": "AAD",
-        },
-        "suffixes": {},
-    })
+    return JSONResponse(
+        {
+            "name": "KvnbLocal",
+            "portal": base,
+            "gallery": base + "/",
+            "graph": base + "/",
+            "graphAudience": base + "/",
+            "microsoftGraphResourceId": base + "/",
+            "resourceManager": base + "/",
+            "authentication": {
+                "loginEndpoint": base,
+                "audiences": ["https://management.core.windows.net/", "https://management.azure.com/"],
+                "tenant": request.app.state.service.store.tenant_id,
+                "identityProvider": "AAD",
+            },
+            "suffixes": {},
+        }
+    )
 
 
 # -- the vault resource -----------------------------------------------------------------------------
@@ -114,8 +121,12 @@ def vault_body(service, row) -> dict:
         "vaultUri": _vault_uri(service, row["name"]),
         "provisioningState": "Succeeded",
         "publicNetworkAccess": row["public_network_access"],
-        "networkAcls": {"bypass": "AzureServices", "defaultAction": row["network_default_action"],
-                        "ipRules": [], "virtualNetworkRules": []},
+        "networkAcls": {
+            "bypass": "AzureServices",
+            "defaultAction": row["network_default_action"],
+            "ipRules": [],
+            "virtualNetworkRules": [],
+        },
     }
     if row["purge_protection"]:  # Azure leaves the property out (null) until it is switched on, for good
         properties["enablePurgeProtection"] = True
@@ -155,8 +166,9 @@ async def list_resources(request: Request) -> JSONResponse:
     caller = authenticate(request)
     service = request.app.state.service
     if request.path_params["subscription"].lower() != service.store.subscription_id.lower():
-        raise ArmError(404, "SubscriptionNotFound",
-                       f"The subscription '{request.path_params['subscription']}' could not be found.")
+        raise ArmError(
+            404, "SubscriptionNotFound", f"The subscription '{request.path_params['subscription']}' could not be found."
+        )
     terms = {key.lower(): value.lower() for key, value in _FILTER_TERM.findall(request.query_params.get("$filter", ""))}
     if terms.get("resourcetype", "microsoft.keyvault/vaults") != "microsoft.keyvault/vaults":
         return JSONResponse({"value": []})
@@ -178,8 +190,11 @@ routes = [
     # `az cloud register` appends the path to the ARM URL as given, trailing slash and all.
     Route("/metadata/endpoints", metadata_endpoints, methods=["GET"]),
     Route("//metadata/endpoints", metadata_endpoints, methods=["GET"]),
-    Route("/subscriptions/{subscription}/{groups}/{group}/providers/Microsoft.KeyVault/vaults/{vault}", get_vault,
-          methods=["GET"]),
+    Route(
+        "/subscriptions/{subscription}/{groups}/{group}/providers/Microsoft.KeyVault/vaults/{vault}",
+        get_vault,
+        methods=["GET"],
+    ),
     *roles.routes,
     *assignments.routes,
     *schedules.routes,

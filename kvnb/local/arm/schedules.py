@@ -53,8 +53,15 @@ _AUTH = "Microsoft.Authorization/"
 REQUESTS = "RoleAssignmentScheduleRequests"
 SCHEDULES = "RoleAssignmentSchedules"
 INSTANCES = "RoleAssignmentScheduleInstances"
-_UNSUPPORTED_TYPES = ("AdminUpdate", "AdminExtend", "AdminRenew", "SelfActivate", "SelfDeactivate", "SelfExtend",
-                      "SelfRenew")
+_UNSUPPORTED_TYPES = (
+    "AdminUpdate",
+    "AdminExtend",
+    "AdminRenew",
+    "SelfActivate",
+    "SelfDeactivate",
+    "SelfExtend",
+    "SelfRenew",
+)
 
 
 def _object_id(scope: str, kind: str, name: str) -> str:
@@ -66,16 +73,28 @@ def _expanded(request: Request, scope: str, role_guid: str, principal_id: str) -
     role = roles.role_by_id(role_guid)
     principal = service.principal(principal_id.lower())
     scope_name = scope.rstrip("/").rsplit("/", 1)[-1] if scope.strip("/") else "Root"
-    scope_type = "subscription" if scope.strip("/").count("/") == 1 else (
-        "resourcegroup" if scope.strip("/").count("/") == 3 else "resource")
+    scope_type = (
+        "subscription"
+        if scope.strip("/").count("/") == 1
+        else ("resourcegroup" if scope.strip("/").count("/") == 3 else "resource")
+    )
     return {
-        "scope": {"id": scope, "displayName": "kvnb local" if scope_type == "subscription" else scope_name,
-                  "type": scope_type},
-        "roleDefinition": {"id": role_definition_id(service.store.subscription_id, role_guid),
-                           "displayName": role.role_name if role else None, "type": role.role_type if role else None},
-        "principal": {"id": principal_id, "displayName": principal["display_name"] if principal else None,
-                      "email": principal["mail"] or principal["upn"] if principal else None,
-                      "type": principal["kind"] if principal else None},
+        "scope": {
+            "id": scope,
+            "displayName": "kvnb local" if scope_type == "subscription" else scope_name,
+            "type": scope_type,
+        },
+        "roleDefinition": {
+            "id": role_definition_id(service.store.subscription_id, role_guid),
+            "displayName": role.role_name if role else None,
+            "type": role.role_type if role else None,
+        },
+        "principal": {
+            "id": principal_id,
+            "displayName": principal["display_name"] if principal else None,
+            "email": principal["mail"] or principal["upn"] if principal else None,
+            "type": principal["kind"] if principal else None,
+        },
     }
 
 
@@ -86,10 +105,12 @@ def request_body(request: Request, item: ScheduleRequest) -> dict:
     in_effect = item.request_type == schedules.ADMIN_ASSIGN and status == schedules.PROVISIONED
     return {
         "properties": {
-            "targetRoleAssignmentScheduleId": (_object_id(item.scope, SCHEDULES, item.schedule_name)
-                                               if item.schedule_name else None),
-            "targetRoleAssignmentScheduleInstanceId": (_object_id(item.scope, INSTANCES, item.assignment_name)
-                                                       if in_effect else None),
+            "targetRoleAssignmentScheduleId": (
+                _object_id(item.scope, SCHEDULES, item.schedule_name) if item.schedule_name else None
+            ),
+            "targetRoleAssignmentScheduleInstanceId": (
+                _object_id(item.scope, INSTANCES, item.assignment_name) if in_effect else None
+            ),
             "scope": item.scope,
             "roleDefinitionId": role_definition_id(service.store.subscription_id, item.role_definition_id),
             "principalId": item.principal_id,
@@ -99,8 +120,11 @@ def request_body(request: Request, item: ScheduleRequest) -> dict:
             "approvalId": None,
             "scheduleInfo": {
                 "startDateTime": iso(item.start_time),
-                "expiration": {"type": item.expiration_type, "endDateTime": iso(item.end_time),
-                               "duration": item.duration},
+                "expiration": {
+                    "type": item.expiration_type,
+                    "endDateTime": iso(item.end_time),
+                    "duration": item.duration,
+                },
             },
             "ticketInfo": {"ticketNumber": item.ticket_number, "ticketSystem": item.ticket_system},
             "justification": item.justification,
@@ -142,14 +166,19 @@ def schedule_body(request: Request, view: ScheduleView, list_scope: str, *, inst
         "expandedProperties": _expanded(request, record.scope, record.role_definition_id, record.principal_id),
     }
     if instance:
-        props.update(roleAssignmentScheduleId=_object_id(record.scope, SCHEDULES, view.name),
-                     originRoleAssignmentId=assignment_id(record.scope, record.name),
-                     linkedRoleEligibilityScheduleInstanceId=None)
+        props.update(
+            roleAssignmentScheduleId=_object_id(record.scope, SCHEDULES, view.name),
+            originRoleAssignmentId=assignment_id(record.scope, record.name),
+            linkedRoleEligibilityScheduleInstanceId=None,
+        )
         name, kind = record.name, INSTANCES
     else:
-        props.update(roleAssignmentScheduleRequestId=(_object_id(record.scope, REQUESTS, view.request_name)
-                                                      if view.request_name else None),
-                     updatedOn=iso(record.updated_on))
+        props.update(
+            roleAssignmentScheduleRequestId=(
+                _object_id(record.scope, REQUESTS, view.request_name) if view.request_name else None
+            ),
+            updatedOn=iso(record.updated_on),
+        )
         name, kind = view.name, SCHEDULES
     return {"properties": props, "name": name, "id": _object_id(record.scope, kind, name), "type": _AUTH + kind}
 
@@ -167,11 +196,18 @@ def _window(store, info: object) -> schedules.Window:
         except ValueError:
             seconds = 0
         if seconds <= 0:
-            raise ArmError(400, "InvalidScheduleInfo", "An AfterDuration expiration needs a positive ISO 8601 "
-                           "'duration' such as PT1H or P30D.")
+            raise ArmError(
+                400,
+                "InvalidScheduleInfo",
+                "An AfterDuration expiration needs a positive ISO 8601 'duration' such as PT1H or P30D.",
+            )
         if start + seconds > LATEST:
-            raise ArmError(400, "InvalidScheduleInfo", f"The duration '{text[:40]}' ends the schedule after "
-                           "9999-12-31T23:59:59Z; give a shorter duration or an earlier start.")
+            raise ArmError(
+                400,
+                "InvalidScheduleInfo",
+                f"The duration '{text[:40]}' ends the schedule after "
+                "9999-12-31T23:59:59Z; give a shorter duration or an earlier start.",
+            )
         return schedules.Window(start, start + seconds, kind, text)
     if kind == "AfterDateTime":
         if not expiration.get("endDateTime"):
@@ -179,8 +215,11 @@ def _window(store, info: object) -> schedules.Window:
         return schedules.Window(start, parse_iso(expiration["endDateTime"], "endDateTime"), kind)
     if kind == "NoExpiration":
         return schedules.Window(start, None, kind)
-    raise ArmError(400, "InvalidScheduleInfo",
-                   f"The expiration type '{kind}' is not valid; use AfterDuration, AfterDateTime or NoExpiration.")
+    raise ArmError(
+        400,
+        "InvalidScheduleInfo",
+        f"The expiration type '{kind}' is not valid; use AfterDuration, AfterDateTime or NoExpiration.",
+    )
 
 
 @guarded
@@ -198,26 +237,46 @@ async def create_request(request: Request) -> JSONResponse:
     principal_id = text_property(props, "principalId", required=True).lower()
     request_type = text_property(props, "requestType", required=True)
     if request_type in _UNSUPPORTED_TYPES:
-        raise ArmError(400, "InvalidRequestType", f"The request type '{request_type}' is not supported by the local "
-                       "vault; use AdminAssign or AdminRemove.")
+        raise ArmError(
+            400,
+            "InvalidRequestType",
+            f"The request type '{request_type}' is not supported by the local vault; use AdminAssign or AdminRemove.",
+        )
     if request_type not in (schedules.ADMIN_ASSIGN, schedules.ADMIN_REMOVE):
         raise ArmError(400, "InvalidRequestType", f"The request type '{request_type}' is not valid.")
     store = request.app.state.service.store
     assign = request_type == schedules.ADMIN_ASSIGN
-    require_permission(request, caller, _AUTH + ("roleAssignments/write" if assign else "roleAssignments/delete"),
-                       _object_id(scope.path, REQUESTS, name),
-                       write_attributes(store, role_text, principal_id, source="Request" if assign else "Resource"))
+    require_permission(
+        request,
+        caller,
+        _AUTH + ("roleAssignments/write" if assign else "roleAssignments/delete"),
+        _object_id(scope.path, REQUESTS, name),
+        write_attributes(store, role_text, principal_id, source="Request" if assign else "Resource"),
+    )
     guid = known_role_guid(role_text)
     principal_type = principal_type_for(store, principal_id, None)
     condition, condition_version = checked_condition(props)
     ticket = props.get("ticketInfo") if isinstance(props.get("ticketInfo"), dict) else {}
-    common = {"scope": scope.path, "role_guid": guid, "principal_id": principal_id, "principal_type": principal_type,
-              "requestor_id": caller.oid, "justification": text_property(props, "justification"),
-              "ticket_number": _text(ticket.get("ticketNumber")), "ticket_system": _text(ticket.get("ticketSystem"))}
+    common = {
+        "scope": scope.path,
+        "role_guid": guid,
+        "principal_id": principal_id,
+        "principal_type": principal_type,
+        "requestor_id": caller.oid,
+        "justification": text_property(props, "justification"),
+        "ticket_number": _text(ticket.get("ticketNumber")),
+        "ticket_system": _text(ticket.get("ticketSystem")),
+    }
     try:
         if request_type == schedules.ADMIN_ASSIGN:
-            item = schedules.admin_assign(store, name, window=_window(store, props.get("scheduleInfo")),
-                                          condition=condition, condition_version=condition_version, **common)
+            item = schedules.admin_assign(
+                store,
+                name,
+                window=_window(store, props.get("scheduleInfo")),
+                condition=condition,
+                condition_version=condition_version,
+                **common,
+            )
         else:
             item = schedules.admin_remove(store, name, **common)
     except ScheduleError as exc:
@@ -246,8 +305,11 @@ async def get_request(request: Request) -> JSONResponse:
     if not own:
         _require_read(request, caller, REQUESTS, scope, False)
     if item is None or scope_key(item.scope) != scope_key(scope.path):
-        raise ArmError(404, "RoleAssignmentScheduleRequestNotFound",
-                       f"The role assignment schedule request '{request.path_params['name']}' is not found.")
+        raise ArmError(
+            404,
+            "RoleAssignmentScheduleRequestNotFound",
+            f"The role assignment schedule request '{request.path_params['name']}' is not found.",
+        )
     return JSONResponse(request_body(request, item))
 
 
@@ -277,11 +339,19 @@ async def cancel(request: Request) -> JSONResponse:
     store = request.app.state.service.store
     item = schedules.get_request(store, request.path_params["name"])
     if item is None or scope_key(item.scope) != scope_key(scope.path):
-        raise ArmError(404, "RoleAssignmentScheduleRequestNotFound",
-                       f"The role assignment schedule request '{request.path_params['name']}' is not found.")
+        raise ArmError(
+            404,
+            "RoleAssignmentScheduleRequestNotFound",
+            f"The role assignment schedule request '{request.path_params['name']}' is not found.",
+        )
     if item.requestor_id.lower() != caller.oid.lower():
-        require_permission(request, caller, _AUTH + "roleAssignments/write", scope.path,
-                           write_attributes(store, item.role_definition_id, item.principal_id))
+        require_permission(
+            request,
+            caller,
+            _AUTH + "roleAssignments/write",
+            scope.path,
+            write_attributes(store, item.role_definition_id, item.principal_id),
+        )
     try:
         schedules.cancel_request(store, item.name)
     except ScheduleError as exc:
@@ -303,8 +373,10 @@ def _views(kind: str):
         if target:
             reach = reach_of(store, target)
             views = [v for v in views if v.principal_id.lower() in reach]
-        return listing(views, lambda view: schedule_body(request, view, scope.path, instance=kind == INSTANCES,
-                                                         by_target=bool(target)))
+        return listing(
+            views,
+            lambda view: schedule_body(request, view, scope.path, instance=kind == INSTANCES, by_target=bool(target)),
+        )
 
     async def get_view(request: Request) -> JSONResponse:
         require_api_version(request)
@@ -317,10 +389,14 @@ def _views(kind: str):
         for view in views:
             view_name = view.assignment.name if kind == INSTANCES else view.name
             if view_name == name and scope_key(view.scope) == scope_key(scope.path):
-                return JSONResponse(schedule_body(request, view, scope.path, instance=kind == INSTANCES,
-                                                  by_target=False))
-        raise ArmError(404, "RoleAssignmentScheduleNotFound" if kind == SCHEDULES else
-                       "RoleAssignmentScheduleInstanceNotFound", f"The {kind[:-1]} '{name}' is not found.")
+                return JSONResponse(
+                    schedule_body(request, view, scope.path, instance=kind == INSTANCES, by_target=False)
+                )
+        raise ArmError(
+            404,
+            "RoleAssignmentScheduleNotFound" if kind == SCHEDULES else "RoleAssignmentScheduleInstanceNotFound",
+            f"The {kind[:-1]} '{name}' is not found.",
+        )
 
     return guarded(list_views), guarded(get_view)
 
@@ -330,10 +406,12 @@ for _kind in (REQUESTS, SCHEDULES, INSTANCES):
     for _segment in (_kind, _kind[0].lower() + _kind[1:]):  # ARM paths are case-insensitive; ids use the capital
         _base = "/{scope:path}/providers/" + _AUTH + _segment
         if _kind == REQUESTS:
-            routes += [Route(_base, list_requests, methods=["GET"]),
-                       Route(_base + "/{name}", get_request, methods=["GET"]),
-                       Route(_base + "/{name}", create_request, methods=["PUT"]),
-                       Route(_base + "/{name}/cancel", cancel, methods=["POST"])]
+            routes += [
+                Route(_base, list_requests, methods=["GET"]),
+                Route(_base + "/{name}", get_request, methods=["GET"]),
+                Route(_base + "/{name}", create_request, methods=["PUT"]),
+                Route(_base + "/{name}/cancel", cancel, methods=["POST"]),
+            ]
         else:
             _list, _get = _views(_kind)
             routes += [Route(_base, _list, methods=["GET"]), Route(_base + "/{name}", _get, methods=["GET"])]

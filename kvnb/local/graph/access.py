@@ -25,13 +25,16 @@ GOVERNANCE_ADMINISTRATOR = "Identity Governance Administrator"
 
 def grant_directory_role(store: Store, role: str, principal_id: str) -> None:
     with store.transaction() as db:
-        db.execute("INSERT OR IGNORE INTO graph_directory_roles (role, principal_id) VALUES (?, ?)",
-                   (role, principal_id.lower()))
+        db.execute(
+            "INSERT OR IGNORE INTO graph_directory_roles (role, principal_id) VALUES (?, ?)",
+            (role, principal_id.lower()),
+        )
 
 
 def holds_directory_role(store: Store, principal_id: str, role: str = GOVERNANCE_ADMINISTRATOR) -> bool:
-    holders = {row[0] for row in store.db.execute(
-        "SELECT principal_id FROM graph_directory_roles WHERE role = ?", (role,))}
+    holders = {
+        row[0] for row in store.db.execute("SELECT principal_id FROM graph_directory_roles WHERE role = ?", (role,))
+    }
     if not holders:
         return False
     principal_id = principal_id.lower()
@@ -47,8 +50,11 @@ def reviewer_ids(store: Store, reviewers_json: str) -> set[str]:
         if len(parts) == 2 and parts[0].lower() == "users":
             ids.add(parts[1].lower())
         elif len(parts) == 3 and parts[0].lower() == "groups":
-            ids |= directory.transitive_members(parts[1]) if parts[2].lower() == "transitivemembers" \
+            ids |= (
+                directory.transitive_members(parts[1])
+                if parts[2].lower() == "transitivemembers"
                 else {p.id for p in directory.members(parts[1])}
+            )
     return ids
 
 

@@ -41,9 +41,11 @@ class GraphError(Exception):
 
 
 def not_found(what: str) -> GraphError:
-    return GraphError(404, "Request_ResourceNotFound",
-                      f"Resource '{what}' does not exist or one of its queried reference-property objects "
-                      "are not present.")
+    return GraphError(
+        404,
+        "Request_ResourceNotFound",
+        f"Resource '{what}' does not exist or one of its queried reference-property objects are not present.",
+    )
 
 
 def denied(message: str = "Insufficient privileges to complete the operation.") -> GraphError:
@@ -142,16 +144,25 @@ class GraphContext:
 def error_response(request: Request, status: int, code: str, message: str, headers: dict | None = None):
     request_id = str(uuid.uuid4())
     client_request_id = request.headers.get("client-request-id") or request_id
-    body = {"error": {"code": code, "message": message, "innerError": {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
-        "request-id": request_id, "client-request-id": client_request_id,
-    }}}
+    body = {
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+                "request-id": request_id,
+                "client-request-id": client_request_id,
+            },
+        }
+    }
     merged = {"request-id": request_id, "client-request-id": client_request_id, **(headers or {})}
     return JSONResponse(body, status_code=status, headers=merged, media_type=_CONTENT_TYPE)
 
 
-_CHALLENGE = (f'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
-              f'client_id="{GRAPH_APP_ID}"')
+_CHALLENGE = (
+    f'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
+    f'client_id="{GRAPH_APP_ID}"'
+)
 
 
 def _token_message(exc: InvalidToken) -> str:
@@ -174,8 +185,9 @@ def graph_route(handler: Callable) -> Callable:
         try:
             caller = service.authenticate(request, "graph")
         except InvalidToken as exc:
-            return error_response(request, 401, "InvalidAuthenticationToken", _token_message(exc),
-                                   {"WWW-Authenticate": _CHALLENGE})
+            return error_response(
+                request, 401, "InvalidAuthenticationToken", _token_message(exc), {"WWW-Authenticate": _CHALLENGE}
+            )
         try:
             result = await handler(GraphContext(request, caller))
         except GraphError as exc:
@@ -221,8 +233,9 @@ def page_size(ctx: GraphContext, default: int = DEFAULT_PAGE) -> int:
     except ValueError:
         raise bad_request(f"Invalid value '{raw}' for $top.", "Request_BadRequest") from None
     if not 1 <= top <= MAX_PAGE:
-        raise bad_request(f"Invalid page size specified: '{top}'. Must be between 1 and {MAX_PAGE} inclusive.",
-                          "Request_BadRequest")
+        raise bad_request(
+            f"Invalid page size specified: '{top}'. Must be between 1 and {MAX_PAGE} inclusive.", "Request_BadRequest"
+        )
     return top
 
 
@@ -230,7 +243,7 @@ def collection(ctx: GraphContext, items: list, context: str, *, default_page: in
     """One page of *items* with `@odata.context` and, when more follow, an absolute `@odata.nextLink`."""
     top = page_size(ctx, default_page)
     start = _skip(ctx.param("$skiptoken"))
-    chunk = items[start:start + top]
+    chunk = items[start : start + top]
     document: dict = {"@odata.context": f"{ctx.root}/$metadata#{context}"}
     if start + top < len(items):
         params = [(k, v) for k, v in ctx.request.query_params.multi_items() if k != "$skiptoken"]

@@ -26,38 +26,81 @@ from .common import (
     select,
 )
 
-ODATA_TYPES = {USER: "#microsoft.graph.user", GROUP: "#microsoft.graph.group",
-               SERVICE_PRINCIPAL: "#microsoft.graph.servicePrincipal"}
+ODATA_TYPES = {
+    USER: "#microsoft.graph.user",
+    GROUP: "#microsoft.graph.group",
+    SERVICE_PRINCIPAL: "#microsoft.graph.servicePrincipal",
+}
 _GETBYIDS_TYPES = {"user": USER, "group": GROUP, "serviceprincipal": SERVICE_PRINCIPAL}
-_DEFAULT_USER = ("id", "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
-                 "officeLocation", "preferredLanguage", "surname", "userPrincipalName")
+_DEFAULT_USER = (
+    "id",
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+)
 MAX_IDS = 1000
 
 
 def _user(p: Principal) -> dict:
     return {
-        "id": p.id, "businessPhones": [], "displayName": p.display_name, "givenName": None, "jobTitle": None,
-        "mail": p.mail, "mobilePhone": None, "officeLocation": None, "preferredLanguage": None, "surname": None,
-        "userPrincipalName": p.upn, "accountEnabled": p.enabled, "userType": p.user_type,
-        "createdDateTime": iso(p.created), "mailNickname": p.handle, "employeeId": None,
+        "id": p.id,
+        "businessPhones": [],
+        "displayName": p.display_name,
+        "givenName": None,
+        "jobTitle": None,
+        "mail": p.mail,
+        "mobilePhone": None,
+        "officeLocation": None,
+        "preferredLanguage": None,
+        "surname": None,
+        "userPrincipalName": p.upn,
+        "accountEnabled": p.enabled,
+        "userType": p.user_type,
+        "createdDateTime": iso(p.created),
+        "mailNickname": p.handle,
+        "employeeId": None,
     }
 
 
 def _group(p: Principal) -> dict:
     return {
-        "id": p.id, "deletedDateTime": None, "classification": None, "createdDateTime": iso(p.created),
-        "description": p.description, "displayName": p.display_name, "groupTypes": [],
-        "isAssignableToRole": None, "mail": p.mail, "mailEnabled": False, "mailNickname": p.handle,
-        "securityEnabled": True, "securityIdentifier": None, "visibility": None,
+        "id": p.id,
+        "deletedDateTime": None,
+        "classification": None,
+        "createdDateTime": iso(p.created),
+        "description": p.description,
+        "displayName": p.display_name,
+        "groupTypes": [],
+        "isAssignableToRole": None,
+        "mail": p.mail,
+        "mailEnabled": False,
+        "mailNickname": p.handle,
+        "securityEnabled": True,
+        "securityIdentifier": None,
+        "visibility": None,
     }
 
 
 def _service_principal(p: Principal) -> dict:
     return {
-        "id": p.id, "deletedDateTime": None, "accountEnabled": p.enabled, "appDisplayName": p.display_name,
-        "appId": p.app_id, "appOwnerOrganizationId": None, "displayName": p.display_name,
-        "servicePrincipalNames": [p.app_id] if p.app_id else [], "servicePrincipalType": "Application",
-        "description": p.description, "tags": [],
+        "id": p.id,
+        "deletedDateTime": None,
+        "accountEnabled": p.enabled,
+        "appDisplayName": p.display_name,
+        "appId": p.app_id,
+        "appOwnerOrganizationId": None,
+        "displayName": p.display_name,
+        "servicePrincipalNames": [p.app_id] if p.app_id else [],
+        "servicePrincipalType": "Application",
+        "description": p.description,
+        "tags": [],
     }
 
 
@@ -111,15 +154,27 @@ def _by_ids(ctx: GraphContext, ids) -> list[Principal]:
 
 
 _FILTERS = {
-    USER: {"id": lambda o: o["id"], "userprincipalname": lambda o: o["userPrincipalName"],
-           "displayname": lambda o: o["displayName"], "mail": lambda o: o["mail"],
-           "usertype": lambda o: o["userType"], "accountenabled": lambda o: o["accountEnabled"],
-           "mailnickname": lambda o: o["mailNickname"]},
-    GROUP: {"id": lambda o: o["id"], "displayname": lambda o: o["displayName"],
-            "mailnickname": lambda o: o["mailNickname"], "securityenabled": lambda o: o["securityEnabled"]},
-    SERVICE_PRINCIPAL: {"id": lambda o: o["id"], "appid": lambda o: o["appId"],
-                        "displayname": lambda o: o["displayName"],
-                        "serviceprincipalnames": lambda o: o["servicePrincipalNames"]},
+    USER: {
+        "id": lambda o: o["id"],
+        "userprincipalname": lambda o: o["userPrincipalName"],
+        "displayname": lambda o: o["displayName"],
+        "mail": lambda o: o["mail"],
+        "usertype": lambda o: o["userType"],
+        "accountenabled": lambda o: o["accountEnabled"],
+        "mailnickname": lambda o: o["mailNickname"],
+    },
+    GROUP: {
+        "id": lambda o: o["id"],
+        "displayname": lambda o: o["displayName"],
+        "mailnickname": lambda o: o["mailNickname"],
+        "securityenabled": lambda o: o["securityEnabled"],
+    },
+    SERVICE_PRINCIPAL: {
+        "id": lambda o: o["id"],
+        "appid": lambda o: o["appId"],
+        "displayname": lambda o: o["displayName"],
+        "serviceprincipalnames": lambda o: o["servicePrincipalNames"],
+    },
 }
 _CONTEXTS = {USER: "users", GROUP: "groups", SERVICE_PRINCIPAL: "servicePrincipals"}
 
@@ -128,8 +183,10 @@ def _list_kind(kind: str):
     async def handler(ctx: GraphContext):
         clauses = parse_filter(ctx.param("$filter"))
         principals = ctx.directory.list_principals(kind)
-        kept_ids = {o["id"] for o in apply_filter([directory_object(p, typed=False) for p in principals],
-                                                  clauses, _FILTERS[kind])}
+        kept_ids = {
+            o["id"]
+            for o in apply_filter([directory_object(p, typed=False) for p in principals], clauses, _FILTERS[kind])
+        }
         kept = [p for p in principals if p.id in kept_ids]
         return collection(ctx, _render(ctx, kept, typed=False), _CONTEXTS[kind])
 
@@ -195,8 +252,10 @@ async def get_by_ids(ctx: GraphContext):
             raise bad_request(f"Invalid object identifier '{raw}'.", "Request_BadRequest") from None
     found = [p for p in _by_ids(ctx, wanted) if kinds is None or p.kind in kinds]
     # Graph answers in no promised order and skips ids it does not find; $select is not supported.
-    return {"@odata.context": f"{ctx.root}/$metadata#directoryObjects",
-            "value": [directory_object(p, typed=True) for p in found]}
+    return {
+        "@odata.context": f"{ctx.root}/$metadata#directoryObjects",
+        "value": [directory_object(p, typed=True) for p in found],
+    }
 
 
 @graph_route

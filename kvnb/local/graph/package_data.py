@@ -23,22 +23,41 @@ OPEN_STATES = ("submitted", "pendingApproval", "delivering")
 _RESULTS = {"approve": "Approved", "approved": "Approved", "deny": "Denied", "denied": "Denied"}
 
 
-def create_package(store: Store, *, display_name: str, description: str | None, group_id: str,
-                   approvers: list[str], catalog_id: str, catalog_name: str, created: int | None = None,
-                   approval_required: bool = True) -> tuple[str, str]:
+def create_package(
+    store: Store,
+    *,
+    display_name: str,
+    description: str | None,
+    group_id: str,
+    approvers: list[str],
+    catalog_id: str,
+    catalog_name: str,
+    created: int | None = None,
+    approval_required: bool = True,
+) -> tuple[str, str]:
     """A package granting membership of *group_id* and its request policy; returns (package, policy) ids."""
     created = store.now() if created is None else created
     package_id, policy_id = str(uuid.uuid4()), str(uuid.uuid4())
     with store.transaction() as db:
-        db.execute("INSERT INTO graph_access_packages (id, display_name, description, catalog_id, catalog_name,"
-                   " group_id, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   (package_id, display_name, description, catalog_id, catalog_name, group_id.lower(), created,
-                    created))
-        db.execute("INSERT INTO graph_package_policies (id, package_id, display_name, description, approvers,"
-                   " approval_required, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   (policy_id, package_id, "Request with approval" if approval_required else "Request",
-                    f"Members of the tenant may request {display_name}.",
-                    json.dumps([a.lower() for a in approvers]), int(approval_required), created, created))
+        db.execute(
+            "INSERT INTO graph_access_packages (id, display_name, description, catalog_id, catalog_name,"
+            " group_id, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (package_id, display_name, description, catalog_id, catalog_name, group_id.lower(), created, created),
+        )
+        db.execute(
+            "INSERT INTO graph_package_policies (id, package_id, display_name, description, approvers,"
+            " approval_required, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                policy_id,
+                package_id,
+                "Request with approval" if approval_required else "Request",
+                f"Members of the tenant may request {display_name}.",
+                json.dumps([a.lower() for a in approvers]),
+                int(approval_required),
+                created,
+                created,
+            ),
+        )
     return package_id, policy_id
 
 
@@ -62,8 +81,9 @@ def request_row(store: Store, request_id: str) -> sqlite3.Row:
 
 
 def policies_of(store: Store, package_id: str) -> list[sqlite3.Row]:
-    return store.db.execute("SELECT * FROM graph_package_policies WHERE package_id = ? ORDER BY created, id",
-                            (package_id,)).fetchall()
+    return store.db.execute(
+        "SELECT * FROM graph_package_policies WHERE package_id = ? ORDER BY created, id", (package_id,)
+    ).fetchall()
 
 
 # -- requests -----------------------------------------------------------------------------------------------
@@ -97,9 +117,19 @@ def create_request(store: Store, caller_id: str, body: dict, *, created: int | N
         db.execute(
             "INSERT INTO graph_package_requests (id, package_id, policy_id, request_type, state, status, target_id,"
             " requestor_id, justification, created, stage_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (request_id, package["id"], policy["id"], kind, "pendingApproval" if needs_approval else "delivering",
-             "PendingApproval" if needs_approval else "Delivering", target_id, caller_id.lower(),
-             justification, created, str(uuid.uuid4())),
+            (
+                request_id,
+                package["id"],
+                policy["id"],
+                kind,
+                "pendingApproval" if needs_approval else "delivering",
+                "PendingApproval" if needs_approval else "Delivering",
+                target_id,
+                caller_id.lower(),
+                justification,
+                created,
+                str(uuid.uuid4()),
+            ),
         )
         if not needs_approval:
             _deliver(store, request_row(store, request_id))
@@ -133,12 +163,17 @@ def _check_self_request(store: Store, caller_id: str, target_id: str) -> None:
 def _check_not_open_or_assigned(store: Store, package_id: str, target_id: str) -> None:
     open_request = store.db.execute(
         f"SELECT id FROM graph_package_requests WHERE package_id = ? AND target_id = ? AND state IN "
-        f"({', '.join('?' * len(OPEN_STATES))})", (package_id, target_id, *OPEN_STATES)).fetchone()
+        f"({', '.join('?' * len(OPEN_STATES))})",
+        (package_id, target_id, *OPEN_STATES),
+    ).fetchone()
     if open_request:
-        raise bad_request(f"There is already an open request ({open_request[0]}) for this access package.",
-                          "ExistingOpenRequest")
-    assigned = store.db.execute("SELECT id FROM graph_package_assignments WHERE package_id = ? AND target_id = ?"
-                                " AND state = 'delivered'", (package_id, target_id)).fetchone()
+        raise bad_request(
+            f"There is already an open request ({open_request[0]}) for this access package.", "ExistingOpenRequest"
+        )
+    assigned = store.db.execute(
+        "SELECT id FROM graph_package_assignments WHERE package_id = ? AND target_id = ? AND state = 'delivered'",
+        (package_id, target_id),
+    ).fetchone()
     if assigned:
         raise bad_request("The target already has this access package.", "AlreadyAssigned")
 
@@ -149,11 +184,16 @@ def _deliver(store: Store, request: sqlite3.Row) -> None:
     now = store.now()
     with store.transaction() as db:
         Directory(store).add_member(package["group_id"], request["target_id"])
-        db.execute("INSERT INTO graph_package_assignments (id, package_id, policy_id, target_id, state, status,"
-                   " created) VALUES (?, ?, ?, ?, 'delivered', 'Delivered', ?)",
-                   (assignment_id, package["id"], request["policy_id"], request["target_id"], now))
-        db.execute("UPDATE graph_package_requests SET state = 'delivered', status = 'Delivered', completed = ?,"
-                   " assignment_id = ? WHERE id = ?", (now, assignment_id, request["id"]))
+        db.execute(
+            "INSERT INTO graph_package_assignments (id, package_id, policy_id, target_id, state, status,"
+            " created) VALUES (?, ?, ?, ?, 'delivered', 'Delivered', ?)",
+            (assignment_id, package["id"], request["policy_id"], request["target_id"], now),
+        )
+        db.execute(
+            "UPDATE graph_package_requests SET state = 'delivered', status = 'Delivered', completed = ?,"
+            " assignment_id = ? WHERE id = ?",
+            (now, assignment_id, request["id"]),
+        )
 
 
 def _admin_remove(store: Store, caller_id: str, assignment_id: str, created: int | None) -> str:
@@ -164,14 +204,25 @@ def _admin_remove(store: Store, caller_id: str, assignment_id: str, created: int
     request_id, now = str(uuid.uuid4()), store.now() if created is None else created
     with store.transaction() as db:
         Directory(store).remove_member(package["group_id"], row["target_id"])
-        db.execute("UPDATE graph_package_assignments SET state = 'expired', status = 'Expired' WHERE id = ?",
-                   (row["id"],))
+        db.execute(
+            "UPDATE graph_package_assignments SET state = 'expired', status = 'Expired' WHERE id = ?", (row["id"],)
+        )
         db.execute(
             "INSERT INTO graph_package_requests (id, package_id, policy_id, request_type, state, status, target_id,"
             " requestor_id, created, completed, assignment_id, stage_id) VALUES (?, ?, ?, 'adminRemove', 'delivered',"
             " 'Delivered', ?, ?, ?, ?, ?, ?)",
-            (request_id, package["id"], row["policy_id"], row["target_id"], caller_id.lower(), now, now, row["id"],
-             str(uuid.uuid4())))
+            (
+                request_id,
+                package["id"],
+                row["policy_id"],
+                row["target_id"],
+                caller_id.lower(),
+                now,
+                now,
+                row["id"],
+                str(uuid.uuid4()),
+            ),
+        )
     return request_id
 
 
@@ -181,8 +232,10 @@ def cancel(store: Store, request: sqlite3.Row, caller_id: str) -> None:
     if request["state"] not in OPEN_STATES:
         raise GraphError(409, "Conflict", f"The request is {request['state']} and cannot be canceled.")
     with store.transaction() as db:
-        db.execute("UPDATE graph_package_requests SET state = 'canceled', status = 'Canceled', completed = ?"
-                   " WHERE id = ?", (store.now(), request["id"]))
+        db.execute(
+            "UPDATE graph_package_requests SET state = 'canceled', status = 'Canceled', completed = ? WHERE id = ?",
+            (store.now(), request["id"]),
+        )
 
 
 # -- approvals ----------------------------------------------------------------------------------------------------
@@ -195,8 +248,9 @@ def is_own(request: sqlite3.Row, principal_id: str) -> bool:
     return principal_id.lower() in (request["requestor_id"], request["target_id"])
 
 
-def decide(store: Store, request: sqlite3.Row, stage_id: str, approver_id: str, result: str,
-           justification: str | None) -> None:
+def decide(
+    store: Store, request: sqlite3.Row, stage_id: str, approver_id: str, result: str, justification: str | None
+) -> None:
     """An approver's Approve (deliver) or Deny on the request's single approval stage."""
     if stage_id.lower() != request["stage_id"]:
         raise not_found(stage_id)
@@ -205,8 +259,10 @@ def decide(store: Store, request: sqlite3.Row, stage_id: str, approver_id: str, 
     if is_own(request, approver_id):
         # Separation of duties, as in Entra ID Governance: a requestor never decides their own request,
         # even as one of its approvers (unverified wording; another approver, or cancel, is the way).
-        raise denied("Approvers cannot approve or deny their own requests: another approver of this access "
-                     "package's policy must decide it, or the requestor can cancel it.")
+        raise denied(
+            "Approvers cannot approve or deny their own requests: another approver of this access "
+            "package's policy must decide it, or the requestor can cancel it."
+        )
     outcome = _RESULTS.get(str(result).lower())
     if outcome is None:
         raise bad_request("reviewResult must be Approve or Deny.")
@@ -214,13 +270,19 @@ def decide(store: Store, request: sqlite3.Row, stage_id: str, approver_id: str, 
         raise GraphError(409, "Conflict", "This request has already been decided.")
     now = store.now()
     with store.transaction() as db:
-        db.execute("UPDATE graph_package_requests SET review_result = ?, reviewed_by = ?, reviewed = ?,"
-                   " review_justification = ? WHERE id = ?",
-                   (outcome, approver_id.lower(), now, justification, request["id"]))
+        db.execute(
+            "UPDATE graph_package_requests SET review_result = ?, reviewed_by = ?, reviewed = ?,"
+            " review_justification = ? WHERE id = ?",
+            (outcome, approver_id.lower(), now, justification, request["id"]),
+        )
         if outcome == "Denied":
-            db.execute("UPDATE graph_package_requests SET state = 'denied', status = 'Denied', completed = ?"
-                       " WHERE id = ?", (now, request["id"]))
+            db.execute(
+                "UPDATE graph_package_requests SET state = 'denied', status = 'Denied', completed = ? WHERE id = ?",
+                (now, request["id"]),
+            )
         else:
-            db.execute("UPDATE graph_package_requests SET state = 'delivering', status = 'Delivering' WHERE id = ?",
-                       (request["id"],))
+            db.execute(
+                "UPDATE graph_package_requests SET state = 'delivering', status = 'Delivering' WHERE id = ?",
+                (request["id"],),
+            )
             _deliver(store, request_row(store, request["id"]))

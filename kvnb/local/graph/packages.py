@@ -45,21 +45,43 @@ def _expand(ctx: GraphContext) -> set[str]:
 def _role_scope(ctx: GraphContext, package: sqlite3.Row) -> dict:
     group = lookup(ctx.directory, package["group_id"])
     name = group.display_name if group else package["group_id"]
-    resource = {"id": package["group_id"], "displayName": name, "originId": package["group_id"],
-                "originSystem": "AadGroup"}
+    resource = {
+        "id": package["group_id"],
+        "displayName": name,
+        "originId": package["group_id"],
+        "originSystem": "AadGroup",
+    }
     return {
-        "id": f"{package['id']}_{package['group_id']}", "createdDateTime": iso(package["created"]),
-        "role": {"id": f"Member_{package['group_id']}", "displayName": "Member", "description": None,
-                 "originId": f"Member_{package['group_id']}", "originSystem": "AadGroup", "resource": resource},
-        "scope": {"id": package["group_id"], "displayName": "Root", "description": "Root Scope",
-                  "originId": package["group_id"], "originSystem": "AadGroup", "isRootScope": True},
+        "id": f"{package['id']}_{package['group_id']}",
+        "createdDateTime": iso(package["created"]),
+        "role": {
+            "id": f"Member_{package['group_id']}",
+            "displayName": "Member",
+            "description": None,
+            "originId": f"Member_{package['group_id']}",
+            "originSystem": "AadGroup",
+            "resource": resource,
+        },
+        "scope": {
+            "id": package["group_id"],
+            "displayName": "Root",
+            "description": "Root Scope",
+            "originId": package["group_id"],
+            "originSystem": "AadGroup",
+            "isRootScope": True,
+        },
     }
 
 
 def _package(ctx: GraphContext, row: sqlite3.Row, expand: set[str] = frozenset()) -> dict:
-    body = {"id": row["id"], "displayName": row["display_name"], "description": row["description"],
-            "isHidden": bool(row["is_hidden"]), "createdDateTime": iso(row["created"]),
-            "modifiedDateTime": iso(row["modified"])}
+    body = {
+        "id": row["id"],
+        "displayName": row["display_name"],
+        "description": row["description"],
+        "isHidden": bool(row["is_hidden"]),
+        "createdDateTime": iso(row["created"]),
+        "modifiedDateTime": iso(row["modified"]),
+    }
     if "assignmentpolicies" in expand:
         body["assignmentPolicies"] = [_policy(ctx, p) for p in data.policies_of(ctx.store, row["id"])]
     if "resourcerolescopes" in expand:
@@ -71,26 +93,48 @@ def _package(ctx: GraphContext, row: sqlite3.Row, expand: set[str] = frozenset()
 
 def _approver(ctx: GraphContext, user_id: str) -> dict:
     user = lookup(ctx.directory, user_id)
-    return {"@odata.type": "#microsoft.graph.singleUser", "userId": user_id,
-            "description": user.display_name if user else None}
+    return {
+        "@odata.type": "#microsoft.graph.singleUser",
+        "userId": user_id,
+        "description": user.display_name if user else None,
+    }
 
 
 def _policy(ctx: GraphContext, row: sqlite3.Row, expand: set[str] = frozenset()) -> dict:
     body = {
-        "id": row["id"], "displayName": row["display_name"], "description": row["description"],
-        "allowedTargetScope": "allMemberUsers", "specificAllowedTargets": [],
-        "createdDateTime": iso(row["created"]), "modifiedDateTime": iso(row["modified"]), "expiration": _NO_EXPIRY,
-        "requestorSettings": {"enableTargetsToSelfAddAccess": True, "enableTargetsToSelfUpdateAccess": False,
-                              "enableTargetsToSelfRemoveAccess": True, "allowCustomAssignmentSchedule": False,
-                              "enableOnBehalfRequestorsToAddAccess": False, "onBehalfRequestors": []},
+        "id": row["id"],
+        "displayName": row["display_name"],
+        "description": row["description"],
+        "allowedTargetScope": "allMemberUsers",
+        "specificAllowedTargets": [],
+        "createdDateTime": iso(row["created"]),
+        "modifiedDateTime": iso(row["modified"]),
+        "expiration": _NO_EXPIRY,
+        "requestorSettings": {
+            "enableTargetsToSelfAddAccess": True,
+            "enableTargetsToSelfUpdateAccess": False,
+            "enableTargetsToSelfRemoveAccess": True,
+            "allowCustomAssignmentSchedule": False,
+            "enableOnBehalfRequestorsToAddAccess": False,
+            "onBehalfRequestors": [],
+        },
         "requestApprovalSettings": {
-            "isApprovalRequiredForAdd": bool(row["approval_required"]), "isApprovalRequiredForUpdate": False,
-            "stages": [{
-                "durationBeforeAutomaticDenial": "P14D", "isApproverJustificationRequired": False,
-                "isEscalationEnabled": False, "durationBeforeEscalation": "PT0S",
-                "primaryApprovers": [_approver(ctx, a) for a in json.loads(row["approvers"])],
-                "fallbackPrimaryApprovers": [], "escalationApprovers": [], "fallbackEscalationApprovers": [],
-            }] if row["approval_required"] else [],
+            "isApprovalRequiredForAdd": bool(row["approval_required"]),
+            "isApprovalRequiredForUpdate": False,
+            "stages": [
+                {
+                    "durationBeforeAutomaticDenial": "P14D",
+                    "isApproverJustificationRequired": False,
+                    "isEscalationEnabled": False,
+                    "durationBeforeEscalation": "PT0S",
+                    "primaryApprovers": [_approver(ctx, a) for a in json.loads(row["approvers"])],
+                    "fallbackPrimaryApprovers": [],
+                    "escalationApprovers": [],
+                    "fallbackEscalationApprovers": [],
+                }
+            ]
+            if row["approval_required"]
+            else [],
         },
         "reviewSettings": None,
     }
@@ -101,16 +145,25 @@ def _policy(ctx: GraphContext, row: sqlite3.Row, expand: set[str] = frozenset())
 
 def _subject(ctx: GraphContext, principal_id: str) -> dict:
     principal = lookup(ctx.directory, principal_id)
-    return {"id": principal_id, "objectId": principal_id,
-            "displayName": principal.display_name if principal else None,
-            "email": principal.mail if principal else None, "principalName": principal.upn if principal else None,
-            "onPremisesSecurityIdentifier": None,
-            "subjectType": "servicePrincipal" if principal and principal.kind == "ServicePrincipal" else "user"}
+    return {
+        "id": principal_id,
+        "objectId": principal_id,
+        "displayName": principal.display_name if principal else None,
+        "email": principal.mail if principal else None,
+        "principalName": principal.upn if principal else None,
+        "onPremisesSecurityIdentifier": None,
+        "subjectType": "servicePrincipal" if principal and principal.kind == "ServicePrincipal" else "user",
+    }
 
 
 def _assignment(ctx: GraphContext, row: sqlite3.Row, expand: set[str] = frozenset()) -> dict:
-    body = {"id": row["id"], "state": row["state"], "status": row["status"], "expiredDateTime": None,
-            "schedule": {"startDateTime": iso(row["created"]), "recurrence": None, "expiration": _NO_EXPIRY}}
+    body = {
+        "id": row["id"],
+        "state": row["state"],
+        "status": row["status"],
+        "expiredDateTime": None,
+        "schedule": {"startDateTime": iso(row["created"]), "recurrence": None, "expiration": _NO_EXPIRY},
+    }
     if "target" in expand:
         body["target"] = _subject(ctx, row["target_id"])
     if "accesspackage" in expand:
@@ -120,35 +173,60 @@ def _assignment(ctx: GraphContext, row: sqlite3.Row, expand: set[str] = frozense
 
 def _request(ctx: GraphContext, row: sqlite3.Row, expand: set[str] = frozenset(), *, state=None, status=None) -> dict:
     body = {
-        "id": row["id"], "requestType": row["request_type"], "state": state or row["state"],
-        "status": status or row["status"], "createdDateTime": iso(row["created"]),
-        "completedDateTime": iso(row["completed"]), "justification": row["justification"],
-        "schedule": {"startDateTime": iso(row["created"]), "recurrence": None,
-                     "expiration": {"endDateTime": None, "duration": None, "type": "notSpecified"}},
+        "id": row["id"],
+        "requestType": row["request_type"],
+        "state": state or row["state"],
+        "status": status or row["status"],
+        "createdDateTime": iso(row["created"]),
+        "completedDateTime": iso(row["completed"]),
+        "justification": row["justification"],
+        "schedule": {
+            "startDateTime": iso(row["created"]),
+            "recurrence": None,
+            "expiration": {"endDateTime": None, "duration": None, "type": "notSpecified"},
+        },
     }
     if "accesspackage" in expand:
         body["accessPackage"] = _package(ctx, data.package_row(ctx.store, row["package_id"]))
     if "requestor" in expand:
         body["requestor"] = _subject(ctx, row["requestor_id"])
     if "assignment" in expand:
-        assigned = row["assignment_id"] and ctx.store.db.execute(
-            "SELECT * FROM graph_package_assignments WHERE id = ?", (row["assignment_id"],)).fetchone()
-        body["assignment"] = _assignment(ctx, assigned, {"target"}) if assigned else {
-            "id": None, "state": None, "status": None, "target": _subject(ctx, row["target_id"])}
+        assigned = (
+            row["assignment_id"]
+            and ctx.store.db.execute(
+                "SELECT * FROM graph_package_assignments WHERE id = ?", (row["assignment_id"],)
+            ).fetchone()
+        )
+        body["assignment"] = (
+            _assignment(ctx, assigned, {"target"})
+            if assigned
+            else {"id": None, "state": None, "status": None, "target": _subject(ctx, row["target_id"])}
+        )
     return body
 
 
 def _approval(ctx: GraphContext, row: sqlite3.Row) -> dict:
     decided = row["review_result"] != "NotReviewed" or row["state"] not in data.OPEN_STATES
-    return {"id": row["id"], "stages": [{
-        "id": row["stage_id"], "displayName": None, "reviewedDateTime": iso(row["reviewed"]),
-        "reviewResult": row["review_result"], "status": "Completed" if decided else "InProgress",
-        "assignedToMe": is_approver(data.approvers_of(ctx.store, row), ctx.caller.oid)
-        and not data.is_own(row, ctx.caller.oid),
-        "justification": row["review_justification"] or "",
-        "reviewedBy": ({"id": row["reviewed_by"], "displayName": _subject(ctx, row["reviewed_by"])["displayName"]}
-                       if row["reviewed_by"] else None),
-    }]}
+    return {
+        "id": row["id"],
+        "stages": [
+            {
+                "id": row["stage_id"],
+                "displayName": None,
+                "reviewedDateTime": iso(row["reviewed"]),
+                "reviewResult": row["review_result"],
+                "status": "Completed" if decided else "InProgress",
+                "assignedToMe": is_approver(data.approvers_of(ctx.store, row), ctx.caller.oid)
+                and not data.is_own(row, ctx.caller.oid),
+                "justification": row["review_justification"] or "",
+                "reviewedBy": (
+                    {"id": row["reviewed_by"], "displayName": _subject(ctx, row["reviewed_by"])["displayName"]}
+                    if row["reviewed_by"]
+                    else None
+                ),
+            }
+        ],
+    }
 
 
 # -- packages and policies ---------------------------------------------------------------------------------------
@@ -158,8 +236,9 @@ _PACKAGE_FILTERS = {"id": lambda p: p["id"], "displayname": lambda p: p["display
 @graph_route
 async def list_packages(ctx: GraphContext):
     rows = ctx.store.db.execute("SELECT * FROM graph_access_packages ORDER BY display_name, id").fetchall()
-    items = apply_filter([_package(ctx, r, _expand(ctx)) for r in rows], parse_filter(ctx.param("$filter")),
-                         _PACKAGE_FILTERS)
+    items = apply_filter(
+        [_package(ctx, r, _expand(ctx)) for r in rows], parse_filter(ctx.param("$filter")), _PACKAGE_FILTERS
+    )
     return collection(ctx, items, "identityGovernance/entitlementManagement/accessPackages")
 
 
@@ -177,17 +256,26 @@ async def package_role_scopes(ctx: GraphContext):
 @graph_route
 async def package_policies(ctx: GraphContext):
     row = data.package_row(ctx.store, ctx.request.path_params["package"])
-    return collection(ctx, [_policy(ctx, p, _expand(ctx)) for p in data.policies_of(ctx.store, row["id"])],
-                      "accessPackageAssignmentPolicies")
+    return collection(
+        ctx,
+        [_policy(ctx, p, _expand(ctx)) for p in data.policies_of(ctx.store, row["id"])],
+        "accessPackageAssignmentPolicies",
+    )
 
 
 @graph_route
 async def list_policies(ctx: GraphContext):
     rows = ctx.store.db.execute("SELECT * FROM graph_package_policies ORDER BY created, id").fetchall()
     items = [_policy(ctx, r, _expand(ctx) | {"accesspackage"}) for r in rows]
-    items = apply_filter(items, parse_filter(ctx.param("$filter")),
-                         {"id": lambda p: p["id"], "displayname": lambda p: p["displayName"],
-                          "accesspackage/id": lambda p: p["accessPackage"]["id"]})
+    items = apply_filter(
+        items,
+        parse_filter(ctx.param("$filter")),
+        {
+            "id": lambda p: p["id"],
+            "displayname": lambda p: p["displayName"],
+            "accesspackage/id": lambda p: p["accessPackage"]["id"],
+        },
+    )
     if "accesspackage" not in _expand(ctx):
         for item in items:
             item.pop("accessPackage")
@@ -204,8 +292,9 @@ _REQUEST_FILTERS = {"state": lambda r: r["state"], "requesttype": lambda r: r["r
 
 
 def _requests_for(ctx: GraphContext, rows: list[sqlite3.Row]) -> dict:
-    items = apply_filter([_request(ctx, r, _expand(ctx)) for r in rows], parse_filter(ctx.param("$filter")),
-                         _REQUEST_FILTERS)
+    items = apply_filter(
+        [_request(ctx, r, _expand(ctx)) for r in rows], parse_filter(ctx.param("$filter")), _REQUEST_FILTERS
+    )
     return collection(ctx, items, "identityGovernance/entitlementManagement/assignmentRequests")
 
 
@@ -226,16 +315,23 @@ def _mine(ctx: GraphContext, on: str) -> list[sqlite3.Row]:
     if on == "createdBy":
         return [r for r in rows if r["requestor_id"] == me]
     if on == "approver":
-        return [r for r in rows if r["state"] == "pendingApproval"
-                and is_approver(data.approvers_of(ctx.store, r), me) and not data.is_own(r, me)]
+        return [
+            r
+            for r in rows
+            if r["state"] == "pendingApproval"
+            and is_approver(data.approvers_of(ctx.store, r), me)
+            and not data.is_own(r, me)
+        ]
     raise bad_request("on must be target, createdBy or approver.")
 
 
 @graph_route
 async def list_requests(ctx: GraphContext):
     if not holds_directory_role(ctx.store, ctx.caller.oid):
-        raise denied("Listing every request needs the Identity Governance Administrator role; use "
-                     "assignmentRequests/filterByCurrentUser(on='target') or (on='approver').")
+        raise denied(
+            "Listing every request needs the Identity Governance Administrator role; use "
+            "assignmentRequests/filterByCurrentUser(on='target') or (on='approver')."
+        )
     return _requests_for(ctx, _all_requests(ctx))
 
 
@@ -257,8 +353,11 @@ async def get_request(ctx: GraphContext):
         return _requests_for(ctx, _mine(ctx, on))
     row = data.request_row(ctx.store, key)
     me = ctx.caller.oid.lower()
-    if me not in (row["target_id"], row["requestor_id"]) and not is_approver(data.approvers_of(ctx.store, row), me) \
-            and not holds_directory_role(ctx.store, me):
+    if (
+        me not in (row["target_id"], row["requestor_id"])
+        and not is_approver(data.approvers_of(ctx.store, row), me)
+        and not holds_directory_role(ctx.store, me)
+    ):
         raise denied()
     return _request(ctx, row, _expand(ctx))
 
@@ -274,15 +373,17 @@ async def list_assignments(ctx: GraphContext):
     if not holds_directory_role(ctx.store, ctx.caller.oid):
         raise denied("Listing every assignment needs the Identity Governance Administrator role.")
     rows = ctx.store.db.execute("SELECT * FROM graph_package_assignments ORDER BY created, id").fetchall()
-    return collection(ctx, [_assignment(ctx, r, _expand(ctx)) for r in rows],
-                      "identityGovernance/entitlementManagement/assignments")
+    return collection(
+        ctx, [_assignment(ctx, r, _expand(ctx)) for r in rows], "identityGovernance/entitlementManagement/assignments"
+    )
 
 
 # -- approvals -------------------------------------------------------------------------------------------------------
 def _approval_row(ctx: GraphContext) -> sqlite3.Row:
     row = data.request_row(ctx.store, ctx.request.path_params["approval"])
-    if not is_approver(data.approvers_of(ctx.store, row), ctx.caller.oid) and \
-            not holds_directory_role(ctx.store, ctx.caller.oid):
+    if not is_approver(data.approvers_of(ctx.store, row), ctx.caller.oid) and not holds_directory_role(
+        ctx.store, ctx.caller.oid
+    ):
         raise denied("Only the request's approvers may read its approval.")
     return row
 
@@ -293,8 +394,11 @@ async def get_approval(ctx: GraphContext):
     if on is not None:
         if on != "approver":
             raise bad_request("on must be approver.")
-        return collection(ctx, [_approval(ctx, r) for r in _mine(ctx, "approver")],
-                          "identityGovernance/entitlementManagement/accessPackageAssignmentApprovals")
+        return collection(
+            ctx,
+            [_approval(ctx, r) for r in _mine(ctx, "approver")],
+            "identityGovernance/entitlementManagement/accessPackageAssignmentApprovals",
+        )
     return _approval(ctx, _approval_row(ctx))
 
 
@@ -317,8 +421,14 @@ async def get_stage(ctx: GraphContext):
 async def update_stage(ctx: GraphContext):
     row = data.request_row(ctx.store, ctx.request.path_params["approval"])
     body = await ctx.body()
-    data.decide(ctx.store, row, ctx.request.path_params["stage"], ctx.caller.oid,
-                field(body, "reviewResult", str, default=""), field(body, "justification", str))
+    data.decide(
+        ctx.store,
+        row,
+        ctx.request.path_params["stage"],
+        ctx.caller.oid,
+        field(body, "reviewResult", str, default=""),
+        field(body, "justification", str),
+    )
     return None
 
 

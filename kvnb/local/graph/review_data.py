@@ -47,11 +47,17 @@ def add_months(timestamp: int, months: int) -> int:
     return int(moment.replace(year=year, month=month, day=day).timestamp())
 
 
-MAX_INTERVAL = 100            # local bounds, far beyond any real review's (Graph documents none)
+MAX_INTERVAL = 100  # local bounds, far beyond any real review's (Graph documents none)
 MAX_DURATION_DAYS = 3650
 MAX_OCCURRENCES = 1000
-_FLAGS = ("mailNotificationsEnabled", "reminderNotificationsEnabled", "justificationRequiredOnApproval",
-          "defaultDecisionEnabled", "autoApplyDecisionsEnabled", "recommendationsEnabled")
+_FLAGS = (
+    "mailNotificationsEnabled",
+    "reminderNotificationsEnabled",
+    "justificationRequiredOnApproval",
+    "defaultDecisionEnabled",
+    "autoApplyDecisionsEnabled",
+    "recommendationsEnabled",
+)
 
 
 def _bounded(container: dict, name: str, low: int, high: int, default: int) -> int:
@@ -109,10 +115,20 @@ def duration(settings: dict) -> int:
 
 
 # -- create ---------------------------------------------------------------------------------------------
-def create_definition(store: Store, *, display_name: str, group_id: str, reviewers: list, settings: dict,
-                      created_by: str | None, transitive: bool = True, created: int | None = None,
-                      description_admins: str | None = None, description_reviewers: str | None = None,
-                      definition_id: str | None = None) -> str:
+def create_definition(
+    store: Store,
+    *,
+    display_name: str,
+    group_id: str,
+    reviewers: list,
+    settings: dict,
+    created_by: str | None,
+    transitive: bool = True,
+    created: int | None = None,
+    description_admins: str | None = None,
+    description_reviewers: str | None = None,
+    definition_id: str | None = None,
+) -> str:
     validate_settings(settings)
     definition_id = definition_id or str(uuid.uuid4())
     created = store.now() if created is None else created
@@ -122,8 +138,19 @@ def create_definition(store: Store, *, display_name: str, group_id: str, reviewe
             "INSERT INTO graph_review_definitions (id, display_name, description_admins, description_reviewers,"
             " scope_query, group_id, reviewers, settings, created, modified, created_by)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (definition_id, display_name, description_admins, description_reviewers, query, group_id.lower(),
-             json.dumps(reviewers), json.dumps(settings), created, created, created_by),
+            (
+                definition_id,
+                display_name,
+                description_admins,
+                description_reviewers,
+                query,
+                group_id.lower(),
+                json.dumps(reviewers),
+                json.dumps(settings),
+                created,
+                created,
+                created_by,
+            ),
         )
     return definition_id
 
@@ -134,8 +161,15 @@ def _recommendation(principal) -> str:
     return "NoInfoAvailable" if principal.user_type == "Guest" else "Approve"
 
 
-def create_instance(store: Store, definition: sqlite3.Row, start: int, *, end: int | None = None,
-                    status: str | None = None, instance_id: str | None = None) -> str:
+def create_instance(
+    store: Store,
+    definition: sqlite3.Row,
+    start: int,
+    *,
+    end: int | None = None,
+    status: str | None = None,
+    instance_id: str | None = None,
+) -> str:
     """An instance reviewing the group's current members; status follows the clock unless given."""
     settings = json.loads(definition["settings"])
     end = start + duration(settings) if end is None else end
@@ -150,14 +184,25 @@ def create_instance(store: Store, definition: sqlite3.Row, start: int, *, end: i
         members = directory.members(group)
     members.sort(key=lambda p: (p.display_name.lower(), p.id))
     with store.transaction() as db:
-        db.execute("INSERT INTO graph_review_instances (id, definition_id, start_time, end_time, status)"
-                   " VALUES (?, ?, ?, ?, ?)", (instance_id, definition["id"], start, end, status))
+        db.execute(
+            "INSERT INTO graph_review_instances (id, definition_id, start_time, end_time, status)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (instance_id, definition["id"], start, end, status),
+        )
         for position, member in enumerate(members):
             db.execute(
                 "INSERT INTO graph_review_decisions (id, instance_id, position, principal_id, principal_kind,"
                 " principal_name, principal_upn, recommendation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (str(uuid.uuid4()), instance_id, position, member.id, member.kind, member.display_name,
-                 member.upn, _recommendation(member)),
+                (
+                    str(uuid.uuid4()),
+                    instance_id,
+                    position,
+                    member.id,
+                    member.kind,
+                    member.display_name,
+                    member.upn,
+                    _recommendation(member),
+                ),
             )
     return instance_id
 
@@ -171,21 +216,25 @@ def definition_row(store: Store, definition_id: str) -> sqlite3.Row:
 
 
 def instance_row(store: Store, definition_id: str, instance_id: str) -> sqlite3.Row:
-    row = store.db.execute("SELECT * FROM graph_review_instances WHERE id = ? AND definition_id = ?",
-                           (instance_id.lower(), definition_id.lower())).fetchone()
+    row = store.db.execute(
+        "SELECT * FROM graph_review_instances WHERE id = ? AND definition_id = ?",
+        (instance_id.lower(), definition_id.lower()),
+    ).fetchone()
     if row is None:
         raise not_found(instance_id)
     return row
 
 
 def instances(store: Store, definition_id: str) -> list[sqlite3.Row]:
-    return store.db.execute("SELECT * FROM graph_review_instances WHERE definition_id = ? ORDER BY start_time, id",
-                            (definition_id,)).fetchall()
+    return store.db.execute(
+        "SELECT * FROM graph_review_instances WHERE definition_id = ? ORDER BY start_time, id", (definition_id,)
+    ).fetchall()
 
 
 def decisions(store: Store, instance_id: str) -> list[sqlite3.Row]:
-    return store.db.execute("SELECT * FROM graph_review_decisions WHERE instance_id = ? ORDER BY position",
-                            (instance_id,)).fetchall()
+    return store.db.execute(
+        "SELECT * FROM graph_review_decisions WHERE instance_id = ? ORDER BY position", (instance_id,)
+    ).fetchall()
 
 
 def definition_status(store: Store, definition: sqlite3.Row) -> str:
@@ -206,18 +255,22 @@ def refresh(store: Store) -> None:
     """Bring every review up to the vault clock (see the module docstring)."""
     now = store.now()
     with store.transaction() as db:
-        for row in db.execute("SELECT * FROM graph_review_instances WHERE status = 'InProgress' AND end_time <= ?",
-                              (now,)).fetchall():
+        for row in db.execute(
+            "SELECT * FROM graph_review_instances WHERE status = 'InProgress' AND end_time <= ?", (now,)
+        ).fetchall():
             _complete(store, row, row["end_time"])
-        db.execute("UPDATE graph_review_instances SET status = 'Applied' WHERE status = 'Applying' AND applied <= ?",
-                   (now - APPLY_SECONDS,))
+        db.execute(
+            "UPDATE graph_review_instances SET status = 'Applied' WHERE status = 'Applying' AND applied <= ?",
+            (now - APPLY_SECONDS,),
+        )
         for definition in db.execute("SELECT * FROM graph_review_definitions").fetchall():
             try:
                 _start_due_instances(store, definition, now)
             except (ValueError, TypeError, KeyError, AttributeError, OverflowError, GraphError) as exc:
                 # A definition an older vault stored unchecked: it stops recurring, the rest carry on.
-                log.warning("Access review %s cannot start its next instance (%s).", definition["id"],
-                            exc.__class__.__name__)
+                log.warning(
+                    "Access review %s cannot start its next instance (%s).", definition["id"], exc.__class__.__name__
+                )
 
 
 def _start_due_instances(store: Store, definition: sqlite3.Row, now: int) -> None:
@@ -243,33 +296,45 @@ def _complete(store: Store, instance: sqlite3.Row, end: int) -> None:
     definition = definition_row(store, instance["definition_id"])
     settings = json.loads(definition["settings"])
     with store.transaction() as db:
-        db.execute("UPDATE graph_review_instances SET status = 'Completed', end_time = ? WHERE id = ?",
-                   (end, instance["id"]))
+        db.execute(
+            "UPDATE graph_review_instances SET status = 'Completed', end_time = ? WHERE id = ?", (end, instance["id"])
+        )
         if not settings.get("autoApplyDecisionsEnabled"):
             return
         default = settings.get("defaultDecision") if settings.get("defaultDecisionEnabled") else None
         if default in ("Approve", "Deny"):
-            db.execute("UPDATE graph_review_decisions SET decision = ?, reviewed_by = ?, reviewed = ?"
-                       " WHERE instance_id = ? AND decision = 'NotReviewed'",
-                       (default, SYSTEM_REVIEWER, end, instance["id"]))
+            db.execute(
+                "UPDATE graph_review_decisions SET decision = ?, reviewed_by = ?, reviewed = ?"
+                " WHERE instance_id = ? AND decision = 'NotReviewed'",
+                (default, SYSTEM_REVIEWER, end, instance["id"]),
+            )
         elif default == "Recommendation":
-            db.execute("UPDATE graph_review_decisions SET decision = recommendation, reviewed_by = ?, reviewed = ?"
-                       " WHERE instance_id = ? AND decision = 'NotReviewed' AND recommendation IN ('Approve', 'Deny')",
-                       (SYSTEM_REVIEWER, end, instance["id"]))
+            db.execute(
+                "UPDATE graph_review_decisions SET decision = recommendation, reviewed_by = ?, reviewed = ?"
+                " WHERE instance_id = ? AND decision = 'NotReviewed' AND recommendation IN ('Approve', 'Deny')",
+                (SYSTEM_REVIEWER, end, instance["id"]),
+            )
         _apply(store, definition, instance["id"], SYSTEM_REVIEWER, end)
 
 
 def stop(store: Store, instance: sqlite3.Row) -> None:
     if instance["status"] != "InProgress":
-        raise GraphError(409, "Conflict", f"The review instance is {instance['status']}; only an instance in "
-                                          "progress can be stopped.")
+        raise GraphError(
+            409,
+            "Conflict",
+            f"The review instance is {instance['status']}; only an instance in progress can be stopped.",
+        )
     _complete(store, instance, store.now())
 
 
 def apply_decisions(store: Store, instance: sqlite3.Row, caller_id: str) -> None:
     if instance["status"] != "Completed":
-        raise GraphError(409, "Conflict", f"The review instance is {instance['status']}; decisions can be applied "
-                                          "only to a completed instance that has not been applied.")
+        raise GraphError(
+            409,
+            "Conflict",
+            f"The review instance is {instance['status']}; decisions can be applied "
+            "only to a completed instance that has not been applied.",
+        )
     _apply(store, definition_row(store, instance["definition_id"]), instance["id"], caller_id, store.now())
 
 
@@ -289,15 +354,24 @@ def _apply(store: Store, definition: sqlite3.Row, instance_id: str, applied_by: 
                 result = "AppliedSuccessfully"
             else:
                 continue
-            db.execute("UPDATE graph_review_decisions SET apply_result = ?, applied_by = ?, applied = ? WHERE id = ?",
-                       (result, applied_by, when, decision["id"]))
-        db.execute("UPDATE graph_review_instances SET status = 'Applying', applied = ? WHERE id = ?",
-                   (when, instance_id))
+            db.execute(
+                "UPDATE graph_review_decisions SET apply_result = ?, applied_by = ?, applied = ? WHERE id = ?",
+                (result, applied_by, when, decision["id"]),
+            )
+        db.execute(
+            "UPDATE graph_review_instances SET status = 'Applying', applied = ? WHERE id = ?", (when, instance_id)
+        )
 
 
 # -- decisions -------------------------------------------------------------------------------------------------
-def record(store: Store, instance: sqlite3.Row, rows: list[sqlite3.Row], reviewer_id: str, decision: str,
-           justification: str | None) -> None:
+def record(
+    store: Store,
+    instance: sqlite3.Row,
+    rows: list[sqlite3.Row],
+    reviewer_id: str,
+    decision: str,
+    justification: str | None,
+) -> None:
     if decision not in DECISIONS:
         raise bad_request(f"Invalid decision '{decision}': use one of {', '.join(DECISIONS)}.")
     if instance["status"] != "InProgress":
@@ -309,5 +383,8 @@ def record(store: Store, instance: sqlite3.Row, rows: list[sqlite3.Row], reviewe
     by = None if decision == "NotReviewed" else reviewer_id
     with store.transaction() as db:
         for row in rows:
-            db.execute("UPDATE graph_review_decisions SET decision = ?, justification = ?, reviewed_by = ?,"
-                       " reviewed = ? WHERE id = ?", (decision, justification, by, reviewed, row["id"]))
+            db.execute(
+                "UPDATE graph_review_decisions SET decision = ?, justification = ?, reviewed_by = ?,"
+                " reviewed = ? WHERE id = ?",
+                (decision, justification, by, reviewed, row["id"]),
+            )

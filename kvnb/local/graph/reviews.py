@@ -35,10 +35,15 @@ from .directory import lookup
 BASE = f"{PREFIX}/identityGovernance/accessReviews/definitions"
 _SCOPE_QUERY = re.compile(r"^/groups/([0-9a-fA-F-]{36})/(transitiveMembers|members)$")
 _SETTINGS_DEFAULTS = {
-    "mailNotificationsEnabled": True, "reminderNotificationsEnabled": True,
-    "justificationRequiredOnApproval": False, "defaultDecisionEnabled": False, "defaultDecision": "None",
-    "instanceDurationInDays": data.DEFAULT_DURATION_DAYS, "autoApplyDecisionsEnabled": False,
-    "recommendationsEnabled": True, "recurrence": None,
+    "mailNotificationsEnabled": True,
+    "reminderNotificationsEnabled": True,
+    "justificationRequiredOnApproval": False,
+    "defaultDecisionEnabled": False,
+    "defaultDecision": "None",
+    "instanceDurationInDays": data.DEFAULT_DURATION_DAYS,
+    "autoApplyDecisionsEnabled": False,
+    "recommendationsEnabled": True,
+    "recurrence": None,
     "applyActions": [{"@odata.type": "#microsoft.graph.removeAccessApplyAction"}],
 }
 
@@ -50,56 +55,87 @@ def _identity(ctx: GraphContext, principal_id: str | None) -> dict:
     if principal_id == data.SYSTEM_REVIEWER:
         return {"id": principal_id, "displayName": "AAD Access Reviews", "userPrincipalName": ""}
     principal = lookup(ctx.directory, principal_id)
-    return {"id": principal_id, "displayName": principal.display_name if principal else "",
-            "userPrincipalName": (principal.upn or "") if principal else ""}
+    return {
+        "id": principal_id,
+        "displayName": principal.display_name if principal else "",
+        "userPrincipalName": (principal.upn or "") if principal else "",
+    }
 
 
 def _scope(query: str) -> dict:
-    return {"@odata.type": "#microsoft.graph.accessReviewQueryScope", "query": query,
-            "queryType": "MicrosoftGraph", "queryRoot": None}
+    return {
+        "@odata.type": "#microsoft.graph.accessReviewQueryScope",
+        "query": query,
+        "queryType": "MicrosoftGraph",
+        "queryRoot": None,
+    }
 
 
 def _definition(ctx: GraphContext, row: sqlite3.Row) -> dict:
     return {
-        "id": row["id"], "displayName": row["display_name"], "createdDateTime": iso(row["created"]),
-        "lastModifiedDateTime": iso(row["modified"]), "status": data.definition_status(ctx.store, row),
-        "descriptionForAdmins": row["description_admins"], "descriptionForReviewers": row["description_reviewers"],
-        "createdBy": _identity(ctx, row["created_by"]), "scope": _scope(row["scope_query"]),
-        "instanceEnumerationScope": None, "reviewers": json.loads(row["reviewers"]), "fallbackReviewers": [],
-        "backupReviewers": [], "settings": {**_SETTINGS_DEFAULTS, **json.loads(row["settings"])},
+        "id": row["id"],
+        "displayName": row["display_name"],
+        "createdDateTime": iso(row["created"]),
+        "lastModifiedDateTime": iso(row["modified"]),
+        "status": data.definition_status(ctx.store, row),
+        "descriptionForAdmins": row["description_admins"],
+        "descriptionForReviewers": row["description_reviewers"],
+        "createdBy": _identity(ctx, row["created_by"]),
+        "scope": _scope(row["scope_query"]),
+        "instanceEnumerationScope": None,
+        "reviewers": json.loads(row["reviewers"]),
+        "fallbackReviewers": [],
+        "backupReviewers": [],
+        "settings": {**_SETTINGS_DEFAULTS, **json.loads(row["settings"])},
     }
 
 
 def _instance(row: sqlite3.Row, definition: sqlite3.Row) -> dict:
     return {
-        "id": row["id"], "startDateTime": iso(row["start_time"]), "endDateTime": iso(row["end_time"]),
-        "status": row["status"], "scope": _scope(definition["scope_query"]),
-        "reviewers": json.loads(definition["reviewers"]), "fallbackReviewers": [],
+        "id": row["id"],
+        "startDateTime": iso(row["start_time"]),
+        "endDateTime": iso(row["end_time"]),
+        "status": row["status"],
+        "scope": _scope(definition["scope_query"]),
+        "reviewers": json.loads(definition["reviewers"]),
+        "fallbackReviewers": [],
     }
 
 
 def _principal(row: sqlite3.Row) -> dict:
     if row["principal_kind"] == SERVICE_PRINCIPAL:
-        return {"@odata.type": "#microsoft.graph.servicePrincipalIdentity", "id": row["principal_id"],
-                "displayName": row["principal_name"], "appId": None}
+        return {
+            "@odata.type": "#microsoft.graph.servicePrincipalIdentity",
+            "id": row["principal_id"],
+            "displayName": row["principal_name"],
+            "appId": None,
+        }
     kind = "#microsoft.graph.userIdentity" if row["principal_kind"] == USER else "#microsoft.graph.identity"
-    return {"@odata.type": kind, "id": row["principal_id"], "displayName": row["principal_name"],
-            "userPrincipalName": row["principal_upn"]}
+    return {
+        "@odata.type": kind,
+        "id": row["principal_id"],
+        "displayName": row["principal_name"],
+        "userPrincipalName": row["principal_upn"],
+    }
 
 
 def _decision(ctx: GraphContext, row: sqlite3.Row, definition: sqlite3.Row) -> dict:
     group = lookup(ctx.directory, definition["group_id"])
     segment = "servicePrincipals" if row["principal_kind"] == SERVICE_PRINCIPAL else "users"
     return {
-        "id": row["id"], "accessReviewId": row["instance_id"], "reviewedDateTime": iso(row["reviewed"]),
-        "decision": row["decision"], "justification": row["justification"],
-        "appliedDateTime": iso(row["applied"]), "applyResult": row["apply_result"],
+        "id": row["id"],
+        "accessReviewId": row["instance_id"],
+        "reviewedDateTime": iso(row["reviewed"]),
+        "decision": row["decision"],
+        "justification": row["justification"],
+        "appliedDateTime": iso(row["applied"]),
+        "applyResult": row["apply_result"],
         "recommendation": row["recommendation"],
         "principalLink": f"{ctx.root}/{segment}/{row['principal_id']}",
         "resourceLink": f"{ctx.root}/groups/{definition['group_id']}",
-        "reviewedBy": _identity(ctx, row["reviewed_by"]), "appliedBy": _identity(ctx, row["applied_by"]),
-        "resource": {"id": definition["group_id"], "displayName": group.display_name if group else "",
-                     "type": "group"},
+        "reviewedBy": _identity(ctx, row["reviewed_by"]),
+        "appliedBy": _identity(ctx, row["applied_by"]),
+        "resource": {"id": definition["group_id"], "displayName": group.display_name if group else "", "type": "group"},
         "principal": _principal(row),
     }
 
@@ -122,8 +158,11 @@ def _require_reviewer(ctx: GraphContext, definition: sqlite3.Row, *, admin_too: 
         return
     if admin_too and holds_directory_role(ctx.store, ctx.caller.oid):
         return
-    raise denied("Only a reviewer of this access review may do this." if not admin_too else
-                 "Only a reviewer of this access review or an Identity Governance Administrator may do this.")
+    raise denied(
+        "Only a reviewer of this access review may do this."
+        if not admin_too
+        else "Only a reviewer of this access review or an Identity Governance Administrator may do this."
+    )
 
 
 # -- definitions -----------------------------------------------------------------------------------------------
@@ -136,8 +175,10 @@ async def list_definitions(ctx: GraphContext):
     if not holds_directory_role(ctx.store, ctx.caller.oid):
         rows = [r for r in rows if is_reviewer(ctx.store, ctx.caller.oid, r["reviewers"])]
         if not rows:
-            raise denied("Reading access reviews needs AccessReview.Read.All and a reviewer assignment or the "
-                         "Identity Governance Administrator role.")
+            raise denied(
+                "Reading access reviews needs AccessReview.Read.All and a reviewer assignment or the "
+                "Identity Governance Administrator role."
+            )
     return collection(ctx, [_definition(ctx, r) for r in rows], "identityGovernance/accessReviews/definitions")
 
 
@@ -166,8 +207,13 @@ async def create_definition(ctx: GraphContext):
         raise bad_request("reviewers must be a list of accessReviewReviewerScope objects with a query.")
     settings = field(body, "settings", dict, default={})
     definition_id = data.create_definition(
-        ctx.store, display_name=name.strip(), group_id=group.id, reviewers=reviewers, settings=settings,
-        created_by=ctx.caller.oid, transitive=match[2] == "transitiveMembers",
+        ctx.store,
+        display_name=name.strip(),
+        group_id=group.id,
+        reviewers=reviewers,
+        settings=settings,
+        created_by=ctx.caller.oid,
+        transitive=match[2] == "transitiveMembers",
         description_admins=field(body, "descriptionForAdmins", str),
         description_reviewers=field(body, "descriptionForReviewers", str),
     )
@@ -182,8 +228,11 @@ async def create_definition(ctx: GraphContext):
 async def list_instances(ctx: GraphContext):
     definition = _readable_definition(ctx)
     rows = data.instances(ctx.store, definition["id"])
-    return collection(ctx, [_instance(r, definition) for r in rows],
-                      f"identityGovernance/accessReviews/definitions('{definition['id']}')/instances")
+    return collection(
+        ctx,
+        [_instance(r, definition) for r in rows],
+        f"identityGovernance/accessReviews/definitions('{definition['id']}')/instances",
+    )
 
 
 @graph_route
@@ -229,8 +278,12 @@ async def batch_record_decisions(ctx: GraphContext):
 
 # -- decisions -----------------------------------------------------------------------------------------------------
 
-_DECISION_FILTERS = {"decision": lambda d: d["decision"], "recommendation": lambda d: d["recommendation"],
-                     "applyresult": lambda d: d["applyResult"], "principal/id": lambda d: d["principal"]["id"]}
+_DECISION_FILTERS = {
+    "decision": lambda d: d["decision"],
+    "recommendation": lambda d: d["recommendation"],
+    "applyresult": lambda d: d["applyResult"],
+    "principal/id": lambda d: d["principal"]["id"],
+}
 
 
 @graph_route
@@ -239,8 +292,11 @@ async def list_decisions(ctx: GraphContext):
     instance = _instance_of(ctx, definition)
     items = [_decision(ctx, r, definition) for r in data.decisions(ctx.store, instance["id"])]
     items = apply_filter(items, parse_filter(ctx.param("$filter")), _DECISION_FILTERS)
-    return collection(ctx, items, "identityGovernance/accessReviews/definitions"
-                                  f"('{definition['id']}')/instances('{instance['id']}')/decisions")
+    return collection(
+        ctx,
+        items,
+        f"identityGovernance/accessReviews/definitions('{definition['id']}')/instances('{instance['id']}')/decisions",
+    )
 
 
 def _decision_row(ctx: GraphContext, instance: sqlite3.Row) -> sqlite3.Row:

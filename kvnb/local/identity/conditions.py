@@ -31,7 +31,7 @@ from functools import lru_cache
 from ...permissions import action_matches
 
 MAX_LENGTH = 8192  # a local bound, far above any real condition (Azure's own limit is not documented)
-MAX_NESTING = 32   # parentheses and negations; real conditions nest five or six deep
+MAX_NESTING = 32  # parentheses and negations; real conditions nest five or six deep
 ROLE_ASSIGNMENTS = "Microsoft.Authorization/roleAssignments"
 SOURCES = ("Request", "Resource", "Principal", "Environment")
 
@@ -62,7 +62,7 @@ def _tokens(text: str) -> list[tuple[str, object]]:
     while position < end:
         match = _TOKEN.match(text, position)
         if not match or match.end() == position:
-            raise ConditionError(f"unreadable condition near {text[position:position + 30]!r}")
+            raise ConditionError(f"unreadable condition near {text[position : position + 30]!r}")
         position, kind = match.end(), match.lastgroup
         if kind == "pattern":
             tokens.append(("matches", (match["matches"].lower(), match["pattern"])))
@@ -92,8 +92,9 @@ _QUANTIFIERS = ("foranyofanyvalues", "forallofanyvalues", "foranyofallvalues", "
 def _like(pattern: str, fold: bool) -> re.Pattern:
     # `*` any run, `?` one character; `\*` and `\?` are the characters themselves.
     parts = re.split(r"(\\[*?]|[*?])", pattern)
-    regex = "".join(".*" if p == "*" else "." if p == "?" else re.escape(p[-1] if p in ("\\*", "\\?") else p)
-                    for p in parts)
+    regex = "".join(
+        ".*" if p == "*" else "." if p == "?" else re.escape(p[-1] if p in ("\\*", "\\?") else p) for p in parts
+    )
     return re.compile(regex, re.DOTALL | (re.IGNORECASE if fold else 0))
 
 
@@ -291,11 +292,14 @@ def condition_holds(condition: str, action: str, attributes: Mapping[str, object
     return _evaluate(parse_condition(condition), action, {k.lower(): v for k, v in attributes.items()})
 
 
-def role_assignment_attributes(source: str, role_definition_id: str, principal_id: str,
-                               principal_type: str | None) -> dict[str, str]:
+def role_assignment_attributes(
+    source: str, role_definition_id: str, principal_id: str, principal_type: str | None
+) -> dict[str, str]:
     """The attributes of a role assignment write (``Request``) or of the one being deleted (``Resource``)."""
-    found = {attribute_key(source, f"{ROLE_ASSIGNMENTS}:RoleDefinitionId"): role_definition_id,
-             attribute_key(source, f"{ROLE_ASSIGNMENTS}:PrincipalId"): principal_id}
+    found = {
+        attribute_key(source, f"{ROLE_ASSIGNMENTS}:RoleDefinitionId"): role_definition_id,
+        attribute_key(source, f"{ROLE_ASSIGNMENTS}:PrincipalId"): principal_id,
+    }
     if principal_type:
         found[attribute_key(source, f"{ROLE_ASSIGNMENTS}:PrincipalType")] = principal_type
     return found

@@ -29,13 +29,15 @@ async def token(request: Request) -> JSONResponse:
     if not principal["enabled"]:
         return _error(400, "invalid_grant", f"The account {principal['display_name']} is disabled.")
     access_token, expires_on = service.issuer.issue(principal, resource)
-    return JSONResponse({
-        "access_token": access_token,
-        "expires_on": str(expires_on),
-        "resource": resource,
-        "token_type": "Bearer",
-        "client_id": principal["app_id"] or principal["id"],
-    })
+    return JSONResponse(
+        {
+            "access_token": access_token,
+            "expires_on": str(expires_on),
+            "resource": resource,
+            "token_type": "Bearer",
+            "client_id": principal["app_id"] or principal["id"],
+        }
+    )
 
 
 routes = [Route("/msi/token", token, methods=["GET"])]

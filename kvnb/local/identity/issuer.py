@@ -69,7 +69,8 @@ class TokenIssuer:
         write_private(
             paths.signing_key,
             key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             ),
         )
@@ -91,8 +92,11 @@ class TokenIssuer:
         }
         if principal["kind"] == "User":
             claims.update(
-                upn=principal["upn"], unique_name=principal["upn"], name=principal["display_name"],
-                appid=AZURE_CLI_APP_ID, idtyp="user",
+                upn=principal["upn"],
+                unique_name=principal["upn"],
+                name=principal["display_name"],
+                appid=AZURE_CLI_APP_ID,
+                idtyp="user",
             )
         else:
             claims.update(appid=principal["app_id"], idtyp="app")
@@ -112,15 +116,22 @@ class TokenIssuer:
             if header.get("kid") != self.kid:
                 raise InvalidToken("The token was signed by an unknown key.")
             claims = jwt.decode(
-                token, self._public, algorithms=["RS256"], audience=list(audiences),
+                token,
+                self._public,
+                algorithms=["RS256"],
+                audience=list(audiences),
                 issuer=f"https://sts.windows.net/{self.tenant_id}/",
                 options={"require": ["exp", "iat", "aud", "oid", "tid"]},
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from None
         caller = Caller(
-            oid=claims["oid"], tid=claims["tid"], appid=claims.get("appid", ""),
-            upn=claims.get("upn"), audience=claims["aud"], claims=claims,
+            oid=claims["oid"],
+            tid=claims["tid"],
+            appid=claims.get("appid", ""),
+            upn=claims.get("upn"),
+            audience=claims["aud"],
+            claims=claims,
         )
         self._verified[cache_key] = caller
         if len(self._verified) > 4096:

@@ -34,8 +34,6 @@ def _matcher(patterns: tuple[str, ...]) -> re.Pattern:
     return compile_patterns(patterns)
 
 
-
-
 def role_permits(role: RoleDefinition, action: str, *, data_action: bool) -> bool:
     """Whether the role's permission lists grant *action* (its condition aside)."""
     if data_action:
@@ -116,8 +114,14 @@ class _Snapshot:
             "end_time FROM role_assignments"
         ):
             assignment = _Assignment(
-                row["name"], row["scope"], normalize_scope(row["scope"]), role_guid(row["role_definition_id"]),
-                row["principal_id"].lower(), row["principal_type"], row["condition"], row["start_time"],
+                row["name"],
+                row["scope"],
+                normalize_scope(row["scope"]),
+                role_guid(row["role_definition_id"]),
+                row["principal_id"].lower(),
+                row["principal_type"],
+                row["condition"],
+                row["start_time"],
                 row["end_time"],
             )
             self.by_principal.setdefault(assignment.principal_id, []).append(assignment)

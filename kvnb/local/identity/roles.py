@@ -188,8 +188,15 @@ BUILT_IN_ROLES: tuple[RoleDefinition, ...] = (
         data_actions=tuple(
             f"Microsoft.KeyVault/vaults/keys/{op}"
             for op in (
-                "read", "update/action", "backup/action", "encrypt/action", "decrypt/action",
-                "wrap/action", "unwrap/action", "sign/action", "verify/action",
+                "read",
+                "update/action",
+                "backup/action",
+                "encrypt/action",
+                "decrypt/action",
+                "wrap/action",
+                "unwrap/action",
+                "sign/action",
+                "verify/action",
             )
         ),
     ),
@@ -278,7 +285,6 @@ BUILT_IN_ROLES: tuple[RoleDefinition, ...] = (
         actions=("*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"),
     ),
 )
-
 
 
 _BY_ID = {role.id: role for role in BUILT_IN_ROLES}

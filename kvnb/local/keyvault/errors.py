@@ -48,8 +48,7 @@ class KeyVaultError(Exception):
     status = 500
     code = "InternalServerError"
 
-    def __init__(self, message: str, *, inner: str | None = None, code: str | None = None,
-                 status: int | None = None):
+    def __init__(self, message: str, *, inner: str | None = None, code: str | None = None, status: int | None = None):
         super().__init__(message)
         self.message = message
         self.inner = inner
@@ -87,9 +86,7 @@ class Conflict(KeyVaultError):
 
 # -- the messages ------------------------------------------------------------------------------------
 def secret_not_found(name_or_id: str) -> SecretNotFound:
-    return SecretNotFound(
-        f"A secret with (name/id) {name_or_id} was not found in this key vault. {RECOVERY_HELP}"
-    )
+    return SecretNotFound(f"A secret with (name/id) {name_or_id} was not found in this key vault. {RECOVERY_HELP}")
 
 
 def deleted_secret_not_found(name: str) -> SecretNotFound:
@@ -184,10 +181,12 @@ def invalid_token(reason: str) -> Unauthorized:
 
 def not_found_path() -> KeyVaultError:
     # unverified: what the service says for a path it has no operation for.
-    return KeyVaultError("The requested URI does not represent any resource on the server.",
-                         code="NotFound", status=404)
+    return KeyVaultError(
+        "The requested URI does not represent any resource on the server.", code="NotFound", status=404
+    )
 
 
 def method_not_allowed(method: str) -> KeyVaultError:
-    return KeyVaultError(f"The requested method {method} is not allowed on this resource.",
-                         code="MethodNotAllowed", status=405)
+    return KeyVaultError(
+        f"The requested method {method} is not allowed on this resource.", code="MethodNotAllowed", status=405
+    )

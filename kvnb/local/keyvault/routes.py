@@ -38,11 +38,31 @@ log = logging.getLogger("kvnb.local.keyvault")
 
 # Every api-version the official clients send: the SDK's ApiVersion enum, the versions its
 # generated validation knows (previews included), and older previews; 7.4 is the Azure CLI's.
-API_VERSIONS = frozenset({
-    "2016-10-01", "7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6", "2025-07-01", "2026-04-01",
-    "7.0-preview", "7.1-preview", "7.2-preview", "7.3-preview", "7.4-preview.1", "7.5-preview.1",
-    "7.6-preview.1", "7.6-preview.2", "2025-06-01-preview", "2026-01-01-preview", "2026-03-01-preview",
-})
+API_VERSIONS = frozenset(
+    {
+        "2016-10-01",
+        "7.0",
+        "7.1",
+        "7.2",
+        "7.3",
+        "7.4",
+        "7.5",
+        "7.6",
+        "2025-07-01",
+        "2026-04-01",
+        "7.0-preview",
+        "7.1-preview",
+        "7.2-preview",
+        "7.3-preview",
+        "7.4-preview.1",
+        "7.5-preview.1",
+        "7.6-preview.1",
+        "7.6-preview.2",
+        "2025-06-01-preview",
+        "2026-01-01-preview",
+        "2026-03-01-preview",
+    }
+)
 SERVICE_VERSION = "1.9.2781.1"
 _JSON = "application/json; charset=utf-8"
 _OUT_CONTENT_TYPES = frozenset({"application/x-pkcs12", "application/x-pem-file"})
@@ -77,8 +97,11 @@ def shape(record, base: str, *, value: bool = False, versioned: bool = True, del
     """A SecretBundle (``value``), SecretItem (``versioned=False``) or their Deleted* forms (``deleted``)."""
     document = {}
     if deleted and record.deleted_date is not None:  # None: deleted for good, the vault has no soft delete
-        document = {"recoveryId": f"{base}/deletedsecrets/{record.name}", "deletedDate": record.deleted_date,
-                    "scheduledPurgeDate": record.scheduled_purge_date}
+        document = {
+            "recoveryId": f"{base}/deletedsecrets/{record.name}",
+            "deletedDate": record.deleted_date,
+            "scheduledPurgeDate": record.scheduled_purge_date,
+        }
     if value:
         document["value"] = record.value
     document["id"] = f"{base}/secrets/{record.name}/{record.version}" if versioned else f"{base}/secrets/{record.name}"
@@ -89,8 +112,12 @@ def shape(record, base: str, *, value: bool = False, versioned: bool = True, del
         attributes["nbf"] = record.not_before
     if record.expires is not None:
         attributes["exp"] = record.expires
-    attributes.update(created=record.created, updated=record.updated,
-                      recoverableDays=record.recoverable_days, recoveryLevel=record.recovery_level)
+    attributes.update(
+        created=record.created,
+        updated=record.updated,
+        recoverableDays=record.recoverable_days,
+        recoveryLevel=record.recovery_level,
+    )
     if record.tags:
         document["tags"] = record.tags
     if record.managed:
@@ -164,8 +191,13 @@ def _properties_in(body: dict) -> dict:
         attributes = {}
     elif not isinstance(attributes, dict):
         raise kverrors.invalid_property("attributes")
-    return {"content_type": body.get("contentType"), "tags": body.get("tags"),
-            "enabled": attributes.get("enabled"), "nbf": attributes.get("nbf"), "exp": attributes.get("exp")}
+    return {
+        "content_type": body.get("contentType"),
+        "tags": body.get("tags"),
+        "enabled": attributes.get("enabled"),
+        "nbf": attributes.get("nbf"),
+        "exp": attributes.get("exp"),
+    }
 
 
 # -- the operations ------------------------------------------------------------------------------------
@@ -192,8 +224,9 @@ async def _update(ctx):
 
 
 async def _list(ctx):
-    return await _listing(ctx, "/secrets", partial(secretstore.list_secrets, ctx.store, ctx.vault.name),
-                          versioned=False)
+    return await _listing(
+        ctx, "/secrets", partial(secretstore.list_secrets, ctx.store, ctx.vault.name), versioned=False
+    )
 
 
 async def _versions(ctx):
@@ -202,8 +235,13 @@ async def _versions(ctx):
 
 
 async def _list_deleted(ctx):
-    return await _listing(ctx, "/deletedsecrets", partial(secretstore.list_deleted, ctx.store, ctx.vault.name),
-                          versioned=False, deleted=True)
+    return await _listing(
+        ctx,
+        "/deletedsecrets",
+        partial(secretstore.list_deleted, ctx.store, ctx.vault.name),
+        versioned=False,
+        deleted=True,
+    )
 
 
 async def _delete(ctx):
@@ -240,14 +278,22 @@ async def _restore(ctx):
 
 
 _HANDLERS = {
-    "set": _set, "get": _get, "update": _update, "list": _list, "list_versions": _versions,
-    "delete": _delete, "get_deleted": _get_deleted, "list_deleted": _list_deleted, "recover": _recover,
-    "purge": _purge, "backup": _backup, "restore": _restore,
+    "set": _set,
+    "get": _get,
+    "update": _update,
+    "list": _list,
+    "list_versions": _versions,
+    "delete": _delete,
+    "get_deleted": _get_deleted,
+    "list_deleted": _list_deleted,
+    "recover": _recover,
+    "purge": _purge,
+    "backup": _backup,
+    "restore": _restore,
 }
 # route name → (handler, data action, whether the RBAC resource is the secret rather than the vault)
 _OPERATIONS = {
-    ("versions" if op == "list_versions" else op): (
-        handler, SECRET_DATA_ACTIONS[op], op not in VAULT_LEVEL_OPERATIONS)
+    ("versions" if op == "list_versions" else op): (handler, SECRET_DATA_ACTIONS[op], op not in VAULT_LEVEL_OPERATIONS)
     for op, handler in _HANDLERS.items()
 }
 
@@ -360,8 +406,9 @@ async def _handle(request: Request, collection: str, headers: dict[bytes, str]) 
     resource = f"{vault.resource_id}/secrets/{name}" if per_secret else vault.resource_id
     decision = service.authorizer.check(caller.oid, action, resource, data_action=True)
     if not decision.allowed:
-        message = forbidden_by_rbac_message(caller.appid, caller.oid, caller.tid, action, resource,
-                                            vault.name, vault.location)
+        message = forbidden_by_rbac_message(
+            caller.appid, caller.oid, caller.tid, action, resource, vault.name, vault.location
+        )
         raise kverrors.Forbidden(message, inner="ForbiddenByRbac")
     headers[b"x-ms-keyvault-rbac-assignment-id"] = decision.assignment or ""
     headers[b"x-ms-keyvault-rbac-cache"] = _RBAC_CACHE.decode()

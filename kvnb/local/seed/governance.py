@@ -32,34 +32,55 @@ PACKAGED_GROUPS = ("admin", "reader", "secAccess")
 
 def _settings(duration_days: int, first_start: int) -> dict:
     return {
-        "mailNotificationsEnabled": True, "reminderNotificationsEnabled": True,
-        "justificationRequiredOnApproval": False, "defaultDecisionEnabled": False, "defaultDecision": "None",
-        "instanceDurationInDays": duration_days, "autoApplyDecisionsEnabled": False,
+        "mailNotificationsEnabled": True,
+        "reminderNotificationsEnabled": True,
+        "justificationRequiredOnApproval": False,
+        "defaultDecisionEnabled": False,
+        "defaultDecision": "None",
+        "instanceDurationInDays": duration_days,
+        "autoApplyDecisionsEnabled": False,
         "recommendationsEnabled": True,
         "recurrence": {
             "pattern": {"type": "absoluteMonthly", "interval": 2, "dayOfMonth": 0},
-            "range": {"type": "noEnd", "numberOfOccurrences": 0, "recurrenceTimeZone": None,
-                      "startDate": datetime.fromtimestamp(first_start, tz=timezone.utc).strftime("%Y-%m-%d"),
-                      "endDate": None},
+            "range": {
+                "type": "noEnd",
+                "numberOfOccurrences": 0,
+                "recurrenceTimeZone": None,
+                "startDate": datetime.fromtimestamp(first_start, tz=timezone.utc).strftime("%Y-%m-%d"),
+                "endDate": None,
+            },
         },
     }
 
 
-def _decide(store: Store, instance_id: str, reviewer: str, when: int, decision: str, *,
-            only: set[str] | None = None, justification: str | None = None) -> None:
+def _decide(
+    store: Store,
+    instance_id: str,
+    reviewer: str,
+    when: int,
+    decision: str,
+    *,
+    only: set[str] | None = None,
+    justification: str | None = None,
+) -> None:
     with store.transaction() as db:
         for row in reviews.decisions(store, instance_id):
             if only is None or row["principal_id"] in only:
-                db.execute("UPDATE graph_review_decisions SET decision = ?, justification = ?, reviewed_by = ?,"
-                           " reviewed = ? WHERE id = ?", (decision, justification, reviewer, when, row["id"]))
+                db.execute(
+                    "UPDATE graph_review_decisions SET decision = ?, justification = ?, reviewed_by = ?,"
+                    " reviewed = ? WHERE id = ?",
+                    (decision, justification, reviewer, when, row["id"]),
+                )
 
 
 def _mark_applied(store: Store, instance_id: str, reviewer: str) -> None:
     with store.transaction() as db:
         end = db.execute("SELECT end_time FROM graph_review_instances WHERE id = ?", (instance_id,)).fetchone()[0]
-        db.execute("UPDATE graph_review_decisions SET apply_result = 'AppliedSuccessfully', applied_by = ?,"
-                   " applied = ? WHERE instance_id = ? AND decision IN ('Approve', 'Deny')",
-                   (reviewer, end, instance_id))
+        db.execute(
+            "UPDATE graph_review_decisions SET apply_result = 'AppliedSuccessfully', applied_by = ?,"
+            " applied = ? WHERE instance_id = ? AND decision IN ('Approve', 'Deny')",
+            (reviewer, end, instance_id),
+        )
         db.execute("UPDATE graph_review_instances SET status = 'Applied', applied = ? WHERE id = ?", (end, instance_id))
 
 
@@ -69,9 +90,13 @@ class _Series:
     def __init__(self, store: Store, group, lead, *, duration_days: int, first_start: int):
         self.store, self.group, self.lead = store, group, lead
         definition_id = reviews.create_definition(
-            store, display_name=f"{group.display_name} membership review", group_id=group.id,
+            store,
+            display_name=f"{group.display_name} membership review",
+            group_id=group.id,
             reviewers=[{"query": f"/users/{lead.id}", "queryType": "MicrosoftGraph", "queryRoot": None}],
-            settings=_settings(duration_days, first_start), created_by=lead.id, created=first_start - DAY,
+            settings=_settings(duration_days, first_start),
+            created_by=lead.id,
+            created=first_start - DAY,
             description_admins=f"Every two months the team lead confirms who still needs {group.display_name}.",
             description_reviewers="Approve people who still need this access; deny the others.",
         )
@@ -96,9 +121,13 @@ def _seed_packages(store: Store, directory: Directory, groups: dict, lead, vault
         group = groups[suffix]
         role = role_by_id(GROUPS[suffix][0]).role_name
         ids[suffix], _ = packages.create_package(
-            store, display_name=f"{group.display_name} ({role})",
+            store,
+            display_name=f"{group.display_name} ({role})",
             description=f"Membership of {group.display_name}, which holds {role} on {vault}.",
-            group_id=group.id, approvers=[lead.id], catalog_id=catalog_id, catalog_name=CATALOG,
+            group_id=group.id,
+            approvers=[lead.id],
+            catalog_id=catalog_id,
+            catalog_name=CATALOG,
             created=store.now() - 400 * DAY,
         )
     return ids
@@ -110,16 +139,23 @@ def seed_governance(store: Store, directory: Directory) -> None:
 
     now = store.now()
     lead = directory.principal_by_handle("lead")
-    groups = {suffix: directory.principal_by_handle(f"{FIRST_VAULT}_{suffix}") for suffix in ("admin", "reader",
-                                                                                                "secAccess")}
+    groups = {
+        suffix: directory.principal_by_handle(f"{FIRST_VAULT}_{suffix}") for suffix in ("admin", "reader", "secAccess")
+    }
     grant_directory_role(store, GOVERNANCE_ADMINISTRATOR, groups["admin"].id)
 
     package_ids = _seed_packages(store, directory, groups, lead, FIRST_VAULT)
     newmember = directory.principal_by_handle("newmember")
-    packages.create_request(store, newmember.id, {
-        "requestType": "userAdd", "assignment": {"accessPackageId": package_ids["secAccess"]},
-        "justification": "Joined the team this week; the partner API client needs APICaller.",
-    }, created=now - DAY)
+    packages.create_request(
+        store,
+        newmember.id,
+        {
+            "requestType": "userAdd",
+            "assignment": {"accessPackageId": package_ids["secAccess"]},
+            "justification": "Joined the team this week; the partner API client needs APICaller.",
+        },
+        created=now - DAY,
+    )
 
     # admin: completed yesterday, so `ok` now; its next instance starts two months after the last
     # one started (at least 59 days), so 56 days on the group is `due`, not yet `in_progress`.
@@ -147,5 +183,12 @@ def seed_governance(store: Store, directory: Directory) -> None:
     last = sec.instance(last_start, last_start + 27 * DAY, "Completed")
     contractor = directory.principal_by_handle("contractor")
     _decide(store, last, lead.id, last_start + 20 * DAY, "Approve", only={directory.principal_by_handle("member").id})
-    _decide(store, last, lead.id, last_start + 20 * DAY, "Deny", only={contractor.id},
-            justification="The contract ended; external accounts should not read secret values.")
+    _decide(
+        store,
+        last,
+        lead.id,
+        last_start + 20 * DAY,
+        "Deny",
+        only={contractor.id},
+        justification="The contract ended; external accounts should not read secret values.",
+    )

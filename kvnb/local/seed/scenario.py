@@ -26,7 +26,6 @@ DAY = 86400
 VAULT_NAME_RULE = "A vault name has 3-24 characters: letters, digits and dashes, starting with a letter."
 
 
-
 @dataclass(frozen=True)
 class Person:
     handle: str
@@ -49,8 +48,7 @@ PEOPLE = (
 # group handle suffix -> (role, members); the group's display name is "<vault>_<suffix>".
 GROUPS = {
     "admin": (roles.KEY_VAULT_ADMINISTRATOR, ("lead", "backup")),
-    "reader": (roles.KEY_VAULT_READER, ("lead", "backup", "member", "newmember", "contractor",
-                                         "leaver", "shortcut")),
+    "reader": (roles.KEY_VAULT_READER, ("lead", "backup", "member", "newmember", "contractor", "leaver", "shortcut")),
     "secAccess": (roles.KEY_VAULT_SECRETS_USER, ("member", "contractor", "leaver")),
     "pipeline": (roles.KEY_VAULT_SECRETS_USER, ("pipeline",)),
 }
@@ -60,7 +58,7 @@ AZUREAD_TEAM = "AzureAD team"
 @dataclass(frozen=True)
 class SeedSecret:
     name: str
-    versions: int            # how many versions, the newest created `age_days` ago
+    versions: int  # how many versions, the newest created `age_days` ago
     age_days: int
     content_type: str | None
     expires_in_days: int | None  # None: no expiry; negative: already expired
@@ -80,8 +78,10 @@ SECRETS = (
 
 
 def vault_scope(store: Store, vault: str = FIRST_VAULT) -> str:
-    return (f"/subscriptions/{store.subscription_id}/resourceGroups/{RESOURCE_GROUP}"
-            f"/providers/Microsoft.KeyVault/vaults/{vault}")
+    return (
+        f"/subscriptions/{store.subscription_id}/resourceGroups/{RESOURCE_GROUP}"
+        f"/providers/Microsoft.KeyVault/vaults/{vault}"
+    )
 
 
 def valid_vault_name(name: str) -> bool:
@@ -106,16 +106,19 @@ def reset(store: Store, *, empty: bool = False, first_port: int | None = None) -
         port_row = db.execute("SELECT port FROM vaults WHERE position = 0").fetchone()
         port = first_port if first_port is not None else (port_row[0] if port_row else 8443)
         # Everything but meta goes: meta keeps the tenant and subscription, so object ids stay stable.
-        tables = [row[0] for row in db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('meta', 'sqlite_sequence')")]
+        tables = [
+            row[0]
+            for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('meta', 'sqlite_sequence')"
+            )
+        ]
         for table in tables:
             db.execute(f'DELETE FROM "{table}"')
         db.execute("DELETE FROM meta WHERE key = 'clock_offset'")
         _insert_vault(store, FIRST_VAULT, 0, port)
         directory = Directory(store)
         lead = directory.create_user("lead", "Team Lead")
-        create_assignment(store, vault_scope(store), roles.KEY_VAULT_ADMINISTRATOR, lead.id, "User",
-                          created_by=lead.id)
+        create_assignment(store, vault_scope(store), roles.KEY_VAULT_ADMINISTRATOR, lead.id, "User", created_by=lead.id)
         if not empty:
             from .governance import seed_governance
 
@@ -130,25 +133,45 @@ def _seed_team(store: Store, directory: Directory) -> None:
     ids = {"lead": lead.id}
     for person in PEOPLE[1:]:
         ids[person.handle] = directory.create_user(
-            person.handle, person.display_name, user_type=person.user_type, enabled=person.enabled,
+            person.handle,
+            person.display_name,
+            user_type=person.user_type,
+            enabled=person.enabled,
         ).id
     pipeline = directory.create_service_principal("pipeline", "Build Pipeline (azure-devops)")
     ids["pipeline"] = pipeline.id
     long_ago = store.now() - 400 * DAY
     for suffix, (role, members) in GROUPS.items():
-        group = directory.create_group(f"{FIRST_VAULT}_{suffix}", f"{FIRST_VAULT}_{suffix}",
-                                       description=f"Holds {roles.role_by_id(role).role_name} on {FIRST_VAULT}")
+        group = directory.create_group(
+            f"{FIRST_VAULT}_{suffix}",
+            f"{FIRST_VAULT}_{suffix}",
+            description=f"Holds {roles.role_by_id(role).role_name} on {FIRST_VAULT}",
+        )
         for member in members:
             directory.add_member(group.id, ids[member])
         create_assignment(store, scope, role, group.id, "Group", created_by=lead.id, created_on=long_ago)
     team = directory.create_group("azuread-team", AZUREAD_TEAM, description="Issues the partner API keys")
     directory.add_member(team.id, ids["aad-team"])
     # The lead may write role assignments on the vault (to grant the AzureAD team temporary access).
-    create_assignment(store, scope, roles.KEY_VAULT_DATA_ACCESS_ADMINISTRATOR, lead.id, "User",
-                      created_by=lead.id, created_on=long_ago)
+    create_assignment(
+        store,
+        scope,
+        roles.KEY_VAULT_DATA_ACCESS_ADMINISTRATOR,
+        lead.id,
+        "User",
+        created_by=lead.id,
+        created_on=long_ago,
+    )
     # A shortcut someone took: a direct Secrets User assignment that bypasses the groups.
-    create_assignment(store, scope, roles.KEY_VAULT_SECRETS_USER, ids["shortcut"], "User",
-                      created_by=lead.id, created_on=store.now() - 45 * DAY)
+    create_assignment(
+        store,
+        scope,
+        roles.KEY_VAULT_SECRETS_USER,
+        ids["shortcut"],
+        "User",
+        created_by=lead.id,
+        created_on=store.now() - 45 * DAY,
+    )
 
 
 def _seed_secrets(store: Store) -> None:
@@ -161,8 +184,12 @@ def _seed_secrets(store: Store) -> None:
             created = now - (seed.age_days + 90 * (seed.versions - 1 - index)) * DAY
             newest = index == seed.versions - 1
             set_secret(
-                store, FIRST_VAULT, seed.name, random_source.token_urlsafe(32),
-                content_type=seed.content_type, tags=dict(seed.tags) or None,
+                store,
+                FIRST_VAULT,
+                seed.name,
+                random_source.token_urlsafe(32),
+                content_type=seed.content_type,
+                tags=dict(seed.tags) or None,
                 enabled=seed.enabled if newest else True,
                 exp=(now + seed.expires_in_days * DAY) if (newest and seed.expires_in_days is not None) else None,
                 created=created,

@@ -51,14 +51,18 @@ async def runtime(request: Request) -> JSONResponse:
         return _refuse()
     service = request.app.state.service
     store = service.store
-    return JSONResponse({
-        "pid": os.getpid(),
-        "tenant_id": store.tenant_id,
-        "subscription_id": store.subscription_id,
-        "challenge_mode": service.challenge_mode,
-        "vaults": [{"name": name, "port": port, "resource_id": service.resource_id(name)}
-                   for port, name in service.ports.items()],
-    })
+    return JSONResponse(
+        {
+            "pid": os.getpid(),
+            "tenant_id": store.tenant_id,
+            "subscription_id": store.subscription_id,
+            "challenge_mode": service.challenge_mode,
+            "vaults": [
+                {"name": name, "port": port, "resource_id": service.resource_id(name)}
+                for port, name in service.ports.items()
+            ],
+        }
+    )
 
 
 async def directory(request: Request) -> JSONResponse:
@@ -66,8 +70,9 @@ async def directory(request: Request) -> JSONResponse:
     if not _authorized(request):
         return _refuse()
     entries = Directory(request.app.state.service.store)
-    principals = [{k: v for k, v in dataclasses.asdict(p).items() if k != "identity_header"}
-                  for p in entries.list_principals()]
+    principals = [
+        {k: v for k, v in dataclasses.asdict(p).items() if k != "identity_header"} for p in entries.list_principals()
+    ]
     return JSONResponse({"principals": principals, "memberships": entries.membership_edges()})
 
 
@@ -80,11 +85,9 @@ async def identity_header(request: Request) -> JSONResponse:
     principal = entries.principal_by_handle(handle)
     if principal is None:
         known = ", ".join(sorted(p.handle for p in entries.list_principals() if p.identity_header and p.handle))
-        return JSONResponse({"error": f"No local identity {handle!r}. Known: {known}.",
-                             "code": "UnknownPersona"}, 404)
+        return JSONResponse({"error": f"No local identity {handle!r}. Known: {known}.", "code": "UnknownPersona"}, 404)
     if principal.kind == GROUP or principal.identity_header is None:
-        return JSONResponse({"error": f"{handle!r} is a group; groups cannot sign in.",
-                             "code": "CannotSignIn"}, 400)
+        return JSONResponse({"error": f"{handle!r} is a group; groups cannot sign in.", "code": "CannotSignIn"}, 400)
     return JSONResponse({"identity_header": principal.identity_header})
 
 

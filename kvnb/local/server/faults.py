@@ -17,13 +17,15 @@ _DATA_PLANE = re.compile(r"^/(secrets|deletedsecrets)(/|$)", re.IGNORECASE)
 _CREATE = re.compile(r"^/secrets/[^/]+/?$", re.IGNORECASE)
 _EXEMPT = ("/msi/token", "/_kvnb/")
 
-THROTTLED_BODY = json.dumps({
-    "error": {
-        "code": "Throttled",
-        "message": "Request was not processed because too many requests were received. "
-                   "Reason: VaultRequestTypeLimitReached",
+THROTTLED_BODY = json.dumps(
+    {
+        "error": {
+            "code": "Throttled",
+            "message": "Request was not processed because too many requests were received. "
+            "Reason: VaultRequestTypeLimitReached",
+        }
     }
-}).encode()
+).encode()
 
 
 class _Window:
@@ -53,10 +55,16 @@ class FaultsMiddleware:
         if faults.latency_ms > 0:
             await asyncio.sleep(faults.latency_ms / 1000)
         if faults.throttle and _DATA_PLANE.match(scope["path"]) and self._over_limit(scope):
-            await send({"type": "http.response.start", "status": 429, "headers": [
-                (b"content-type", b"application/json; charset=utf-8"),
-                (b"content-length", str(len(THROTTLED_BODY)).encode()),
-            ]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 429,
+                    "headers": [
+                        (b"content-type", b"application/json; charset=utf-8"),
+                        (b"content-length", str(len(THROTTLED_BODY)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": THROTTLED_BODY})
             return
         await self.app(scope, receive, send)

@@ -62,14 +62,22 @@ def _bind(port: int) -> socket.socket:
 
 
 class LocalVaultServer:
-    def __init__(self, paths: StatePaths, *, port: int | None = None, challenge_mode: str = "azure",
-                 latency_ms: int = 0, throttle: bool = False):
+    def __init__(
+        self,
+        paths: StatePaths,
+        *,
+        port: int | None = None,
+        challenge_mode: str = "azure",
+        latency_ms: int = 0,
+        throttle: bool = False,
+    ):
         self.paths = paths.ensure()
         for change in self.paths.tighten():
             log.warning("closed the state directory to other users: %s", change)
         tls.ensure_tls(self.paths)
         self.service = LocalVaultService.open(
-            self.paths, challenge_mode=challenge_mode,
+            self.paths,
+            challenge_mode=challenge_mode,
             faults=Faults(latency_ms=latency_ms, throttle=throttle),
         )
         self.service.add_vault = self.add_vault
@@ -89,9 +97,18 @@ class LocalVaultServer:
     # -- listeners --------------------------------------------------------------------------------
     def _config(self) -> uvicorn.Config:
         return uvicorn.Config(
-            self.app, ssl_certfile=str(self.paths.server_cert), ssl_keyfile=str(self.paths.server_key),
-            log_level="warning", access_log=False, lifespan="off", server_header=False, date_header=False,
-            timeout_keep_alive=30, timeout_graceful_shutdown=2, http="auto", loop="none",
+            self.app,
+            ssl_certfile=str(self.paths.server_cert),
+            ssl_keyfile=str(self.paths.server_key),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+            date_header=False,
+            timeout_keep_alive=30,
+            timeout_graceful_shutdown=2,
+            http="auto",
+            loop="none",
         )
 
     async def _listen(self, name: str, port: int) -> int:
@@ -166,6 +183,7 @@ class LocalVaultServer:
         """Serve until SIGTERM/SIGINT (the background process of `kvnb local start`)."""
         try:
             import uvloop
+
             runner = uvloop.run
         except ImportError:
             runner = asyncio.run
@@ -230,8 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         server = LocalVaultServer(
-            StatePaths.resolve(args.home), port=args.port, challenge_mode=args.challenge_resource,
-            latency_ms=args.latency_ms, throttle=args.throttle == "on",
+            StatePaths.resolve(args.home),
+            port=args.port,
+            challenge_mode=args.challenge_resource,
+            latency_ms=args.latency_ms,
+            throttle=args.throttle == "on",
         )
         server.run()
     except (PortInUse, OSError) as exc:

@@ -20,14 +20,21 @@ from ..state.store import Store
 # Audiences each surface accepts, besides its own base URL (the Azure CLI asks for a Graph token
 # for whatever `--endpoint-microsoft-graph-resource-id` says, so the local URL is accepted too).
 KEYVAULT_AUDIENCES = frozenset({"https://vault.azure.net", "https://vault.azure.net/"})
-ARM_AUDIENCES = frozenset({
-    "https://management.azure.com", "https://management.azure.com/",
-    "https://management.core.windows.net", "https://management.core.windows.net/",
-})
-GRAPH_AUDIENCES = frozenset({
-    "https://graph.microsoft.com", "https://graph.microsoft.com/",
-    "00000003-0000-0000-c000-000000000000",
-})
+ARM_AUDIENCES = frozenset(
+    {
+        "https://management.azure.com",
+        "https://management.azure.com/",
+        "https://management.core.windows.net",
+        "https://management.core.windows.net/",
+    }
+)
+GRAPH_AUDIENCES = frozenset(
+    {
+        "https://graph.microsoft.com",
+        "https://graph.microsoft.com/",
+        "00000003-0000-0000-c000-000000000000",
+    }
+)
 
 
 @dataclass
@@ -36,8 +43,8 @@ class Faults:
 
     latency_ms: int = 0
     throttle: bool = False
-    limit_all: int = 4000      # requests per 10 s per vault (Key Vault's service limit)
-    limit_create: int = 300    # secret creates per 10 s per vault
+    limit_all: int = 4000  # requests per 10 s per vault (Key Vault's service limit)
+    limit_create: int = 300  # secret creates per 10 s per vault
     window_seconds: float = 10.0
 
 
@@ -125,6 +132,4 @@ class LocalVaultService:
     def principal_for_identity_header(self, value: str) -> sqlite3.Row | None:
         if not value:
             return None
-        return self.store.db.execute(
-            "SELECT * FROM principals WHERE identity_header = ?", (value,)
-        ).fetchone()
+        return self.store.db.execute("SELECT * FROM principals WHERE identity_header = ?", (value,)).fetchone()

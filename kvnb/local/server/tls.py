@@ -42,9 +42,15 @@ def _new_ca() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=False, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -66,16 +72,12 @@ def _new_server_cert(ca: x509.Certificate, ca_key) -> tuple[x509.Certificate, ec
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + _LIFETIME)
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     return cert, key
@@ -102,9 +104,7 @@ def ensure_tls(paths: StatePaths) -> None:
         ca_key = serialization.load_pem_private_key(paths.ca_key.read_bytes(), None)
         cert, key = _new_server_cert(ca, ca_key)
         write_private(paths.server_key, _pem_key(key))
-        paths.server_cert.write_bytes(
-            cert.public_bytes(serialization.Encoding.PEM) + paths.ca_cert.read_bytes()
-        )
+        paths.server_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + paths.ca_cert.read_bytes())
     if not paths.ca_bundle.exists():
         paths.ca_bundle.write_bytes(paths.ca_cert.read_bytes() + b"\n" + _public_roots())
 

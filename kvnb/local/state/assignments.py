@@ -47,12 +47,23 @@ def _same_scope(a: str, b: str) -> bool:
     return a.strip("/").lower() == b.strip("/").lower()
 
 
-def create_assignment(store: Store, scope: str, role_guid: str, principal_id: str, principal_type: str,
-                      *, created_by: str | None = None, name: str | None = None,
-                      description: str | None = None, condition: str | None = None,
-                      condition_version: str | None = None, start_time: int | None = None,
-                      end_time: int | None = None, schedule_request: str | None = None,
-                      created_on: int | None = None) -> RoleAssignmentRecord:
+def create_assignment(
+    store: Store,
+    scope: str,
+    role_guid: str,
+    principal_id: str,
+    principal_type: str,
+    *,
+    created_by: str | None = None,
+    name: str | None = None,
+    description: str | None = None,
+    condition: str | None = None,
+    condition_version: str | None = None,
+    start_time: int | None = None,
+    end_time: int | None = None,
+    schedule_request: str | None = None,
+    created_on: int | None = None,
+) -> RoleAssignmentRecord:
     """Insert an assignment; raise AssignmentExists for a duplicate principal+role+scope."""
     name = name or str(uuid.uuid4())
     now = store.now() if created_on is None else created_on
@@ -69,8 +80,23 @@ def create_assignment(store: Store, scope: str, role_guid: str, principal_id: st
             " start_time, end_time, schedule_request) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
             " ON CONFLICT(name) DO UPDATE SET description = excluded.description,"
             " updated_on = excluded.updated_on, updated_by = excluded.updated_by",
-            (name, scope, role_guid.lower(), principal_id, principal_type, description, condition,
-             condition_version, now, now, created_by, created_by, start_time, end_time, schedule_request),
+            (
+                name,
+                scope,
+                role_guid.lower(),
+                principal_id,
+                principal_type,
+                description,
+                condition,
+                condition_version,
+                now,
+                now,
+                created_by,
+                created_by,
+                start_time,
+                end_time,
+                schedule_request,
+            ),
         )
     return get_assignment(store, name)
 

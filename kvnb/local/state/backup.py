@@ -37,7 +37,8 @@ def backup(store: Store, vault: str, name: str) -> bytes:
     rows = store.db.execute(
         "SELECT s.name AS canonical, v.* FROM secrets s JOIN secret_versions v ON v.vault = s.vault"
         " AND v.name = s.name WHERE s.vault = ? AND s.name = ? AND s.deleted_date IS NULL ORDER BY v.seq",
-        (vault, name)).fetchall()
+        (vault, name),
+    ).fetchall()
     if not rows:
         raise kverrors.secret_not_found(name)
     canonical = rows[0]["canonical"]
@@ -56,7 +57,7 @@ def _open_backup(store: Store, blob: bytes) -> dict:
     prefix = _BACKUP_MARKER + _BACKUP_HEADER + b".."
     if not isinstance(blob, (bytes, bytearray)) or not blob.startswith(prefix):
         raise kverrors.undecryptable_backup()
-    body = bytes(blob[len(prefix):])
+    body = bytes(blob[len(prefix) :])
     try:
         sealed = base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4))
         payload = json.loads(store.unseal(sealed, **_backup_aad(store)))

@@ -22,8 +22,7 @@ DEFAULT_DOMAIN = "kvnblocal.onmicrosoft.com"
 MAX_GROUPS_VISITED = 100_000
 
 _COLUMNS = (
-    "id, handle, kind, display_name, upn, mail, app_id, user_type, enabled, description, created, "
-    "identity_header"
+    "id, handle, kind, display_name, upn, mail, app_id, user_type, enabled, description, created, identity_header"
 )
 
 
@@ -106,29 +105,51 @@ class Directory:
         if user_type not in (MEMBER, GUEST):
             raise DirectoryError(f"user_type must be {MEMBER!r} or {GUEST!r}, not {user_type!r}.")
         return self._insert(
-            handle, USER, display_name,
-            upn=upn or f"{handle}@{DEFAULT_DOMAIN}", mail=mail, user_type=user_type,
-            enabled=enabled, description=description, identity_header=secrets.token_urlsafe(32),
+            handle,
+            USER,
+            display_name,
+            upn=upn or f"{handle}@{DEFAULT_DOMAIN}",
+            mail=mail,
+            user_type=user_type,
+            enabled=enabled,
+            description=description,
+            identity_header=secrets.token_urlsafe(32),
         )
 
-    def create_group(self, handle: str, display_name: str, *, description: str | None = None,
-                     mail: str | None = None) -> Principal:
+    def create_group(
+        self, handle: str, display_name: str, *, description: str | None = None, mail: str | None = None
+    ) -> Principal:
         return self._insert(handle, GROUP, display_name, mail=mail, description=description)
 
-    def create_service_principal(self, handle: str, display_name: str, *, app_id: str | None = None,
-                                 enabled: bool = True, description: str | None = None) -> Principal:
+    def create_service_principal(
+        self,
+        handle: str,
+        display_name: str,
+        *,
+        app_id: str | None = None,
+        enabled: bool = True,
+        description: str | None = None,
+    ) -> Principal:
         return self._insert(
-            handle, SERVICE_PRINCIPAL, display_name,
+            handle,
+            SERVICE_PRINCIPAL,
+            display_name,
             app_id=app_id or object_id(self.tenant_id, f"app:{handle}"),
-            enabled=enabled, description=description, identity_header=secrets.token_urlsafe(32),
+            enabled=enabled,
+            description=description,
+            identity_header=secrets.token_urlsafe(32),
         )
 
     def _insert(self, handle: str, kind: str, display_name: str, **values) -> Principal:
         if not handle or not handle.strip() or handle != handle.strip():
             raise DirectoryError(f"A handle must be a non-empty name without surrounding spaces: {handle!r}.")
         principal = Principal(
-            id=object_id(self.tenant_id, handle), handle=handle, kind=kind, display_name=display_name,
-            created=self.store.now(), **values,
+            id=object_id(self.tenant_id, handle),
+            handle=handle,
+            kind=kind,
+            display_name=display_name,
+            created=self.store.now(),
+            **values,
         )
         with self.store.transaction() as db:
             clash = db.execute(
@@ -137,16 +158,26 @@ class Directory:
             ).fetchone()
             if clash:
                 raise DirectoryError(f"The handle {handle!r} is taken (by {clash[0]!r}); choose another.")
-            if principal.upn and db.execute(
-                "SELECT 1 FROM principals WHERE upn = ? COLLATE NOCASE", (principal.upn,)
-            ).fetchone():
+            if (
+                principal.upn
+                and db.execute("SELECT 1 FROM principals WHERE upn = ? COLLATE NOCASE", (principal.upn,)).fetchone()
+            ):
                 raise DirectoryError(f"The user principal name {principal.upn!r} is taken.")
             db.execute(
                 f"INSERT INTO principals ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    principal.id, principal.handle, principal.kind, principal.display_name, principal.upn,
-                    principal.mail, principal.app_id, principal.user_type, int(principal.enabled),
-                    principal.description, principal.created, principal.identity_header,
+                    principal.id,
+                    principal.handle,
+                    principal.kind,
+                    principal.display_name,
+                    principal.upn,
+                    principal.mail,
+                    principal.app_id,
+                    principal.user_type,
+                    int(principal.enabled),
+                    principal.description,
+                    principal.created,
+                    principal.identity_header,
                 ),
             )
         return principal
@@ -294,8 +325,16 @@ def _prefixed(alias: str) -> str:
 
 def _principal(row) -> Principal:
     return Principal(
-        id=row["id"], handle=row["handle"], kind=row["kind"], display_name=row["display_name"],
-        upn=row["upn"], mail=row["mail"], app_id=row["app_id"], user_type=row["user_type"],
-        enabled=bool(row["enabled"]), description=row["description"], created=row["created"],
+        id=row["id"],
+        handle=row["handle"],
+        kind=row["kind"],
+        display_name=row["display_name"],
+        upn=row["upn"],
+        mail=row["mail"],
+        app_id=row["app_id"],
+        user_type=row["user_type"],
+        enabled=bool(row["enabled"]),
+        description=row["description"],
+        created=row["created"],
         identity_header=row["identity_header"],
     )

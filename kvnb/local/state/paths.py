@@ -84,8 +84,7 @@ class StatePaths:
             probe.unlink()
         except OSError as exc:
             raise StateDirError(
-                f"The state directory {self.home} is not writable ({exc.strerror}). "
-                "Set KVNB_HOME to a writable folder."
+                f"The state directory {self.home} is not writable ({exc.strerror}). Set KVNB_HOME to a writable folder."
             ) from None
         return self
 

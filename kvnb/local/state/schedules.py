@@ -100,9 +100,13 @@ def _same_scope(a: str, b: str) -> bool:
 
 
 def _matching(store: Store, principal_id: str, role_guid: str, scope: str) -> list[RoleAssignmentRecord]:
-    return [r for r in assignments.list_assignments(store)
-            if r.principal_id.lower() == principal_id.lower() and r.role_definition_id == role_guid.lower()
-            and _same_scope(r.scope, scope)]
+    return [
+        r
+        for r in assignments.list_assignments(store)
+        if r.principal_id.lower() == principal_id.lower()
+        and r.role_definition_id == role_guid.lower()
+        and _same_scope(r.scope, scope)
+    ]
 
 
 def drop_expired(store: Store, principal_id: str, role_guid: str, scope: str) -> int:
@@ -118,25 +122,44 @@ def drop_expired(store: Store, principal_id: str, role_guid: str, scope: str) ->
 
 def _insert(db, request: ScheduleRequest) -> None:
     columns = list(ScheduleRequest.__dataclass_fields__)
-    db.execute(f"INSERT INTO role_assignment_schedule_requests ({', '.join(columns)}) "
-               f"VALUES ({', '.join('?' for _ in columns)})", [getattr(request, c) for c in columns])
+    db.execute(
+        f"INSERT INTO role_assignment_schedule_requests ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})",
+        [getattr(request, c) for c in columns],
+    )
 
 
 def _check_new(store: Store, name: str) -> None:
     if get_request(store, name) is not None:
-        raise ScheduleError(409, "RoleAssignmentRequestExists",
-                            f"The role assignment request ID '{name}' already exists.")
+        raise ScheduleError(
+            409, "RoleAssignmentRequestExists", f"The role assignment request ID '{name}' already exists."
+        )
 
 
-def admin_assign(store: Store, name: str, *, scope: str, role_guid: str, principal_id: str, principal_type: str,
-                 requestor_id: str, window: Window, justification: str | None = None,
-                 condition: str | None = None, condition_version: str | None = None,
-                 ticket_number: str | None = None, ticket_system: str | None = None) -> ScheduleRequest:
+def admin_assign(
+    store: Store,
+    name: str,
+    *,
+    scope: str,
+    role_guid: str,
+    principal_id: str,
+    principal_type: str,
+    requestor_id: str,
+    window: Window,
+    justification: str | None = None,
+    condition: str | None = None,
+    condition_version: str | None = None,
+    ticket_number: str | None = None,
+    ticket_system: str | None = None,
+) -> ScheduleRequest:
     """Grant *role* to the principal at *scope* for *window*; the assignment row carries the window."""
     now = store.now()
     if window.end_time is not None and window.end_time <= max(now, window.start_time):
-        raise ScheduleError(400, "InvalidScheduleInfo", "The schedule ends before it starts or in the past; "
-                            "give an end time in the future.")
+        raise ScheduleError(
+            400,
+            "InvalidScheduleInfo",
+            "The schedule ends before it starts or in the past; give an end time in the future.",
+        )
     schedule_name, assignment_name = str(uuid.uuid4()), str(uuid.uuid4())
     with store.transaction() as db:
         _check_new(store, name)
@@ -144,26 +167,59 @@ def admin_assign(store: Store, name: str, *, scope: str, role_guid: str, princip
         if _matching(store, principal_id, role_guid, scope):
             raise ScheduleError(409, "RoleAssignmentExists", "The Role assignment already exists.")
         assignments.create_assignment(
-            store, scope, role_guid, principal_id, principal_type, created_by=requestor_id, name=assignment_name,
-            condition=condition, condition_version=condition_version, start_time=window.start_time,
-            end_time=window.end_time, schedule_request=name, created_on=now,
+            store,
+            scope,
+            role_guid,
+            principal_id,
+            principal_type,
+            created_by=requestor_id,
+            name=assignment_name,
+            condition=condition,
+            condition_version=condition_version,
+            start_time=window.start_time,
+            end_time=window.end_time,
+            schedule_request=name,
+            created_on=now,
         )
         request = ScheduleRequest(
-            name=name, scope=scope, role_definition_id=role_guid.lower(), principal_id=principal_id,
-            principal_type=principal_type, request_type=ADMIN_ASSIGN,
-            status=SCHEDULED if window.start_time > now else PROVISIONED, justification=justification,
-            start_time=window.start_time, expiration_type=window.expiration_type, end_time=window.end_time,
-            duration=window.duration, condition=condition, condition_version=condition_version,
-            ticket_number=ticket_number, ticket_system=ticket_system, requestor_id=requestor_id, created_on=now,
-            schedule_name=schedule_name, assignment_name=assignment_name,
+            name=name,
+            scope=scope,
+            role_definition_id=role_guid.lower(),
+            principal_id=principal_id,
+            principal_type=principal_type,
+            request_type=ADMIN_ASSIGN,
+            status=SCHEDULED if window.start_time > now else PROVISIONED,
+            justification=justification,
+            start_time=window.start_time,
+            expiration_type=window.expiration_type,
+            end_time=window.end_time,
+            duration=window.duration,
+            condition=condition,
+            condition_version=condition_version,
+            ticket_number=ticket_number,
+            ticket_system=ticket_system,
+            requestor_id=requestor_id,
+            created_on=now,
+            schedule_name=schedule_name,
+            assignment_name=assignment_name,
         )
         _insert(db, request)
     return request
 
 
-def admin_remove(store: Store, name: str, *, scope: str, role_guid: str, principal_id: str, principal_type: str,
-                 requestor_id: str, justification: str | None = None,
-                 ticket_number: str | None = None, ticket_system: str | None = None) -> ScheduleRequest:
+def admin_remove(
+    store: Store,
+    name: str,
+    *,
+    scope: str,
+    role_guid: str,
+    principal_id: str,
+    principal_type: str,
+    requestor_id: str,
+    justification: str | None = None,
+    ticket_number: str | None = None,
+    ticket_system: str | None = None,
+) -> ScheduleRequest:
     """Remove the principal's active or upcoming assignment of *role* at exactly *scope*."""
     now = store.now()
     with store.transaction() as db:
@@ -174,11 +230,26 @@ def admin_remove(store: Store, name: str, *, scope: str, role_guid: str, princip
         for record in targets:
             assignments.delete_assignment(store, record.name)
         request = ScheduleRequest(
-            name=name, scope=scope, role_definition_id=role_guid.lower(), principal_id=principal_id,
-            principal_type=principal_type, request_type=ADMIN_REMOVE, status=REVOKED, justification=justification,
-            start_time=now, expiration_type=None, end_time=None, duration=None, condition=None,
-            condition_version=None, ticket_number=ticket_number, ticket_system=ticket_system,
-            requestor_id=requestor_id, created_on=now, schedule_name=None, assignment_name=targets[0].name,
+            name=name,
+            scope=scope,
+            role_definition_id=role_guid.lower(),
+            principal_id=principal_id,
+            principal_type=principal_type,
+            request_type=ADMIN_REMOVE,
+            status=REVOKED,
+            justification=justification,
+            start_time=now,
+            expiration_type=None,
+            end_time=None,
+            duration=None,
+            condition=None,
+            condition_version=None,
+            ticket_number=ticket_number,
+            ticket_system=ticket_system,
+            requestor_id=requestor_id,
+            created_on=now,
+            schedule_name=None,
+            assignment_name=targets[0].name,
         )
         _insert(db, request)
     return request
@@ -189,13 +260,19 @@ def cancel_request(store: Store, name: str) -> ScheduleRequest:
     with store.transaction() as db:
         request = get_request(store, name)
         if request is None:
-            raise ScheduleError(404, "RoleAssignmentScheduleRequestNotFound",
-                                f"The role assignment schedule request '{name}' is not found.")
+            raise ScheduleError(
+                404,
+                "RoleAssignmentScheduleRequestNotFound",
+                f"The role assignment schedule request '{name}' is not found.",
+            )
         status = request.status_at(store.now())
         if status != SCHEDULED:
-            raise ScheduleError(400, "RoleAssignmentScheduleRequestNotCancelable",
-                                f"Only a pending request can be cancelled; this one is {status}. "
-                                "Remove the assignment with an AdminRemove request instead.")
+            raise ScheduleError(
+                400,
+                "RoleAssignmentScheduleRequestNotCancelable",
+                f"Only a pending request can be cancelled; this one is {status}. "
+                "Remove the assignment with an AdminRemove request instead.",
+            )
         if request.assignment_name:
             assignments.delete_assignment(store, request.assignment_name)
         db.execute("UPDATE role_assignment_schedule_requests SET status = ? WHERE name = ?", (CANCELED, name))
@@ -215,8 +292,11 @@ def list_requests(store: Store) -> list[ScheduleRequest]:
 def schedules(store: Store) -> list[ScheduleView]:
     """Every assignment that has not ended (upcoming ones included), as a schedule."""
     now = store.now()
-    schedule_names = dict(store.db.execute(
-        "SELECT name, schedule_name FROM role_assignment_schedule_requests WHERE schedule_name IS NOT NULL"))
+    schedule_names = dict(
+        store.db.execute(
+            "SELECT name, schedule_name FROM role_assignment_schedule_requests WHERE schedule_name IS NOT NULL"
+        )
+    )
     views = []
     for record in assignments.list_assignments(store):
         if _not_ended(record, now):
@@ -228,5 +308,4 @@ def schedules(store: Store) -> list[ScheduleView]:
 def instances(store: Store) -> list[ScheduleView]:
     """The schedules in effect now: one instance each."""
     now = store.now()
-    return [view for view in schedules(store)
-            if is_current(view.assignment.start_time, view.assignment.end_time, now)]
+    return [view for view in schedules(store) if is_current(view.assignment.start_time, view.assignment.end_time, now)]

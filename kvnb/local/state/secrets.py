@@ -97,10 +97,17 @@ def _check_time(prop: str, value) -> int | None:
 def _check_properties(content_type, tags, enabled, nbf, exp) -> dict | None:
     if content_type is not None and (_utf8_length(content_type) is None or len(content_type) > MAX_CONTENT_TYPE):
         raise kverrors.invalid_property("contentType")
-    if tags is not None and (not isinstance(tags, dict) or len(tags) > MAX_TAGS or not all(
-        _utf8_length(k) is not None and _utf8_length(v) is not None
-        and len(k) <= MAX_TAG_NAME and len(v) <= MAX_TAG_VALUE for k, v in tags.items()
-    )):
+    if tags is not None and (
+        not isinstance(tags, dict)
+        or len(tags) > MAX_TAGS
+        or not all(
+            _utf8_length(k) is not None
+            and _utf8_length(v) is not None
+            and len(k) <= MAX_TAG_NAME
+            and len(v) <= MAX_TAG_VALUE
+            for k, v in tags.items()
+        )
+    ):
         raise kverrors.invalid_property("tags")
     if enabled is not None and not isinstance(enabled, bool):
         raise kverrors.invalid_property("attributes.enabled")
@@ -122,10 +129,13 @@ _FROM = (
     " JOIN vaults vt ON vt.name = s.vault"
 )
 _LATEST = " AND v.seq = (SELECT MAX(m.seq) FROM secret_versions m WHERE m.vault = s.vault AND m.name = s.name)"
-_GET_LATEST = (f"SELECT {_COLUMNS}, v.value{_FROM} WHERE s.vault = ? AND s.name = ? AND s.deleted_date IS NULL"
-               " ORDER BY v.seq DESC LIMIT 1")
-_GET_VERSION = (f"SELECT {_COLUMNS}, v.value{_FROM} WHERE s.vault = ? AND s.name = ? AND s.deleted_date IS NULL"
-                " AND v.version = ?")
+_GET_LATEST = (
+    f"SELECT {_COLUMNS}, v.value{_FROM} WHERE s.vault = ? AND s.name = ? AND s.deleted_date IS NULL"
+    " ORDER BY v.seq DESC LIMIT 1"
+)
+_GET_VERSION = (
+    f"SELECT {_COLUMNS}, v.value{_FROM} WHERE s.vault = ? AND s.name = ? AND s.deleted_date IS NULL AND v.version = ?"
+)
 _LIVE_LATEST = f"SELECT {_COLUMNS}{_FROM} WHERE s.vault = ? AND s.name = ? AND s.deleted_date IS NULL{_LATEST}"
 _DELETED_LATEST = f"SELECT {_COLUMNS}{_FROM} WHERE s.vault = ? AND s.name = ? AND s.deleted_date IS NOT NULL{_LATEST}"
 
@@ -138,11 +148,22 @@ def _record(row, value: str | None = None) -> SecretRecord:
         level, days = row["recovery_level"], row["recoverable_days"]
     tags = row["tags"]
     return SecretRecord(
-        vault=row["vault"], name=row["name"], version=row["version"], content_type=row["content_type"],
-        tags=json.loads(tags) if tags else None, enabled=bool(row["enabled"]), not_before=row["nbf"],
-        expires=row["exp"], created=row["created"], updated=row["updated"], managed=bool(row["managed"]),
-        recovery_level=level, recoverable_days=days, deleted_date=row["deleted_date"],
-        scheduled_purge_date=row["scheduled_purge_date"], value=value,
+        vault=row["vault"],
+        name=row["name"],
+        version=row["version"],
+        content_type=row["content_type"],
+        tags=json.loads(tags) if tags else None,
+        enabled=bool(row["enabled"]),
+        not_before=row["nbf"],
+        expires=row["exp"],
+        created=row["created"],
+        updated=row["updated"],
+        managed=bool(row["managed"]),
+        recovery_level=level,
+        recoverable_days=days,
+        deleted_date=row["deleted_date"],
+        scheduled_purge_date=row["scheduled_purge_date"],
+        value=value,
     )
 
 
@@ -187,9 +208,19 @@ def _remove(db, vault: str, name: str) -> None:
 
 
 # -- the operations ------------------------------------------------------------------------------------
-def set_secret(store: Store, vault: str, name: str, value: str, *, content_type: str | None = None,
-               tags: dict | None = None, enabled: bool | None = True, nbf: int | None = None,
-               exp: int | None = None, created: int | None = None) -> SecretRecord:
+def set_secret(
+    store: Store,
+    vault: str,
+    name: str,
+    value: str,
+    *,
+    content_type: str | None = None,
+    tags: dict | None = None,
+    enabled: bool | None = True,
+    nbf: int | None = None,
+    exp: int | None = None,
+    created: int | None = None,
+) -> SecretRecord:
     """Create the secret, or a new latest version of it; returns the new version with its value."""
     validate_name(name)
     size = _utf8_length(value)
@@ -209,13 +240,26 @@ def set_secret(store: Store, vault: str, name: str, value: str, *, content_type:
             name = state["name"]
         when = store.now() if created is None else created
         version = uuid.uuid4().hex
-        seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM secret_versions WHERE vault = ? AND name = ?",
-                         (vault, name)).fetchone()[0]
+        seq = db.execute(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM secret_versions WHERE vault = ? AND name = ?", (vault, name)
+        ).fetchone()[0]
         db.execute(
             "INSERT INTO secret_versions (vault, name, version, seq, value, content_type, tags, enabled, nbf,"
             " exp, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (vault, name, version, seq, store.seal(value, vault=vault, name=name, version=version), content_type,
-             json.dumps(tags) if tags else None, 0 if enabled is False else 1, nbf, exp, when, when),
+            (
+                vault,
+                name,
+                version,
+                seq,
+                store.seal(value, vault=vault, name=name, version=version),
+                content_type,
+                json.dumps(tags) if tags else None,
+                0 if enabled is False else 1,
+                nbf,
+                exp,
+                when,
+                when,
+            ),
         )
         row = db.execute(_GET_VERSION, (vault, name, version)).fetchone()
     return _record(row, value)
@@ -249,12 +293,15 @@ def list_secrets(store: Store, vault: str, *, max_results: int | None = None, af
     size = _page_size(max_results)
     rows = store.db.execute(
         f"SELECT {_COLUMNS}{_FROM} WHERE s.vault = ? AND s.deleted_date IS NULL AND s.name > ?{_LATEST}"
-        " ORDER BY s.name LIMIT ?", (vault, after or "", size + 1))
+        " ORDER BY s.name LIMIT ?",
+        (vault, after or "", size + 1),
+    )
     return _page(rows, size, "name")
 
 
-def list_versions(store: Store, vault: str, name: str, *, max_results: int | None = None,
-                  after: str | None = None) -> Page:
+def list_versions(
+    store: Store, vault: str, name: str, *, max_results: int | None = None, after: str | None = None
+) -> Page:
     """Every version of a live secret, oldest first; an unknown name has none."""
     size = _page_size(max_results)
     try:
@@ -263,13 +310,24 @@ def list_versions(store: Store, vault: str, name: str, *, max_results: int | Non
         raise kverrors.invalid_skiptoken() from None
     rows = store.db.execute(
         f"SELECT {_COLUMNS}{_FROM} WHERE s.vault = ? AND s.name = ? AND s.deleted_date IS NULL AND v.seq > ?"
-        " ORDER BY v.seq LIMIT ?", (vault, name, after_seq, size + 1))
+        " ORDER BY v.seq LIMIT ?",
+        (vault, name, after_seq, size + 1),
+    )
     return _page(rows, size, "seq")
 
 
-def update_properties(store: Store, vault: str, name: str, version: str | None = None, *,
-                      content_type: str | None = None, tags: dict | None = None, enabled: bool | None = None,
-                      nbf: int | None = None, exp: int | None = None) -> SecretRecord:
+def update_properties(
+    store: Store,
+    vault: str,
+    name: str,
+    version: str | None = None,
+    *,
+    content_type: str | None = None,
+    tags: dict | None = None,
+    enabled: bool | None = None,
+    nbf: int | None = None,
+    exp: int | None = None,
+) -> SecretRecord:
     """Change a version's properties (None leaves one unchanged; tags={} clears the tags)."""
     cleaned_tags = _check_properties(content_type, tags, enabled, nbf, exp)
     with store.transaction() as db:
@@ -281,8 +339,10 @@ def update_properties(store: Store, vault: str, name: str, version: str | None =
         if tags is not None:  # {} clears the tags
             changes["tags"] = json.dumps(cleaned_tags) if cleaned_tags else None
         assignments = ", ".join(f"{column} = ?" for column in changes)
-        db.execute(f"UPDATE secret_versions SET {assignments} WHERE vault = ? AND name = ? AND version = ?",
-                   (*changes.values(), row["vault"], row["name"], row["version"]))
+        db.execute(
+            f"UPDATE secret_versions SET {assignments} WHERE vault = ? AND name = ? AND version = ?",
+            (*changes.values(), row["vault"], row["name"], row["version"]),
+        )
         return _record(db.execute(_GET_VERSION, (row["vault"], row["name"], row["version"])).fetchone())
 
 
@@ -299,7 +359,9 @@ def delete_secret(store: Store, vault: str, name: str) -> SecretRecord:
         level = recovery_level(True, days, bool(row["purge_protection"]))
         db.execute(
             "UPDATE secrets SET deleted_date = ?, scheduled_purge_date = ?, recoverable_days = ?, recovery_level = ?"
-            " WHERE vault = ? AND name = ?", (now, now + days * _DAY, days, level, row["vault"], row["name"]))
+            " WHERE vault = ? AND name = ?",
+            (now, now + days * _DAY, days, level, row["vault"], row["name"]),
+        )
         return _record(db.execute(_DELETED_LATEST, (row["vault"], row["name"])).fetchone())
 
 
@@ -316,7 +378,9 @@ def list_deleted(store: Store, vault: str, *, max_results: int | None = None, af
     purge_expired(store, vault)
     rows = store.db.execute(
         f"SELECT {_COLUMNS}{_FROM} WHERE s.vault = ? AND s.deleted_date IS NOT NULL AND s.name > ?{_LATEST}"
-        " ORDER BY s.name LIMIT ?", (vault, after or "", size + 1))
+        " ORDER BY s.name LIMIT ?",
+        (vault, after or "", size + 1),
+    )
     return _page(rows, size, "name")
 
 
@@ -327,8 +391,11 @@ def recover(store: Store, vault: str, name: str) -> SecretRecord:
         state = _name_state(db, vault, name)
         if state is None or state["deleted_date"] is None:
             raise kverrors.deleted_secret_not_found(name)
-        db.execute("UPDATE secrets SET deleted_date = NULL, scheduled_purge_date = NULL, recoverable_days = NULL,"
-                   " recovery_level = NULL WHERE vault = ? AND name = ?", (vault, name))
+        db.execute(
+            "UPDATE secrets SET deleted_date = NULL, scheduled_purge_date = NULL, recoverable_days = NULL,"
+            " recovery_level = NULL WHERE vault = ? AND name = ?",
+            (vault, name),
+        )
         return _record(db.execute(_LIVE_LATEST, (vault, name)).fetchone())
 
 

@@ -108,8 +108,7 @@ class Store:
     def set_meta(self, key: str, value: Any) -> None:
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value if isinstance(value, str) else json.dumps(value)),
             )
 

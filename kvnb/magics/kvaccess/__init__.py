@@ -44,9 +44,11 @@ def run(magics, line: str):
         parser, command, words = show.PARSER, show.run, [""] + words
     try:
         args = parser.parse_words(words[1:])
-        target = fetch.open_target(_settings.effective(magics, "vault", args.vault),
-                                   persona=_settings.effective(magics, "persona", args.persona),
-                                   credential_options=_settings.effective(magics, "credential_options") or None)
+        target = fetch.open_target(
+            _settings.effective(magics, "vault", args.vault),
+            persona=_settings.effective(magics, "persona", args.persona),
+            credential_options=_settings.effective(magics, "credential_options") or None,
+        )
         return command(target, args)
     except _parser.HelpShown:
         return None

@@ -25,8 +25,13 @@ class CmdParser(argparse.ArgumentParser):
     """A subcommand's parser; *hint* follows every parse error (what people most often got wrong)."""
 
     def __init__(self, name: str, *, usage: str, description: str, hint: str = ""):
-        super().__init__(prog=f"%kvaccess {name}".strip(), usage=f"%%kvaccess {usage}", description=description,
-                         add_help=True, allow_abbrev=False)
+        super().__init__(
+            prog=f"%kvaccess {name}".strip(),
+            usage=f"%%kvaccess {usage}",
+            description=description,
+            add_help=True,
+            allow_abbrev=False,
+        )
         self.hint = hint
         self.add_argument("--vault", metavar="V", help="Vault name, URL, `local` or `local:NAME`.")
         self.add_argument("--persona", metavar="NAME", help="Act as this local identity (local vault only).")

@@ -10,9 +10,12 @@ from ._render import DRIFT_VIEW, display_frame
 if TYPE_CHECKING:
     from kvnb.vault import VaultTarget
 
-PARSER = CmdParser("plan", usage="plan [FILE]",
-                   description="Check the vault's assignments against a governance plan: FILE (JSON), "
-                               "else the seed's group convention.")
+PARSER = CmdParser(
+    "plan",
+    usage="plan [FILE]",
+    description="Check the vault's assignments against a governance plan: FILE (JSON), "
+    "else the seed's group convention.",
+)
 PARSER.add_argument("file", nargs="?", metavar="FILE")
 
 

@@ -10,9 +10,12 @@ from ._render import DECISION_VIEW, REVIEW_VIEW, display_frame
 if TYPE_CHECKING:
     from kvnb.vault import VaultTarget
 
-PARSER = CmdParser("review", usage="review [GROUP]",
-                   description="Review status per group holding a role; with GROUP, the decisions of its "
-                               "open review (else its last completed one).")
+PARSER = CmdParser(
+    "review",
+    usage="review [GROUP]",
+    description="Review status per group holding a role; with GROUP, the decisions of its "
+    "open review (else its last completed one).",
+)
 PARSER.add_argument("group", nargs="*", metavar="GROUP")
 
 

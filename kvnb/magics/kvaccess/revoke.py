@@ -10,9 +10,12 @@ from ._render import where
 if TYPE_CHECKING:
     from kvnb.vault import VaultTarget
 
-PARSER = CmdParser("revoke", usage="revoke PRINCIPAL ROLE [--scope secret/NAME]",
-                   description="Remove PRINCIPAL's own assignments of ROLE (not those through groups or from above).",
-                   hint="--for goes with grant.")
+PARSER = CmdParser(
+    "revoke",
+    usage="revoke PRINCIPAL ROLE [--scope secret/NAME]",
+    description="Remove PRINCIPAL's own assignments of ROLE (not those through groups or from above).",
+    hint="--for goes with grant.",
+)
 PARSER.add_argument("principal", metavar="PRINCIPAL")
 PARSER.add_argument("role", nargs="+", metavar="ROLE")
 scope_option(PARSER)
@@ -25,8 +28,12 @@ def run(target: VaultTarget, args) -> None:
     done = revoke(target, args.principal, words(args.role), secret=secret)
     place = where(target, secret)
     if done.removed:
-        print(f"Revoked {done.role.name} from {done.principal.label} on {place} "
-              f"({len(done.removed)} assignment{'s' if len(done.removed) > 1 else ''}).")
+        print(
+            f"Revoked {done.role.name} from {done.principal.label} on {place} "
+            f"({len(done.removed)} assignment{'s' if len(done.removed) > 1 else ''})."
+        )
     else:
-        print(f"{done.principal.label} held no {done.role.name} assignment on {place} to revoke "
-              "(roles through groups or from above are not touched).")
+        print(
+            f"{done.principal.label} held no {done.role.name} assignment on {place} to revoke "
+            "(roles through groups or from above are not touched)."
+        )

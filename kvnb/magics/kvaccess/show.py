@@ -10,10 +10,13 @@ from ._render import display_frame
 if TYPE_CHECKING:
     from kvnb.vault import VaultTarget
 
-PARSER = CmdParser("", usage="[SECRET | SUBCOMMAND ...] [--vault V] [--persona NAME]",
-                   description="Your roles on the vault or SECRET, what they allow, and how to get more.",
-                   hint="%kvaccess takes one secret name or a subcommand (request, requests, approve, deny, grant, "
-                        "revoke, review, plan); --scope and --for go with `grant` (--scope also with `revoke`).")
+PARSER = CmdParser(
+    "",
+    usage="[SECRET | SUBCOMMAND ...] [--vault V] [--persona NAME]",
+    description="Your roles on the vault or SECRET, what they allow, and how to get more.",
+    hint="%kvaccess takes one secret name or a subcommand (request, requests, approve, deny, grant, "
+    "revoke, review, plan); --scope and --for go with `grant` (--scope also with `revoke`).",
+)
 PARSER.add_argument("secret", nargs="?", metavar="SECRET", help="One secret instead of the whole vault.")
 
 
