@@ -159,8 +159,9 @@ def test_usage_errors_exit_2_without_traceback(vault_env, no_prompt, args, messa
 
 @pytest.mark.parametrize("prefix", ["v", "-", "--"])
 def test_a_value_typed_as_an_argument_is_not_echoed(vault_env, no_prompt, prefix):
-    # "Q" first: a random "-h…" would be click's help flag (exit 0), not a mistyped value.
-    value, count = prefix + "Q" + secrets.token_urlsafe(32), len(versions(vault_env))
+    # Hex after the prefix: click reads "-…h…" or "-…y…" as a cluster holding its -h (help, exit 0)
+    # or -y flag, so a random URL-safe token made this test fail now and then.
+    value, count = prefix + secrets.token_hex(24), len(versions(vault_env))
     result = rotate("APICaller", value)
     assert result.exit_code == 2 and "give one secret NAME and known options only" in result.output
     assert_no_trace(result.output, value)

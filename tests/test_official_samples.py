@@ -70,7 +70,8 @@ def _download_samples(into: Path, version: str) -> None:
                 "Allow pip to reach PyPI (or a mirror with sdists) and run the test again.",
                 pytrace=False,
             )
-        staging = into.with_name(into.name + ".partial")
+        # One staging folder per process: the suite's xdist workers may both download on a fresh clone.
+        staging = into.with_name(f"{into.name}.partial-{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         with tarfile.open(archives[0]) as archive:
@@ -79,7 +80,12 @@ def _download_samples(into: Path, version: str) -> None:
                 # Only <root>/samples/*.py, written under its base name: nothing can land elsewhere.
                 if member.isfile() and len(parts) == 3 and parts[1] == "samples" and parts[2].endswith(".py"):
                     (staging / parts[2]).write_bytes(archive.extractfile(member).read())
-        staging.rename(into)
+        try:
+            staging.rename(into)
+        except OSError:  # another worker put the same samples there first
+            shutil.rmtree(staging, ignore_errors=True)
+            if not into.is_dir():
+                raise
 
 
 @pytest.fixture(scope="session")

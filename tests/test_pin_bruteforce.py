@@ -93,8 +93,6 @@ def test_nothing_kvnb_shows_about_a_pin_singles_it_out(ip, vault_env, pin, capsy
             str(secret),
             f"{secret}",
             secret._repr_html_(),
-            secret._repr_markdown_(),
-            json.dumps(secret._repr_json_()),
             json.dumps(secret._repr_mimebundle_()),
             ledger.ledger.to_json() or "",
         ]
