@@ -13,6 +13,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.keyvault.secrets.aio import SecretClient
 
+from secretreads import comparable
 from valuecheck import assert_not_leaked, assert_same_value
 
 DAY = 86400
@@ -25,27 +26,6 @@ async def async_client(vault, persona: str = "lead"):
         SecretClient(vault.url, credential, verify_challenge_resource=False, connection_verify=vault.ca) as client,
     ):
         yield client
-
-
-def comparable(properties) -> tuple:
-    return (
-        properties.id,
-        properties.name,
-        properties.version,
-        properties.vault_url,
-        properties.content_type,
-        properties.enabled,
-        properties.not_before,
-        properties.expires_on,
-        properties.created_on,
-        properties.updated_on,
-        properties.recovery_level,
-        properties.recoverable_days,
-        properties.tags,
-        properties.key_id,
-        properties.managed,
-        properties.previous_version,
-    )
 
 
 async def test_set_get_list_versions_and_update(empty_vault):

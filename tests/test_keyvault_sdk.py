@@ -15,32 +15,11 @@ from azure.keyvault.secrets import KeyVaultSecretIdentifier
 
 from kvnb.local.seed.scenario import FIRST_VAULT
 from kvnb.local.state.directory import Directory
+from secretreads import comparable
 from valuecheck import assert_not_leaked, assert_same_value, new_value
 
 DAY = 86400
 VERSION = re.compile(r"[0-9a-f]{32}")
-
-
-def comparable(properties) -> tuple:
-    """Every property the SDK exposes, for equality between set, get, list and recover."""
-    return (
-        properties.id,
-        properties.name,
-        properties.version,
-        properties.vault_url,
-        properties.content_type,
-        properties.enabled,
-        properties.not_before,
-        properties.expires_on,
-        properties.created_on,
-        properties.updated_on,
-        properties.recovery_level,
-        properties.recoverable_days,
-        properties.tags,
-        properties.key_id,
-        properties.managed,
-        properties.previous_version,
-    )
 
 
 def set_vault(store, **columns) -> None:
